@@ -1,0 +1,47 @@
+//! wxpay-core: the pure signing core of wxpay.
+//!
+//! Everything WeChat Pay v2 and Mini Program login need that involves no I/O, no clock,
+//! no randomness and no logging: canonical strings, MD5 / HMAC-SHA256 signs, strict flat
+//! XML, pay notify verification (as a proof type), `wx.requestPayment` params, refund
+//! `req_info` and `encryptedData` decryption. It compiles natively and to
+//! `wasm32-unknown-unknown`. Time, nonces and randomness come in from the caller.
+//!
+//! ```
+//! use wxpay_core::{ApiKey, Params, SignType, sign};
+//!
+//! let key = ApiKey::new("192006250b4c09247ec02edce69f6a2d").unwrap();
+//! let params: Params = [
+//!     ("appid", "wxd930ea5d5a258f4f"),
+//!     ("mch_id", "10000100"),
+//!     ("device_info", "1000"),
+//!     ("body", "test"),
+//!     ("nonce_str", "ibuaiVcKdpRxkhJA"),
+//! ]
+//! .into_iter()
+//! .collect();
+//! assert_eq!(
+//!     sign::sign(&params, &key, SignType::Md5).as_str(),
+//!     "9A0A8659F005D6984697E2CA0A9CF3B7"
+//! );
+//! ```
+
+mod hash;
+pub mod miniprogram;
+pub mod money;
+pub mod notify;
+pub mod params;
+pub mod payment;
+pub mod refund;
+pub mod reply;
+pub mod secret;
+pub mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod xml;
+
+pub use money::Fen;
+pub use notify::{UnverifiedPayNotify, VerifiedPayNotify, verify_pay_notify};
+pub use params::Params;
+pub use payment::RequestPayment;
+pub use secret::{ApiKey, SessionKey};
+pub use sign::{Sign, SignType};
