@@ -98,6 +98,16 @@ fn w2(c: &mut Criterion) {
     group.bench_function("parse + verify", |b| {
         b.iter(|| verify_pay_notify(black_box(&body), &key, None).map(|n| n.total_fee()))
     });
+    // The ceiling: the bare MD5 over this notify's stringSignTemp.
+    let sign_temp = format!(
+        "{}&key={}",
+        notify.params().canonical_string(),
+        w["v2_key"].as_str().unwrap()
+    );
+    group.bench_function(
+        format!("MD5 primitive only ({} bytes)", sign_temp.len()),
+        |b| b.iter(|| Md5::digest(black_box(sign_temp.as_bytes()))),
+    );
     group.bench_function("parse only", |b| {
         b.iter(|| wxpay_core::xml::parse(black_box(&body)).map(|p| p.len()))
     });
