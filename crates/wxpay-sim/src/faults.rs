@@ -1,0 +1,241 @@
+//! Fault injection: per endpoint, for the next N calls or with a probability (drawn from
+//! the seeded RNG, so a run is repeatable).
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Jscode2session,
+    Unifiedorder,
+    Orderquery,
+    Closeorder,
+    /// Deliveries of pay notifies to merchants.
+    Notify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer normally after `delay_ms`.
+    Delay,
+    /// Do the work, then hold the answer for `delay_ms` (default 30 s): the caller times
+    /// out although WeChat acted, the case that makes retries with the same parameters
+    /// necessary.
+    Timeout,
+    /// Answer with HTTP `status` (default 500) and do nothing.
+    #[serde(rename = "http_5xx")]
+    Http5xx,
+    /// Answer with the business error SYSTEMERROR and do nothing.
+    SystemError,
+    /// Do the work but answer with a wrongly signed reply.
+    BadSign,
+    /// code2session answers errcode -1 (system busy).
+    Busy,
+    /// Notify: this delivery attempt is lost before it reaches the merchant.
+    Drop,
+    /// Notify: this attempt is delivered twice, concurrently.
+    Duplicate,
+    /// Notify: this attempt is held for `delay_ms` (default 500 ms), so later notifies of
+    /// other trades overtake it.
+    Reorder,
+}
+
+impl FaultKind {
+    fn applies_to(self, endpoint: Endpoint) -> bool {
+        use FaultKind::*;
+        match endpoint {
+            Endpoint::Jscode2session => matches!(self, Delay | Timeout | Http5xx | Busy),
+            Endpoint::Unifiedorder | Endpoint::Orderquery | Endpoint::Closeorder => {
+                matches!(self, Delay | Timeout | Http5xx | SystemError | BadSign)
+            }
+            Endpoint::Notify => matches!(self, Delay | Drop | Duplicate | Reorder),
+        }
+    }
+
+    /// Real milliseconds a delaying fault waits when the spec names none.
+    pub fn default_delay_ms(self) -> u64 {
+        match self {
+            FaultKind::Timeout => 30_000,
+            FaultKind::Reorder => 500,
+            _ => 1_000,
+        }
+    }
+}
+
+/// A fault as posted to `POST /sim/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub endpoint: Endpoint,
+    pub kind: FaultKind,
+    /// Apply to the next `count` calls...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// ...or to each call with this probability (0 < p <= 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Real milliseconds, for delay / timeout / reorder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// HTTP status for `http_5xx` (500-599).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+impl FaultSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.kind.applies_to(self.endpoint) {
+            return Err(format!(
+                "fault {:?} does not apply to endpoint {:?}",
+                self.kind, self.endpoint
+            ));
+        }
+        let rate: Result<(), &str> = match (self.count, self.probability) {
+            (Some(0), None) => Err("count must be at least 1"),
+            (Some(_), None) => Ok(()),
+            (None, Some(p)) if p > 0.0 && p <= 1.0 => Ok(()),
+            (None, Some(_)) => Err("probability must be in (0, 1]"),
+            _ => Err("give exactly one of count or probability"),
+        };
+        rate.map_err(str::to_owned)?;
+        match self.status {
+            Some(status) if !(500..=599).contains(&status) => Err("status must be 500-599".into()),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn delay(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.delay_ms.unwrap_or(self.kind.default_delay_ms()))
+    }
+}
+
+/// The active faults, in the order they were added.
+#[derive(Debug, Default)]
+pub struct FaultBook {
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    spec: FaultSpec,
+    remaining: Option<u32>,
+}
+
+impl FaultBook {
+    pub fn add(&mut self, spec: FaultSpec) {
+        self.rules.push(Rule {
+            remaining: spec.count,
+            spec,
+        });
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    pub fn list(&self) -> Vec<FaultSpec> {
+        self.rules
+            .iter()
+            .map(|r| FaultSpec {
+                count: r.remaining,
+                ..r.spec.clone()
+            })
+            .collect()
+    }
+
+    /// The fault to apply to one call of `endpoint`, if any: the first rule that fires.
+    pub fn take(&mut self, endpoint: Endpoint, rng: &mut StdRng) -> Option<FaultSpec> {
+        let mut fired = None;
+        for (at, rule) in self.rules.iter_mut().enumerate() {
+            if rule.spec.endpoint != endpoint {
+                continue;
+            }
+            match (&mut rule.remaining, rule.spec.probability) {
+                (Some(remaining), _) => {
+                    *remaining = remaining.saturating_sub(1);
+                    fired = Some((at, rule.spec.clone(), *remaining == 0));
+                    break;
+                }
+                (None, Some(p)) if rng.random_bool(p.clamp(0.0, 1.0)) => {
+                    fired = Some((at, rule.spec.clone(), false));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let (at, spec, used_up) = fired?;
+        if used_up {
+            self.rules.remove(at);
+        }
+        Some(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn spec(endpoint: Endpoint, kind: FaultKind, count: Option<u32>, p: Option<f64>) -> FaultSpec {
+        FaultSpec {
+            endpoint,
+            kind,
+            count,
+            probability: p,
+            delay_ms: None,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn counted_faults_fire_that_many_times() {
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut book = FaultBook::default();
+        book.add(spec(
+            Endpoint::Unifiedorder,
+            FaultKind::SystemError,
+            Some(2),
+            None,
+        ));
+        assert!(book.take(Endpoint::Orderquery, &mut rng).is_none());
+        assert!(book.take(Endpoint::Unifiedorder, &mut rng).is_some());
+        assert!(book.take(Endpoint::Unifiedorder, &mut rng).is_some());
+        assert!(book.take(Endpoint::Unifiedorder, &mut rng).is_none());
+        assert!(book.list().is_empty());
+    }
+
+    #[test]
+    fn probabilistic_faults_follow_the_seed() {
+        let run = |seed| {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut book = FaultBook::default();
+            book.add(spec(Endpoint::Notify, FaultKind::Drop, None, Some(0.2)));
+            (0..1000)
+                .map(|_| book.take(Endpoint::Notify, &mut rng).is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = run(42);
+        assert_eq!(first, run(42));
+        let fired = first.iter().filter(|f| **f).count();
+        assert!((150..250).contains(&fired), "{fired}");
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let bad = spec(Endpoint::Notify, FaultKind::SystemError, Some(1), None);
+        assert!(bad.validate().unwrap_err().contains("does not apply"));
+        let both = spec(Endpoint::Notify, FaultKind::Drop, Some(1), Some(0.5));
+        assert!(both.validate().unwrap_err().contains("exactly one"));
+        let zero = spec(Endpoint::Notify, FaultKind::Drop, None, Some(0.0));
+        assert!(zero.validate().is_err());
+        assert!(
+            spec(Endpoint::Unifiedorder, FaultKind::BadSign, Some(1), None)
+                .validate()
+                .is_ok()
+        );
+    }
+}

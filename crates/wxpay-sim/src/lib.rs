@@ -1,0 +1,41 @@
+//! wxpay-sim: a stateful local WeChat simulator.
+//!
+//! It speaks WeChat's real wire formats on WeChat's real paths (`/sns/jscode2session`,
+//! `/pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`), so a backend's production
+//! code runs against it unchanged with only the base URLs pointed here. It keeps state
+//! (codes, users, trades), signs like WeChat, plays the user's phone (`/sim/login` for
+//! `wx.login`, `/sim/pay` for `wx.requestPayment`), delivers signed pay notifies on
+//! WeChat's retry schedule, and injects faults on demand. Durations scale with
+//! `time_scale`; randomness follows `seed`.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let sim = wxpay_sim::spawn(&wxpay_sim::SimConfig::default()).await?;
+//! println!("WeChat is at {}", sim.base_url);
+//! # Ok(()) }
+//! ```
+
+mod access_log;
+mod clock;
+pub mod config;
+mod control;
+pub mod faults;
+mod ids;
+mod login;
+pub mod notify;
+mod pay;
+mod payer;
+mod startup;
+mod state;
+
+pub use config::{MerchantConfig, SimConfig};
+pub use startup::{RunningSim, Simulator, spawn};
+
+/// A bare HTTP error status, as a failing gateway in front of WeChat would send.
+fn http_status(status: u16) -> actix_web::HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    actix_web::HttpResponse::build(code)
+        .content_type("text/plain")
+        .body(code.canonical_reason().unwrap_or("Server Error"))
+}

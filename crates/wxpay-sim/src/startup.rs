@@ -1,0 +1,158 @@
+//! Building and running the simulator: bind (port 0 works), then run until stopped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpResponse, HttpServer, error, web};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::config::SimConfig;
+use crate::state::{Sim, TradeKey};
+use crate::{control, login, notify, pay, payer};
+
+/// Largest request body read (the XML parser's own limit, 64 KiB, applies after).
+const MAX_BODY: usize = 1024 * 1024;
+
+/// A bound, not yet running simulator.
+pub struct Simulator {
+    server: Server,
+    addr: SocketAddr,
+    sim: Arc<Sim>,
+    deliveries: mpsc::UnboundedReceiver<TradeKey>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Simulator {
+    /// Binds `addr` (e.g. `127.0.0.1:9100`, or port 0 for any free port).
+    pub fn bind(config: &SimConfig, addr: &str) -> anyhow::Result<Simulator> {
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| anyhow::anyhow!("cannot bind the simulator to {addr}: {e}"))?;
+        Self::from_listener(config, listener)
+    }
+
+    pub fn from_listener(config: &SimConfig, listener: TcpListener) -> anyhow::Result<Simulator> {
+        let addr = listener.local_addr()?;
+        let (sender, deliveries) = mpsc::unbounded_channel();
+        let sim = Arc::new(Sim::new(config, sender)?);
+        let data = web::Data::new(Arc::clone(&sim));
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::access_log::log_request,
+                ))
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY))
+                .app_data(json_config())
+                .app_data(query_config())
+                .configure(routes)
+        })
+        .workers(2)
+        // Embedders (tests, `wxpay serve --sandbox`) own the process's signals.
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Simulator {
+            server,
+            addr,
+            sim,
+            deliveries,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`: the base URL for both WeChat hosts
+    /// (`api.weixin.qq.com` and `api.mch.weixin.qq.com`) and the control API.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped through the handle. Notify delivery runs on the caller's
+    /// runtime beside the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let dispatcher = tokio::spawn(notify::dispatcher(self.sim, self.deliveries));
+        let result = self.server.await;
+        dispatcher.abort();
+        result
+    }
+}
+
+/// A simulator running in the background (for tests and embedding).
+#[derive(Debug)]
+pub struct RunningSim {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl RunningSim {
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Starts a simulator on `127.0.0.1` and a free port, in the background of the current
+/// tokio runtime.
+pub async fn spawn(config: &SimConfig) -> anyhow::Result<RunningSim> {
+    let simulator = Simulator::bind(config, "127.0.0.1:0")?;
+    let running = RunningSim {
+        base_url: simulator.base_url(),
+        addr: simulator.local_addr(),
+        handle: simulator.handle(),
+    };
+    tokio::spawn(simulator.run_until_stopped());
+    Ok(running)
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sns/jscode2session", web::get().to(login::code2session))
+        // Any method: a GET gets WeChat's REQUIRE_POST_METHOD reply, not a 404.
+        .route("/pay/unifiedorder", web::route().to(pay::unifiedorder))
+        .route("/pay/orderquery", web::route().to(pay::orderquery))
+        .route("/pay/closeorder", web::route().to(pay::closeorder))
+        .route("/sim/login", web::post().to(login::sim_login))
+        .route("/sim/pay", web::post().to(payer::pay))
+        .route("/sim/faults", web::post().to(control::add_fault))
+        .route("/sim/faults", web::get().to(control::list_faults))
+        .route("/sim/faults", web::delete().to(control::clear_faults))
+        .route("/sim/notifies", web::get().to(control::notifies))
+        .route("/sim/trades/{out_trade_no}", web::get().to(control::trade))
+        .route("/sim/merchants", web::get().to(control::merchants))
+        .route("/sim/merchants", web::post().to(control::add_merchant))
+        .route(
+            "/sim/health",
+            web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),
+        );
+}
+
+/// Malformed JSON on the control API: a 400 that says what is wrong.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _| {
+            let message = err.to_string();
+            error::InternalError::from_response(err, control::bad_request(message)).into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        let message = err.to_string();
+        error::InternalError::from_response(err, control::bad_request(message)).into()
+    })
+}

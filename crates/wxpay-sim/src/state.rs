@@ -1,0 +1,194 @@
+//! The simulator's memory: merchants, users and their login codes, trades, faults and
+//! the notify log. One mutex guards it; no lock is held across an `.await`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use wxpay_core::{ApiKey, Fen, Params, SessionKey, SignType};
+
+use crate::clock::TimeScale;
+use crate::config::{ConfigError, MerchantConfig, SimConfig};
+use crate::faults::{Endpoint, FaultBook, FaultSpec};
+use crate::notify::NotifyAttempt;
+
+/// How long a `wx.login` code stays valid.
+pub(crate) const CODE_TTL: Duration = Duration::from_secs(5 * 60);
+/// How long a prepay_id stays usable.
+pub(crate) const PREPAY_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+/// code2session calls allowed per user per minute before errcode 45011.
+pub(crate) const LOGINS_PER_MINUTE: usize = 100;
+
+#[derive(Debug)]
+pub struct Merchant {
+    pub config: MerchantConfig,
+    pub key: ApiKey,
+}
+
+#[derive(Debug)]
+pub struct LoginCode {
+    pub appid: String,
+    pub openid: String,
+    pub issued: Instant,
+    pub used: bool,
+}
+
+#[derive(Debug)]
+pub struct User {
+    pub session_key: SessionKey,
+    pub unionid: Option<String>,
+    /// WeChat risk control intercepts this user's logins (errcode 40226).
+    pub blocked: bool,
+    /// When recent code2session calls happened, for the per-minute quota.
+    pub recent_logins: VecDeque<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradeState {
+    Notpay,
+    Success,
+    Closed,
+}
+
+impl TradeState {
+    pub fn wire(self) -> &'static str {
+        match self {
+            TradeState::Notpay => "NOTPAY",
+            TradeState::Success => "SUCCESS",
+            TradeState::Closed => "CLOSED",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            TradeState::Notpay => "订单未支付",
+            TradeState::Success => "支付成功",
+            TradeState::Closed => "订单已关闭",
+        }
+    }
+}
+
+/// A trade as WeChat keeps it, keyed by (mch_id, out_trade_no).
+#[derive(Debug)]
+pub struct Trade {
+    pub appid: String,
+    pub mch_id: String,
+    pub out_trade_no: String,
+    pub openid: String,
+    pub total_fee: Fen,
+    pub sign_type: SignType,
+    pub notify_url: String,
+    /// The unifiedorder fields that define the order (all but nonce_str and sign): a
+    /// repeat must match them exactly.
+    pub order_fields: Params<'static>,
+    pub prepay_id: String,
+    pub prepay_issued: Instant,
+    pub state: TradeState,
+    pub transaction_id: Option<String>,
+    pub time_end: Option<String>,
+}
+
+impl Trade {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.order_fields.get(name).filter(|v| !v.is_empty())
+    }
+}
+
+pub(crate) type TradeKey = (String, String);
+
+#[derive(Debug)]
+pub struct SimState {
+    pub merchants: Vec<Merchant>,
+    pub codes: HashMap<String, LoginCode>,
+    pub users: HashMap<(String, String), User>,
+    pub trades: HashMap<TradeKey, Trade>,
+    pub prepay_index: HashMap<String, TradeKey>,
+    pub faults: FaultBook,
+    pub notifies: Vec<NotifyAttempt>,
+    pub rng: StdRng,
+}
+
+impl SimState {
+    pub fn merchant_by_appid(&self, appid: &str) -> Option<&Merchant> {
+        self.merchants.iter().find(|m| m.config.appid == appid)
+    }
+
+    pub fn merchant_by_mch_id(&self, mch_id: &str) -> Option<&Merchant> {
+        self.merchants.iter().find(|m| m.config.mch_id == mch_id)
+    }
+
+    pub fn add_merchant(&mut self, config: MerchantConfig) -> Result<(), ConfigError> {
+        let key = config.validate()?;
+        if self.merchant_by_appid(&config.appid).is_some()
+            || self.merchant_by_mch_id(&config.mch_id).is_some()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "appid {} or mch_id {} is already configured",
+                config.appid, config.mch_id
+            )));
+        }
+        self.merchants.push(Merchant { config, key });
+        Ok(())
+    }
+
+    pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<FaultSpec> {
+        self.faults.take(endpoint, &mut self.rng)
+    }
+}
+
+/// The shared simulator: state plus what never changes after start.
+#[derive(Debug)]
+pub struct Sim {
+    state: Mutex<SimState>,
+    pub scale: TimeScale,
+    pub http: reqwest::Client,
+    /// Trades whose notify delivery should start (see `notify::dispatcher`).
+    pub deliveries: mpsc::UnboundedSender<TradeKey>,
+}
+
+impl Sim {
+    pub fn new(
+        config: &SimConfig,
+        deliveries: mpsc::UnboundedSender<TradeKey>,
+    ) -> Result<Sim, ConfigError> {
+        config.validate()?;
+        let mut state = SimState {
+            merchants: Vec::new(),
+            codes: HashMap::new(),
+            users: HashMap::new(),
+            trades: HashMap::new(),
+            prepay_index: HashMap::new(),
+            faults: FaultBook::default(),
+            notifies: Vec::new(),
+            rng: StdRng::seed_from_u64(config.seed),
+        };
+        for merchant in &config.merchants {
+            state.add_merchant(merchant.clone())?;
+        }
+        Ok(Sim {
+            state: Mutex::new(state),
+            scale: TimeScale::new(config.time_scale),
+            http: crate::notify::http_client()
+                .map_err(|e| ConfigError::Invalid(format!("HTTP client for notifies: {e}")))?,
+            deliveries,
+        })
+    }
+
+    /// The state. A panic while holding the lock cannot leave it half-written in a way
+    /// that matters for a simulator, so a poisoned lock is simply taken over.
+    pub fn state(&self) -> MutexGuard<'_, SimState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `simulated` has passed since `since`, on the scaled clock.
+    pub fn elapsed(&self, since: Instant, simulated: Duration) -> bool {
+        since.elapsed() >= self.scale.real(simulated)
+    }
+}
