@@ -144,3 +144,38 @@ async fn sim_login_refuses_unknown_apps_and_bad_json() {
     assert_eq!(status, 400);
     assert!(body["error"].is_string());
 }
+
+#[tokio::test]
+async fn gateway_faults_on_code2session() {
+    let sim = TestSim::start(1000.0).await;
+    sim.fault(json!({"endpoint": "jscode2session", "kind": "http_5xx", "count": 1}))
+        .await;
+    let (code, _) = sim.login(None).await;
+    let url = sim.url(&format!(
+        "/sns/jscode2session?appid={APPID}&secret={DOC_APP_SECRET}&js_code={code}&grant_type=authorization_code"
+    ));
+    assert_eq!(
+        sim.http.get(&url).send().await.unwrap().status().as_u16(),
+        500
+    );
+    sim.fault(json!({"endpoint": "jscode2session", "kind": "delay", "count": 1, "delay_ms": 200}))
+        .await;
+    let started = std::time::Instant::now();
+    assert!(sim.code2session_ok(&code).await.get("openid").is_some());
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_run() {
+    let run = || async {
+        let sim = TestSim::start(1000.0).await;
+        let (code, openid) = sim.login(None).await;
+        let session = sim.code2session_ok(&code).await;
+        (
+            code,
+            openid,
+            session["session_key"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(run().await, run().await);
+}
