@@ -1,0 +1,61 @@
+//! The shared HTTP client: rustls (ring), explicit timeouts, no proxies from the
+//! environment (payment traffic should not silently take a detour).
+
+use std::time::Duration;
+
+/// WeChat's production hosts.
+pub const PRODUCTION_MP_BASE: &str = "https://api.weixin.qq.com";
+pub const PRODUCTION_PAY_BASE: &str = "https://api.mch.weixin.qq.com";
+
+/// Timeouts and retries for calls to WeChat.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    /// Whole request, connect to last byte.
+    pub request_timeout: Duration,
+    pub retry: crate::RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(10),
+            retry: crate::RetryPolicy::default(),
+        }
+    }
+}
+
+/// Longest reply body read from WeChat.
+pub(crate) const MAX_REPLY_BYTES: usize = 256 * 1024;
+
+pub(crate) fn build(options: &ClientOptions) -> reqwest::Result<reqwest::Client> {
+    // reqwest is built without a bundled crypto provider: install ring process-wide
+    // (a second install is refused harmlessly).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .no_proxy()
+        .user_agent(concat!("wxpay/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Joins a configured base URL and an API path, tolerating a trailing slash.
+pub(crate) fn join(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+/// Reads a reply body up to the limit (a longer one is cut, and then fails to parse).
+pub(crate) async fn read_body(response: reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_REPLY_BYTES.saturating_sub(body.len());
+        body.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    Ok(body)
+}

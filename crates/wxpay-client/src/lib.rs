@@ -1,0 +1,21 @@
+//! wxpay-client: the calls a Mini Program backend makes to WeChat.
+//!
+//! - [`LoginClient::code2session`]: exchange a `wx.login` code for openid + session_key.
+//! - [`PayClient`]: `unifiedorder`, `orderquery`, `closeorder` (WeChat Pay v2, JSAPI).
+//!
+//! Every call has explicit connect and total timeouts. Retries happen only where WeChat
+//! says a retry is safe (SYSTEMERROR, timeouts, 5xx, a reply whose signature does not
+//! verify) and always resend the identical signed request, so an order can never be
+//! created twice at WeChat. Every pay reply's signature is verified before any field is
+//! used. Errors keep WeChat's codes. Base URLs are configurable, which is how the
+//! simulator (`wxpay-sim`) stands in for WeChat.
+
+mod http;
+mod login;
+mod pay;
+mod retry;
+
+pub use http::{ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE};
+pub use login::{LoginClient, LoginError, Session};
+pub use pay::{CloseOutcome, PayClient, PayError, Prepay, QueriedTrade, TradeState, UnifiedOrder};
+pub use retry::RetryPolicy;

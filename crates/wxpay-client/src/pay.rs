@@ -1,0 +1,349 @@
+//! WeChat Pay v2: unifiedorder (JSAPI), orderquery, closeorder.
+
+use rand::Rng;
+use wxpay_core::sign::{self, SignType};
+use wxpay_core::{ApiKey, Fen, Params, xml};
+
+use crate::http::{self, ClientOptions};
+use crate::retry::RetryPolicy;
+
+/// Why a pay call failed. `err_code` and `return_msg` are WeChat's own words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayError {
+    #[error("timed out waiting for WeChat Pay")]
+    Timeout,
+    #[error("could not reach WeChat Pay: {0}")]
+    Transport(String),
+    #[error("WeChat Pay answered HTTP {0}")]
+    Http(u16),
+    /// `return_code` FAIL: a communication or configuration problem (signature, format).
+    #[error("WeChat Pay refused the request: {return_msg}")]
+    Return { return_msg: String },
+    /// The reply's signature did not verify: nothing in it can be trusted.
+    #[error("WeChat Pay's reply is not correctly signed")]
+    BadSignature,
+    /// `result_code` FAIL: a business error.
+    #[error("WeChat Pay error {err_code}: {err_code_des}")]
+    Business {
+        err_code: String,
+        err_code_des: String,
+    },
+    #[error("unexpected reply from WeChat Pay: {0}")]
+    Malformed(String),
+}
+
+impl PayError {
+    /// Whether repeating the identical request is safe and may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PayError::Timeout | PayError::Transport(_) | PayError::BadSignature => true,
+            PayError::Http(status) => *status >= 500,
+            PayError::Business { err_code, .. } => {
+                matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY")
+            }
+            PayError::Return { .. } | PayError::Malformed(_) => false,
+        }
+    }
+
+    /// WeChat's `err_code`, for business errors.
+    pub fn err_code(&self) -> Option<&str> {
+        match self {
+            PayError::Business { err_code, .. } => Some(err_code),
+            _ => None,
+        }
+    }
+}
+
+/// A JSAPI order. Everything here is part of the order's identity at WeChat: repeat an
+/// `out_trade_no` only with exactly the same values.
+#[derive(Debug, Clone)]
+pub struct UnifiedOrder<'a> {
+    pub out_trade_no: &'a str,
+    /// Shown to the payer (at most 128 characters).
+    pub body: &'a str,
+    pub total_fee: Fen,
+    pub openid: &'a str,
+    pub notify_url: &'a str,
+    pub spbill_create_ip: &'a str,
+    pub attach: Option<&'a str>,
+    /// `yyyyMMddHHmmss`, Beijing time.
+    pub time_expire: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Prepay {
+    pub prepay_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TradeState {
+    NotPay,
+    Success,
+    Closed,
+    Refund,
+    UserPaying,
+    PayError,
+    Revoked,
+    Other(String),
+}
+
+impl TradeState {
+    fn parse(s: &str) -> TradeState {
+        match s {
+            "NOTPAY" | "NOPAY" => TradeState::NotPay,
+            "SUCCESS" => TradeState::Success,
+            "CLOSED" => TradeState::Closed,
+            "REFUND" => TradeState::Refund,
+            "USERPAYING" => TradeState::UserPaying,
+            "PAYERROR" => TradeState::PayError,
+            "REVOKED" => TradeState::Revoked,
+            other => TradeState::Other(other.chars().take(32).collect()),
+        }
+    }
+}
+
+/// An orderquery result. Its signature verified, so a SUCCESS here proves payment as
+/// much as a verified notify does (after the caller checks amount and ids).
+#[derive(Debug, Clone)]
+pub struct QueriedTrade {
+    pub state: TradeState,
+    pub out_trade_no: String,
+    pub transaction_id: Option<String>,
+    pub total_fee: Option<Fen>,
+    pub time_end: Option<String>,
+    pub appid: String,
+    pub mch_id: String,
+    /// Every field of the reply.
+    pub fields: Params<'static>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseOutcome {
+    Closed,
+    AlreadyClosed,
+    /// The order was paid meanwhile: query and settle it, do not close.
+    AlreadyPaid,
+    /// WeChat never saw this order (an earlier unifiedorder did not reach it).
+    NotFound,
+}
+
+/// The merchant side of WeChat Pay (`api.mch.weixin.qq.com`).
+#[derive(Debug, Clone)]
+pub struct PayClient {
+    http: reqwest::Client,
+    base: String,
+    appid: String,
+    mch_id: String,
+    key: ApiKey,
+    sign_type: SignType,
+    retry: RetryPolicy,
+}
+
+impl PayClient {
+    pub fn new(
+        base: &str,
+        appid: &str,
+        mch_id: &str,
+        key: ApiKey,
+        sign_type: SignType,
+        options: &ClientOptions,
+    ) -> reqwest::Result<PayClient> {
+        Ok(PayClient {
+            http: http::build(options)?,
+            base: base.to_owned(),
+            appid: appid.to_owned(),
+            mch_id: mch_id.to_owned(),
+            key,
+            sign_type,
+            retry: options.retry,
+        })
+    }
+
+    pub fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    pub fn mch_id(&self) -> &str {
+        &self.mch_id
+    }
+
+    pub fn sign_type(&self) -> SignType {
+        self.sign_type
+    }
+
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    pub async fn unified_order(&self, order: &UnifiedOrder<'_>) -> Result<Prepay, PayError> {
+        let fee = order.total_fee.to_string();
+        let mut fields = vec![
+            ("body", order.body),
+            ("out_trade_no", order.out_trade_no),
+            ("total_fee", fee.as_str()),
+            ("spbill_create_ip", order.spbill_create_ip),
+            ("notify_url", order.notify_url),
+            ("trade_type", "JSAPI"),
+            ("openid", order.openid),
+        ];
+        if let Some(attach) = order.attach {
+            fields.push(("attach", attach));
+        }
+        if let Some(time_expire) = order.time_expire {
+            fields.push(("time_expire", time_expire));
+        }
+        let reply = self.call("/pay/unifiedorder", &fields).await?;
+        let prepay_id = reply
+            .get("prepay_id")
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| PayError::Malformed("no prepay_id in a SUCCESS reply".into()))?;
+        Ok(Prepay {
+            prepay_id: prepay_id.to_owned(),
+        })
+    }
+
+    pub async fn order_query(&self, out_trade_no: &str) -> Result<QueriedTrade, PayError> {
+        let reply = self
+            .call("/pay/orderquery", &[("out_trade_no", out_trade_no)])
+            .await?;
+        let text = |name: &str| reply.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
+        let total_fee = match reply.get("total_fee") {
+            None | Some("") => None,
+            Some(fee) => Some(
+                Fen::parse_wechat(fee)
+                    .map_err(|_| PayError::Malformed("total_fee is not fen".into()))?,
+            ),
+        };
+        Ok(QueriedTrade {
+            state: TradeState::parse(reply.get("trade_state").unwrap_or_default()),
+            out_trade_no: text("out_trade_no").unwrap_or_default(),
+            transaction_id: text("transaction_id"),
+            total_fee,
+            time_end: text("time_end"),
+            appid: text("appid").unwrap_or_default(),
+            mch_id: text("mch_id").unwrap_or_default(),
+            fields: reply,
+        })
+    }
+
+    pub async fn close_order(&self, out_trade_no: &str) -> Result<CloseOutcome, PayError> {
+        match self
+            .call("/pay/closeorder", &[("out_trade_no", out_trade_no)])
+            .await
+        {
+            Ok(_) => Ok(CloseOutcome::Closed),
+            Err(e) => match e.err_code() {
+                Some("ORDERCLOSED") => Ok(CloseOutcome::AlreadyClosed),
+                Some("ORDERPAID") => Ok(CloseOutcome::AlreadyPaid),
+                Some("ORDERNOTEXIST") => Ok(CloseOutcome::NotFound),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Signs once, then sends the identical body until it succeeds, fails for good, or
+    /// the retry budget is spent.
+    async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Result<Params<'static>, PayError> {
+        let nonce = nonce();
+        let mut params: Params<'_> = [
+            ("appid", self.appid.as_str()),
+            ("mch_id", self.mch_id.as_str()),
+            ("nonce_str", nonce.as_str()),
+        ]
+        .into_iter()
+        .chain(fields.iter().copied())
+        .collect();
+        sign::sign_in_place(&mut params, &self.key, self.sign_type);
+        let body = xml::to_xml(&params)
+            .map_err(|e| PayError::Malformed(format!("request cannot be encoded: {e}")))?;
+        let url = http::join(&self.base, path);
+        let mut retry = 0;
+        loop {
+            match self.send_once(&url, &body).await {
+                Err(e) if e.is_retryable() && retry + 1 < self.retry.attempts => {
+                    retry += 1;
+                    tracing::warn!(path, retry, error = %e, "retrying WeChat Pay call with the same request");
+                    tokio::time::sleep(self.retry.backoff(retry)).await;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn send_once(&self, url: &str, body: &str) -> Result<Params<'static>, PayError> {
+        let response = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(PayError::Http(status.as_u16()));
+        }
+        let bytes = http::read_body(response).await.map_err(transport)?;
+        let reply = xml::parse(&bytes)
+            .map_err(|e| PayError::Malformed(e.to_string()))?
+            .into_owned();
+        if reply.get("return_code") != Some("SUCCESS") {
+            return Err(PayError::Return {
+                return_msg: reply
+                    .get("return_msg")
+                    .unwrap_or("(no return_msg)")
+                    .chars()
+                    .take(200)
+                    .collect(),
+            });
+        }
+        sign::verify(&reply, &self.key, Some(self.sign_type))
+            .map_err(|_| PayError::BadSignature)?;
+        if reply.get("appid").is_some_and(|a| a != self.appid)
+            || reply.get("mch_id").is_some_and(|m| m != self.mch_id)
+        {
+            return Err(PayError::Malformed(
+                "reply is for another appid or mch_id".into(),
+            ));
+        }
+        if reply.get("result_code") != Some("SUCCESS") {
+            let text = |name: &str| {
+                reply
+                    .get(name)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect()
+            };
+            return Err(PayError::Business {
+                err_code: text("err_code"),
+                err_code_des: text("err_code_des"),
+            });
+        }
+        Ok(reply)
+    }
+}
+
+fn transport(error: reqwest::Error) -> PayError {
+    if error.is_timeout() {
+        PayError::Timeout
+    } else {
+        PayError::Transport(error.without_url().to_string())
+    }
+}
+
+/// 32 random alphanumerics (`nonce_str`).
+fn nonce() -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| {
+            char::from(
+                ALNUM
+                    .get(rng.random_range(0..ALNUM.len()))
+                    .copied()
+                    .unwrap_or(b'0'),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,294 @@
+//! The client against the simulator: happy paths, WeChat's errors kept, retries only
+//! where safe, and replies verified.
+
+// Test code: a panic here is a failed test, not a crashed server.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wxpay_client::{
+    ClientOptions, CloseOutcome, LoginClient, LoginError, PayClient, PayError, RetryPolicy,
+    TradeState, UnifiedOrder,
+};
+use wxpay_core::sign::SignType;
+use wxpay_core::{ApiKey, Fen};
+use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+use wxpay_sim::{RunningSim, SimConfig};
+
+struct Harness {
+    sim: RunningSim,
+    control: reqwest::Client,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let config = SimConfig {
+            time_scale: 1000.0,
+            ..SimConfig::default()
+        };
+        Harness {
+            sim: wxpay_sim::spawn(&config).await.unwrap(),
+            control: wxpay_sim::notify::http_client().unwrap(),
+        }
+    }
+
+    fn options(&self) -> ClientOptions {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_millis(500),
+            retry: RetryPolicy {
+                attempts: 3,
+                first_backoff: Duration::from_millis(10),
+            },
+        }
+    }
+
+    fn login_client(&self, secret: &str) -> LoginClient {
+        LoginClient::new(
+            &self.sim.base_url,
+            DOC_APPID,
+            SecretString::from(secret),
+            &self.options(),
+        )
+        .unwrap()
+    }
+
+    fn pay_client(&self, sign_type: SignType) -> PayClient {
+        self.pay_client_with(sign_type, DOC_API_KEY, self.options())
+    }
+
+    fn pay_client_with(&self, sign_type: SignType, key: &str, options: ClientOptions) -> PayClient {
+        PayClient::new(
+            &self.sim.base_url,
+            DOC_APPID,
+            DOC_MCH_ID,
+            ApiKey::new(key).unwrap(),
+            sign_type,
+            &options,
+        )
+        .unwrap()
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.sim.base_url);
+        self.control
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn code(&self, extra: Value) -> String {
+        let mut body = json!({ "appid": DOC_APPID });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        self.control("/sim/login", body).await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn fault(&self, spec: Value) {
+        self.control("/sim/faults", spec).await;
+    }
+
+    async fn trade_count(&self, out_trade_no: &str) -> u16 {
+        let url = format!("{}/sim/trades/{out_trade_no}", self.sim.base_url);
+        self.control
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+fn order(no: &str) -> UnifiedOrder<'_> {
+    UnifiedOrder {
+        out_trade_no: no,
+        body: "wxpay test shop-order",
+        total_fee: Fen::new(1999),
+        openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        notify_url: "https://merchant.example.com/wechat/pay/notify",
+        spbill_create_ip: "127.0.0.1",
+        attach: None,
+        time_expire: None,
+    }
+}
+
+#[tokio::test]
+async fn code2session_success_and_wechats_errors() {
+    let h = Harness::start().await;
+    let client = h.login_client(DOC_APP_SECRET);
+    let code = h.code(json!({})).await;
+    let session = client.code2session(&code).await.unwrap();
+    assert!(session.openid.starts_with('o'));
+    assert_eq!(format!("{:?}", session.session_key), "SessionKey(***)");
+    assert_eq!(
+        client.code2session(&code).await.unwrap_err(),
+        LoginError::CodeUsed
+    );
+    assert_eq!(
+        client.code2session("nope").await.unwrap_err(),
+        LoginError::InvalidCode
+    );
+    let blocked = h.code(json!({"openid": "o-risky", "blocked": true})).await;
+    assert_eq!(
+        client.code2session(&blocked).await.unwrap_err(),
+        LoginError::Blocked
+    );
+    let wrong = h.login_client("00000000000000000000000000000000");
+    let code = h.code(json!({})).await;
+    let err = wrong.code2session(&code).await.unwrap_err();
+    assert_eq!(err, LoginError::Credentials(40125));
+}
+
+#[tokio::test]
+async fn code2session_retries_busy_but_not_timeouts() {
+    let h = Harness::start().await;
+    let client = h.login_client(DOC_APP_SECRET);
+    h.fault(json!({"endpoint": "jscode2session", "kind": "busy", "count": 2}))
+        .await;
+    let code = h.code(json!({})).await;
+    assert!(
+        client.code2session(&code).await.is_ok(),
+        "two busy replies, then success"
+    );
+
+    h.fault(json!({"endpoint": "jscode2session", "kind": "timeout", "count": 1, "delay_ms": 2000}))
+        .await;
+    let code = h.code(json!({})).await;
+    assert_eq!(
+        client.code2session(&code).await.unwrap_err(),
+        LoginError::Timeout
+    );
+}
+
+#[tokio::test]
+async fn errors_never_carry_the_app_secret() {
+    // Nothing listens on port 9: a transport error whose reqwest form names the URL.
+    let client = LoginClient::new(
+        "http://127.0.0.1:9",
+        DOC_APPID,
+        SecretString::from(DOC_APP_SECRET),
+        &ClientOptions::default(),
+    )
+    .unwrap();
+    let err = client.code2session("abc").await.unwrap_err();
+    assert!(matches!(err, LoginError::Transport(_)), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains(DOC_APP_SECRET));
+}
+
+#[tokio::test]
+async fn unified_order_both_sign_types_and_identical_repeats() {
+    let h = Harness::start().await;
+    for (no, sign_type) in [("c-md5", SignType::Md5), ("c-hmac", SignType::HmacSha256)] {
+        let client = h.pay_client(sign_type);
+        let first = client.unified_order(&order(no)).await.unwrap();
+        let again = client.unified_order(&order(no)).await.unwrap();
+        assert_eq!(first.prepay_id, again.prepay_id);
+        let mut changed = order(no);
+        changed.total_fee = Fen::new(1);
+        let err = client.unified_order(&changed).await.unwrap_err();
+        assert_eq!(err.err_code(), Some("OUT_TRADE_NO_USED"));
+        assert!(!err.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn safe_failures_are_retried_with_the_same_request() {
+    let h = Harness::start().await;
+    let client = h.pay_client(SignType::HmacSha256);
+    for (no, fault) in [
+        (
+            "r-sys",
+            json!({"endpoint": "unifiedorder", "kind": "system_error", "count": 2}),
+        ),
+        (
+            "r-5xx",
+            json!({"endpoint": "unifiedorder", "kind": "http_5xx", "count": 2}),
+        ),
+        (
+            "r-sign",
+            json!({"endpoint": "unifiedorder", "kind": "bad_sign", "count": 2}),
+        ),
+        // WeChat acts but answers after the client's 500 ms timeout: the retry must get
+        // the same order's prepay_id, not create another.
+        (
+            "r-late",
+            json!({"endpoint": "unifiedorder", "kind": "timeout", "count": 1, "delay_ms": 1500}),
+        ),
+    ] {
+        h.fault(fault).await;
+        let prepay = client.unified_order(&order(no)).await.unwrap();
+        assert!(prepay.prepay_id.starts_with("wx"), "{no}");
+        assert_eq!(h.trade_count(no).await, 200, "{no}");
+    }
+    // Three failures in a row exhaust the budget: the caller gets a clear error.
+    h.fault(json!({"endpoint": "unifiedorder", "kind": "system_error", "count": 3}))
+        .await;
+    let err = client
+        .unified_order(&order("r-exhausted"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.err_code(), Some("SYSTEMERROR"));
+    assert_eq!(h.trade_count("r-exhausted").await, 404);
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_a_return_fail_and_not_retried() {
+    let h = Harness::start().await;
+    let client = h.pay_client_with(
+        SignType::Md5,
+        "00000000000000000000000000000000",
+        h.options(),
+    );
+    let err = client.unified_order(&order("wrong-key")).await.unwrap_err();
+    assert!(
+        matches!(&err, PayError::Return { return_msg } if return_msg.contains("签名错误")),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn query_and_close_follow_the_trade() {
+    let h = Harness::start().await;
+    let client = h.pay_client(SignType::Md5);
+    let err = client.order_query("q-none").await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERNOTEXIST"));
+    assert_eq!(
+        client.close_order("q-none").await.unwrap(),
+        CloseOutcome::NotFound
+    );
+    client.unified_order(&order("q-1")).await.unwrap();
+    let trade = client.order_query("q-1").await.unwrap();
+    assert_eq!(trade.state, TradeState::NotPay);
+    assert_eq!(trade.total_fee, Some(Fen::new(1999)));
+    assert_eq!(trade.out_trade_no, "q-1");
+    assert_eq!(
+        client.close_order("q-1").await.unwrap(),
+        CloseOutcome::Closed
+    );
+    assert_eq!(
+        client.close_order("q-1").await.unwrap(),
+        CloseOutcome::AlreadyClosed
+    );
+    assert_eq!(
+        client.order_query("q-1").await.unwrap().state,
+        TradeState::Closed
+    );
+}
