@@ -16,6 +16,7 @@
 //! ```
 
 mod access_log;
+pub mod cli;
 mod clock;
 pub mod config;
 mod control;
@@ -38,4 +39,14 @@ fn http_status(status: u16) -> actix_web::HttpResponse {
     actix_web::HttpResponse::build(code)
         .content_type("text/plain")
         .body(code.canonical_reason().unwrap_or("Server Error"))
+}
+
+/// Plain-text logs filtered by `RUST_LOG` (default: info). A second call is harmless.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .try_init();
 }

@@ -1,0 +1,64 @@
+//! Per request: an id (also sent back as `X-Request-Id`), one structured log line
+//! (method, route, status, time; never the query string or body), and metrics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+use tracing::Instrument;
+
+use crate::metrics::{HttpLabels, RouteLabel};
+use crate::state::AppState;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let request_id = format!(
+        "{:x}-{}",
+        std::process::id(),
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    );
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let started = Instant::now();
+    let mut response = next.call(req).instrument(span.clone()).await;
+    let status = match &response {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed * 1000.0, "handled"));
+    if let Some(metrics) = metrics {
+        metrics
+            .http_requests
+            .get_or_create(&HttpLabels {
+                method,
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        metrics
+            .http_latency
+            .get_or_create(&RouteLabel { route })
+            .observe(elapsed);
+    }
+    if let (Ok(r), Ok(value)) = (&mut response, HeaderValue::from_str(&request_id)) {
+        r.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    response
+}

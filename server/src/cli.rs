@@ -1,0 +1,290 @@
+//! The `wxpay` command line: `serve` (production, or `--sandbox`), `sim`, `migrate`,
+//! and the support helpers `sign` and `verify-notify`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wxpay_core::sign::{self, SignType};
+use wxpay_core::{ApiKey, Params, verify_pay_notify, xml};
+
+use crate::config::Settings;
+use crate::startup::{Application, PublicUrl};
+use crate::{sandbox, store, telemetry};
+
+/// wxpay: Mini Program login and WeChat Pay, done right.
+#[derive(Debug, Parser)]
+#[command(name = "wxpay", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (production config; `--sandbox` for a simulated WeChat).
+    Serve(ServeArgs),
+    /// Run the WeChat simulator alone.
+    Sim(wxpay_sim::cli::SimArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Sign a parameter set (JSON object from FILE or stdin) with the v2 API key.
+    Sign(SignArgs),
+    /// Verify a pay notify (XML from FILE or stdin) with the v2 API key.
+    VerifyNotify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// TOML configuration file (see wxpay.example.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// sqlite://FILE or postgres://... (overrides the configuration).
+    #[arg(long, env = "WXPAY_DATABASE__URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    bind: Option<String>,
+    /// Run against an embedded WeChat simulator with documentation credentials, a demo
+    /// catalog and a SQLite file (unless --database-url). Payments are simulated.
+    #[arg(long)]
+    sandbox: bool,
+    /// Where the embedded simulator listens (with --sandbox).
+    #[arg(long, default_value = sandbox::DEFAULT_SIM_BIND, requires = "sandbox")]
+    sim_bind: String,
+}
+
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// Environment variable holding the 32-character v2 API key.
+    #[arg(long, default_value = "WXPAY_API_KEY")]
+    key_env: String,
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// MD5 or HMAC-SHA256.
+    #[arg(long, default_value = "MD5")]
+    sign_type: String,
+    /// Print the signed XML request instead of JSON.
+    #[arg(long)]
+    xml: bool,
+    /// JSON object of parameters (strings or integers); stdin when absent.
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The order's sign type (binding); by default the notify's own or its sign length.
+    #[arg(long)]
+    sign_type: Option<String>,
+    /// The notify XML; stdin when absent.
+    file: Option<PathBuf>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Sim(args) => {
+                wxpay_sim::init_logging();
+                args.run().await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Migrate(args) => migrate(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Sign(args) => sign_command(args),
+            Command::VerifyNotify(args) => verify_command(args),
+        }
+    });
+    result.unwrap_or_else(|e| fail(&format!("{e:#}")))
+}
+
+#[allow(clippy::print_stderr)] // The command's error output.
+fn fail(message: &str) -> ExitCode {
+    eprintln!("wxpay: {message}");
+    ExitCode::FAILURE
+}
+
+#[allow(clippy::print_stdout)] // The command's output.
+fn print(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn settings(args: &DatabaseArgs) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(args.config.as_deref())?;
+    if let Some(url) = &args.database_url {
+        settings.database.url = SecretString::from(url.as_str());
+    }
+    Ok(settings)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init();
+    let mut settings = settings(&args.database)?;
+    if let Some(bind) = args.bind {
+        settings.server.bind = bind;
+    }
+    let simulator = if args.sandbox {
+        Some(sandbox::prepare(
+            &mut settings,
+            &args.sim_bind,
+            args.database.database_url.is_some(),
+        )?)
+    } else {
+        None
+    };
+    let public_url = if args.sandbox {
+        PublicUrl::FromBind
+    } else {
+        PublicUrl::Configured
+    };
+    let sandbox_catalog = args.sandbox && settings.orders.catalog.is_none();
+    let app = Application::build(settings, public_url).await?;
+    if sandbox_catalog {
+        app.state()
+            .store
+            .upsert_products(&crate::catalog::parse(crate::catalog::DEMO)?)
+            .await?;
+    }
+    let api = format!("http://{}", app.local_addr());
+    let app_handle = app.handle();
+    match simulator {
+        Some(simulator) => {
+            sandbox::banner(&api, &simulator.base_url());
+            let sim_handle = simulator.handle();
+            let app_task = tokio::spawn(app.run_until_stopped());
+            let sim_task = tokio::spawn(simulator.run_until_stopped());
+            tokio::signal::ctrl_c().await?;
+            app_handle.stop(true).await;
+            sim_handle.stop(true).await;
+            let _ = tokio::join!(app_task, sim_task);
+        }
+        None => {
+            tracing::info!(%api, "wxpay serving");
+            let app_task = tokio::spawn(app.run_until_stopped());
+            tokio::signal::ctrl_c().await?;
+            app_handle.stop(true).await;
+            let _ = app_task.await;
+        }
+    }
+    Ok(())
+}
+
+async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
+    telemetry::init();
+    let settings = settings(&args)?;
+    let store = store::Store::connect(&settings.database).await?;
+    store.migrate().await?;
+    print(&json!({ "migrated": true, "backend": format!("{:?}", store.backend()) }));
+    Ok(())
+}
+
+fn api_key(args: &KeyArgs) -> anyhow::Result<ApiKey> {
+    let value = std::env::var(&args.key_env).map_err(|_| {
+        anyhow::anyhow!(
+            "set the API key in the environment variable {}",
+            args.key_env
+        )
+    })?;
+    Ok(ApiKey::new(value.trim_end_matches(['\n', '\r']))?)
+}
+
+fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    let mut input = Vec::new();
+    match file {
+        Some(path) => input = std::fs::read(path)?,
+        None => {
+            std::io::stdin().read_to_end(&mut input)?;
+        }
+    }
+    Ok(input)
+}
+
+fn sign_command(args: SignArgs) -> anyhow::Result<ExitCode> {
+    let key = api_key(&args.key)?;
+    let sign_type: SignType = args.sign_type.parse()?;
+    let input: Value = serde_json::from_slice(&read_input(args.file.as_ref())?)
+        .map_err(|e| anyhow::anyhow!("input must be a JSON object of parameters: {e}"))?;
+    let object = input
+        .as_object()
+        .ok_or_else(|| anyhow::anyhow!("input must be a JSON object of parameters"))?;
+    let mut params = Params::new();
+    for (name, value) in object {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            Value::Null => continue,
+            _ => anyhow::bail!(
+                "{name}: values must be strings or integers (amounts are integer fen)"
+            ),
+        };
+        params.insert(name.clone(), text);
+    }
+    let signature = sign::sign(&params, &key, sign_type);
+    if args.xml {
+        params.insert("sign", signature.as_str().to_owned());
+        #[allow(clippy::print_stdout)] // The command's output.
+        {
+            println!("{}", xml::to_xml(&params)?);
+        }
+    } else {
+        print(&json!({
+            "canonical_string": params.canonical_string(),
+            "sign_type": sign_type.as_str(),
+            "sign": signature.as_str(),
+        }));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_command(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let key = api_key(&args.key)?;
+    let expected = args
+        .sign_type
+        .as_deref()
+        .map(str::parse::<SignType>)
+        .transpose()?;
+    let body = read_input(args.file.as_ref())?;
+    match verify_pay_notify(&body, &key, expected) {
+        Ok(notify) => {
+            print(&json!({
+                "valid": true,
+                "sign_type": notify.sign_type().as_str(),
+                "out_trade_no": notify.out_trade_no(),
+                "transaction_id": notify.transaction_id(),
+                "total_fee": notify.total_fee().get(),
+                "appid": notify.appid(),
+                "mch_id": notify.mch_id(),
+                "time_end": notify.time_end(),
+            }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            print(&json!({ "valid": false, "error": error.to_string() }));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

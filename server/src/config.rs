@@ -1,0 +1,300 @@
+//! Settings: defaults, then a TOML file, then environment variables
+//! (`WXPAY_<SECTION>__<KEY>`, e.g. `WXPAY_WECHAT__API_KEY`). Secrets are `SecretString`
+//! and never printed; there are no default secrets.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use wxpay_core::{ApiKey, SignType};
+
+/// Every default, as a TOML document (the same keys as `wxpay.example.toml`).
+const DEFAULTS: &str = r#"
+[server]
+bind = "127.0.0.1:8080"
+max_body_bytes = 16384
+notify_max_body_bytes = 65536
+
+[database]
+url = "sqlite://wxpay.sqlite"
+max_connections = 8
+sqlite_synchronous = "FULL"
+
+[wechat]
+sign_type = "HMAC-SHA256"
+mp_base_url = "https://api.weixin.qq.com"
+pay_base_url = "https://api.mch.weixin.qq.com"
+spbill_create_ip = "127.0.0.1"
+connect_timeout_ms = 3000
+request_timeout_ms = 10000
+retry_attempts = 3
+
+[orders]
+description = "wxpay shop"
+ttl_secs = 1800
+query_stale_after_secs = 10
+reconcile_interval_ms = 30000
+reconcile_after_secs = 60
+reconcile_batch = 100
+
+[auth]
+token_ttl_secs = 604800
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub wechat: WeChatSettings,
+    pub orders: OrderSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    /// Where WeChat reaches this server: notify_url is this + `/wechat/pay/notify`.
+    pub public_base_url: Option<String>,
+    /// Limit on JSON request bodies.
+    pub max_body_bytes: usize,
+    /// Limit on notify bodies (WeChat's are a few KiB).
+    pub notify_max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://FILE` (created on first run) or `postgres://...`.
+    pub url: SecretString,
+    pub max_connections: u32,
+    /// SQLite `synchronous` in WAL mode: FULL (an acknowledged notify survives power
+    /// loss) or NORMAL (survives a process crash; faster).
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeChatSettings {
+    pub appid: Option<String>,
+    pub app_secret: Option<SecretString>,
+    pub mch_id: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub sign_type: String,
+    pub mp_base_url: String,
+    pub pay_base_url: String,
+    pub spbill_create_ip: String,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub retry_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderSettings {
+    /// Shown to the payer, followed by the order number.
+    pub description: String,
+    /// Unpaid orders expire (and are closed) after this long.
+    pub ttl_secs: u64,
+    /// Product catalog (TOML `[[products]]` with sku, name, price_fen) loaded at start.
+    pub catalog: Option<PathBuf>,
+    /// GET of an order awaiting payment asks WeChat when the last check is older.
+    pub query_stale_after_secs: u64,
+    pub reconcile_interval_ms: u64,
+    /// The reconciler queries orders awaiting payment whose last check is older.
+    pub reconcile_after_secs: u64,
+    pub reconcile_batch: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub token_ttl_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("missing {key}: set it in the config file or in the environment as {env}")]
+    Missing {
+        key: &'static str,
+        env: &'static str,
+    },
+    #[error("invalid {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// The WeChat credentials, checked.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub appid: String,
+    pub app_secret: SecretString,
+    pub mch_id: String,
+    pub api_key: ApiKey,
+    pub sign_type: SignType,
+}
+
+impl Settings {
+    /// Defaults, then `file` (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        let settings = builder
+            .add_source(
+                Environment::with_prefix("WXPAY")
+                    .prefix_separator("_")
+                    .separator("__"),
+            )
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
+    }
+
+    /// The credentials production needs; a missing one stops start-up, named.
+    pub fn credentials(&self) -> Result<Credentials, ConfigError> {
+        let w = &self.wechat;
+        let appid = w
+            .appid
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or(ConfigError::Missing {
+                key: "wechat.appid",
+                env: "WXPAY_WECHAT__APPID",
+            })?;
+        let mch_id = w
+            .mch_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or(ConfigError::Missing {
+                key: "wechat.mch_id",
+                env: "WXPAY_WECHAT__MCH_ID",
+            })?;
+        let app_secret = w
+            .app_secret
+            .clone()
+            .filter(|s| !s.expose_secret().is_empty())
+            .ok_or(ConfigError::Missing {
+                key: "wechat.app_secret",
+                env: "WXPAY_WECHAT__APP_SECRET",
+            })?;
+        let api_key = w
+            .api_key
+            .as_ref()
+            .filter(|s| !s.expose_secret().is_empty())
+            .ok_or(ConfigError::Missing {
+                key: "wechat.api_key",
+                env: "WXPAY_WECHAT__API_KEY",
+            })?;
+        let api_key = ApiKey::new(api_key.expose_secret()).map_err(|e| ConfigError::Invalid {
+            key: "wechat.api_key",
+            reason: e.to_string(),
+        })?;
+        let sign_type = w.sign_type.parse().map_err(|_| ConfigError::Invalid {
+            key: "wechat.sign_type",
+            reason: "must be MD5 or HMAC-SHA256".into(),
+        })?;
+        Ok(Credentials {
+            appid,
+            app_secret,
+            mch_id,
+            api_key,
+            sign_type,
+        })
+    }
+
+    pub fn public_base_url(&self) -> Result<String, ConfigError> {
+        let url = self
+            .server
+            .public_base_url
+            .clone()
+            .ok_or(ConfigError::Missing {
+                key: "server.public_base_url",
+                env: "WXPAY_SERVER__PUBLIC_BASE_URL",
+            })?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                key: "server.public_base_url",
+                reason: "must be an absolute http(s) URL".into(),
+            });
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+
+    pub fn notify_url(&self) -> Result<String, ConfigError> {
+        Ok(format!(
+            "{}{}",
+            self.public_base_url()?,
+            crate::routes::NOTIFY_PATH
+        ))
+    }
+}
+
+impl OrderSettings {
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_secrets_are_required() {
+        let settings = Settings::load(None).unwrap();
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        let err = settings.credentials().unwrap_err().to_string();
+        assert!(
+            err.contains("wechat.appid") && err.contains("WXPAY_WECHAT__APPID"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_sets_the_credentials_and_a_bad_key_is_named() {
+        let dir = std::env::temp_dir().join(format!("wxpay-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wxpay.toml");
+        std::fs::write(
+            &path,
+            r#"
+            [server]
+            public_base_url = "https://pay.example.com/"
+            [wechat]
+            appid = "wx1111111111111111"
+            mch_id = "1900000109"
+            app_secret = "abcdefabcdefabcdefabcdefabcdefab"
+            api_key = "too-short"
+            "#,
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&path)).unwrap();
+        assert_eq!(
+            settings.notify_url().unwrap(),
+            "https://pay.example.com/wechat/pay/notify"
+        );
+        let err = settings.credentials().unwrap_err().to_string();
+        assert!(err.contains("wechat.api_key"), "{err}");
+        assert!(!err.contains("too-short"));
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("abcdefabcdefabcdefabcdefabcdefab"),
+            "secrets never print"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_in_a_section_are_refused() {
+        let dir = std::env::temp_dir().join(format!("wxpay-config-typo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wxpay.toml");
+        std::fs::write(&path, "[wechat]\napi_kee = \"x\"\n").unwrap();
+        let err = Settings::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("api_kee"), "{err}");
+    }
+}

@@ -1,0 +1,25 @@
+//! wxpay-server: the developer server of a Mini Program's login and WeChat Pay flow.
+//!
+//! `Application::build` wires configuration, storage (SQLite or PostgreSQL), the WeChat
+//! clients and the routes; `main.rs` only runs the CLI.
+
+mod access_log;
+mod auth;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod config;
+mod error;
+mod ids;
+pub mod metrics;
+mod payments;
+pub mod reconciler;
+mod routes;
+pub mod sandbox;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use routes::NOTIFY_PATH;
+pub use startup::{Application, PublicUrl};

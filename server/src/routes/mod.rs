@@ -1,0 +1,79 @@
+//! HTTP routes.
+
+mod login;
+mod notify;
+mod ops;
+mod orders;
+mod products;
+
+use actix_web::{HttpRequest, error, web};
+
+use crate::error::ApiError;
+
+/// Where WeChat POSTs pay notifies (`notify_url` = public base URL + this).
+pub const NOTIFY_PATH: &str = "/wechat/pay/notify";
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(json_config(max_body_bytes))
+        .app_data(path_config())
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/v1/login", web::post().to(login::login))
+        .route("/v1/products", web::get().to(products::list))
+        .route("/v1/orders", web::post().to(orders::create))
+        .route("/v1/orders/{order_no}", web::get().to(orders::get))
+        .route(
+            "/v1/orders/{order_no}/payment",
+            web::post().to(orders::payment),
+        )
+        .route(
+            "/v1/orders/{order_no}/cancel",
+            web::post().to(orders::cancel),
+        )
+        .route(NOTIFY_PATH, web::post().to(notify::receive))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    let error = ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("no route for {} {}", req.method(), req.path()),
+    );
+    actix_web::ResponseError::error_response(&error)
+}
+
+/// JSON input: bounded, and a malformed body is a 400 that says what is wrong.
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _| {
+            let api = match &err {
+                error::JsonPayloadError::Overflow { .. }
+                | error::JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "request body is too large",
+                ),
+                error::JsonPayloadError::ContentType => ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "send JSON with Content-Type: application/json",
+                ),
+                other => {
+                    ApiError::bad_request("INVALID_JSON", format!("invalid JSON body: {other}"))
+                }
+            };
+            error::InternalError::from_response(err, actix_web::ResponseError::error_response(&api))
+                .into()
+        })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _| {
+        let api = ApiError::bad_request("INVALID_PATH", err.to_string());
+        error::InternalError::from_response(err, actix_web::ResponseError::error_response(&api))
+            .into()
+    })
+}

@@ -1,0 +1,249 @@
+//! `POST /wechat/pay/notify`: WeChat's pay result notify. The pipeline is fixed: bounded
+//! raw body -> strict XML -> signature (sign type from the message, else the order's) ->
+//! integrity against the stored order -> exactly-once transition -> WeChat's reply.
+//! Anything refused gets FAIL, changes nothing, and is logged and counted.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use wxpay_core::notify::{ExpectedOrder, NotifyError, UnverifiedPayNotify};
+use wxpay_core::xml::XmlParser;
+use wxpay_core::{Fen, SignType, reply};
+
+use crate::clock::now_ms;
+use crate::metrics::OutcomeLabel;
+use crate::state::AppState;
+use crate::store::{SettleOutcome, Settlement};
+
+/// What happened to one notify: the HTTP status, the reply and the metric label.
+struct Verdict {
+    status: StatusCode,
+    outcome: &'static str,
+    reason: &'static str,
+}
+
+impl Verdict {
+    fn accepted(outcome: &'static str) -> Verdict {
+        Verdict {
+            status: StatusCode::OK,
+            outcome,
+            reason: "",
+        }
+    }
+
+    fn refused(status: StatusCode, outcome: &'static str, reason: &'static str) -> Verdict {
+        Verdict {
+            status,
+            outcome,
+            reason,
+        }
+    }
+}
+
+pub(super) async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let verdict = match read_body(&req, payload, state.settings.server.notify_max_body_bytes).await
+    {
+        Ok(body) => handle(&state, &body).await,
+        Err(verdict) => verdict,
+    };
+    state.metrics.notify(verdict.outcome);
+    if verdict.status == StatusCode::OK {
+        tracing::info!(outcome = verdict.outcome, "notify acknowledged");
+        HttpResponse::Ok()
+            .content_type("text/xml")
+            .body(reply::SUCCESS_REPLY)
+    } else {
+        tracing::warn!(
+            outcome = verdict.outcome,
+            reason = verdict.reason,
+            "notify refused"
+        );
+        HttpResponse::build(verdict.status)
+            .content_type("text/xml")
+            .body(reply::fail_reply(verdict.reason))
+    }
+}
+
+/// The raw body, bounded, from an XML content type.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, Verdict> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !(content_type.starts_with("text/xml") || content_type.starts_with("application/xml")) {
+        return Err(Verdict::refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            "content type must be text/xml",
+        ));
+    }
+    let too_large = || {
+        Verdict::refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_request",
+            "body too large",
+        )
+    };
+    if req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len > limit)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            Verdict::refused(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "body could not be read",
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn handle(state: &AppState, body: &[u8]) -> Verdict {
+    let parsed = XmlParser::new()
+        .max_bytes(state.settings.server.notify_max_body_bytes)
+        .parse(body)
+        .map_err(NotifyError::from)
+        .and_then(UnverifiedPayNotify::from_params);
+    let unverified = match parsed {
+        Ok(notify) => notify,
+        Err(NotifyError::ReturnFail { .. }) => {
+            return Verdict::refused(
+                StatusCode::BAD_REQUEST,
+                "return_fail",
+                "return_code is not SUCCESS",
+            );
+        }
+        Err(_) => {
+            return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "malformed notify");
+        }
+    };
+    let Some(out_trade_no) = unverified.claimed_out_trade_no().filter(|n| !n.is_empty()) else {
+        return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "out_trade_no missing");
+    };
+    let order = match state.store.order(out_trade_no).await {
+        Ok(Some(order)) => order,
+        Ok(None) => {
+            return Verdict::refused(
+                StatusCode::NOT_FOUND,
+                "unknown_order",
+                "unknown out_trade_no",
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "notify: cannot load the order");
+            return Verdict::refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "temporary failure",
+            );
+        }
+    };
+    let Ok(order_sign_type) = order.sign_type.parse::<SignType>() else {
+        tracing::error!(order_no = %order.order_no, "order has an unknown sign type");
+        return Verdict::refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            "temporary failure",
+        );
+    };
+    let notify = match unverified.verify(&state.credentials.api_key, Some(order_sign_type)) {
+        Ok(notify) => notify,
+        Err(NotifyError::Signature(_)) => {
+            return Verdict::refused(
+                StatusCode::BAD_REQUEST,
+                "bad_signature",
+                "signature check failed",
+            );
+        }
+        Err(NotifyError::ResultFail { .. }) => {
+            return Verdict::refused(
+                StatusCode::BAD_REQUEST,
+                "result_fail",
+                "result_code is not SUCCESS",
+            );
+        }
+        Err(_) => {
+            return Verdict::refused(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "required fields missing",
+            );
+        }
+    };
+    let expected = ExpectedOrder {
+        appid: &order.appid,
+        mch_id: &order.mch_id,
+        out_trade_no: &order.order_no,
+        total_fee: Fen::new(order.amount_fen),
+    };
+    if let Err(mismatch) = notify.check_matches(&expected) {
+        tracing::error!(order_no = %order.order_no, field = mismatch.0, "genuine notify does not match the order");
+        return Verdict::refused(
+            StatusCode::BAD_REQUEST,
+            "mismatch",
+            "notify does not match the order",
+        );
+    }
+    let fields = serde_json::to_string(notify.params()).unwrap_or_default();
+    let settled = state
+        .store
+        .settle(&Settlement {
+            order_no: &order.order_no,
+            transaction_id: notify.transaction_id(),
+            amount_fen: order.amount_fen,
+            appid: &order.appid,
+            mch_id: &order.mch_id,
+            time_end: notify.time_end(),
+            source: "notify",
+            fields: &fields,
+            now: now_ms(),
+        })
+        .await;
+    match settled {
+        Ok(SettleOutcome::Paid) => {
+            state
+                .metrics
+                .settlements
+                .get_or_create(&OutcomeLabel { outcome: "notify" })
+                .inc();
+            tracing::info!(order_no = %order.order_no, "order paid (notify)");
+            Verdict::accepted("paid")
+        }
+        Ok(SettleOutcome::AlreadyPaid) => Verdict::accepted("duplicate"),
+        Ok(SettleOutcome::Refused(reason)) => {
+            tracing::error!(order_no = %order.order_no, reason, "verified notify refused");
+            Verdict::refused(StatusCode::CONFLICT, "refused", reason)
+        }
+        Err(error) => {
+            // Not acknowledged: WeChat will retry, and the reconciler also looks.
+            tracing::error!(order_no = %order.order_no, %error, "notify: cannot record the payment");
+            Verdict::refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "temporary failure",
+            )
+        }
+    }
+}

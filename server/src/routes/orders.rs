@@ -1,0 +1,296 @@
+//! Orders: priced from our catalog, paid through WeChat, read back by their owner.
+
+use std::collections::HashSet;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use wxpay_core::{Fen, RequestPayment};
+
+use crate::auth::CurrentUser;
+use crate::clock::{now_ms, rfc3339};
+use crate::error::ApiError;
+use crate::ids;
+use crate::payments;
+use crate::state::AppState;
+use crate::store::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
+
+const MAX_LINES: usize = 20;
+const MAX_QUANTITY: u32 = 99;
+const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateOrder {
+    items: Vec<LineRequest>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct LineRequest {
+    sku: String,
+    quantity: u32,
+}
+
+/// An order as its owner sees it.
+#[derive(Debug, Serialize)]
+struct OrderView {
+    order_no: String,
+    amount_fen: i64,
+    status: OrderStatus,
+    created_at: String,
+    expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paid_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<String>,
+    items: Vec<OrderItem>,
+    /// Pass straight to `wx.requestPayment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<RequestPayment>,
+}
+
+async fn view(
+    state: &AppState,
+    order: &OrderRow,
+    payment: Option<RequestPayment>,
+) -> Result<OrderView, ApiError> {
+    Ok(OrderView {
+        order_no: order.order_no.clone(),
+        amount_fen: order.amount_fen,
+        status: order.status,
+        created_at: rfc3339(order.created_at),
+        expires_at: rfc3339(order.expires_at),
+        paid_at: order.paid_at.map(rfc3339),
+        transaction_id: order.transaction_id.clone(),
+        items: state.store.order_items(&order.order_no).await?,
+        payment,
+    })
+}
+
+/// The order, if it exists and belongs to `user` (else not found: other users' orders
+/// are not even acknowledged to exist).
+async fn owned_order(
+    state: &AppState,
+    user: &CurrentUser,
+    order_no: &str,
+) -> Result<OrderRow, ApiError> {
+    match state.store.order(order_no).await? {
+        Some(order) if order.user_id == user.0.user_id => Ok(order),
+        _ => Err(ApiError::order_not_found()),
+    }
+}
+
+async fn reload(state: &AppState, order_no: &str) -> Result<OrderRow, ApiError> {
+    state
+        .store
+        .order(order_no)
+        .await?
+        .ok_or_else(ApiError::order_not_found)
+}
+
+/// Checks the lines and prices them from the catalog. The client sends no price.
+async fn price(state: &AppState, request: &CreateOrder) -> Result<(Vec<OrderItem>, Fen), ApiError> {
+    if request.items.is_empty() || request.items.len() > MAX_LINES {
+        return Err(ApiError::unprocessable(
+            "INVALID_ITEMS",
+            format!("items must have 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for line in &request.items {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(ApiError::unprocessable(
+                "INVALID_ITEMS",
+                format!("quantity of {} must be 1 to {MAX_QUANTITY}", line.sku),
+            ));
+        }
+        if !seen.insert(line.sku.as_str()) {
+            return Err(ApiError::unprocessable(
+                "INVALID_ITEMS",
+                format!(
+                    "sku {} appears twice; use one line with a quantity",
+                    line.sku
+                ),
+            ));
+        }
+    }
+    let skus: Vec<&str> = request.items.iter().map(|l| l.sku.as_str()).collect();
+    let products = state.store.products_by_sku(&skus).await?;
+    let mut items = Vec::with_capacity(request.items.len());
+    let mut total = Fen::ZERO;
+    for line in &request.items {
+        let product = products.iter().find(|p| p.sku == line.sku).ok_or_else(|| {
+            ApiError::unprocessable(
+                "UNKNOWN_SKU",
+                format!(
+                    "no product with sku {:?}",
+                    line.sku.chars().take(64).collect::<String>()
+                ),
+            )
+        })?;
+        let line_total = Fen::new(product.price_fen).checked_mul(line.quantity);
+        total = line_total
+            .and_then(|t| total.checked_add(t))
+            .ok_or_else(|| ApiError::unprocessable("INVALID_ITEMS", "order total is too large"))?;
+        items.push(OrderItem {
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            unit_price_fen: product.price_fen,
+            quantity: i64::from(line.quantity),
+        });
+    }
+    Ok((items, total))
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1 to 64 visible ASCII characters",
+        )
+    })
+}
+
+/// `POST /v1/orders`: create, price, and get WeChat's prepay_id.
+pub(super) async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    req: HttpRequest,
+    request: web::Json<CreateOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req)?;
+    let (items, total) = price(&state, &request).await?;
+    let now = now_ms();
+    let order_no = ids::order_no(now);
+    let ttl_ms = i64::try_from(state.settings.orders.ttl().as_millis()).unwrap_or(i64::MAX);
+    let fingerprint = ids::fingerprint(
+        serde_json::to_string(&*request)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    let description = format!("{}-{}", state.settings.orders.description, order_no);
+    let description: String = description.chars().take(128).collect();
+    let new_order = NewOrder {
+        order_no: &order_no,
+        user_id: user.0.user_id,
+        openid: &user.0.openid,
+        amount_fen: total.get(),
+        description: &description,
+        sign_type: state.credentials.sign_type.as_str(),
+        appid: &state.credentials.appid,
+        mch_id: &state.credentials.mch_id,
+        now,
+        expires_at: now.saturating_add(ttl_ms),
+        items: &items,
+        idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
+    };
+    let (order_no, replayed) = match state.store.insert_order(&new_order).await? {
+        InsertOutcome::Inserted => {
+            state.metrics.orders_created.inc();
+            tracing::info!(order_no = %order_no, amount_fen = total.get(), "order created");
+            (order_no, false)
+        }
+        InsertOutcome::KeyUsed {
+            request_hash,
+            order_no,
+        } => {
+            if request_hash != fingerprint {
+                return Err(ApiError::unprocessable(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "this Idempotency-Key was used for a different request",
+                ));
+            }
+            (order_no, true)
+        }
+    };
+    let order = reload(&state, &order_no).await?;
+    let payment = if order.status.is_open() {
+        let prepay_id = payments::ensure_prepay(&state, &order).await?;
+        Some(payments::payment_params(&state, &prepay_id)?)
+    } else {
+        None
+    };
+    let order = reload(&state, &order_no).await?;
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = HttpResponse::build(status);
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(view(&state, &order, payment).await?))
+}
+
+/// `GET /v1/orders/{order_no}`: the order; when it still awaits payment and our last
+/// word from WeChat is stale, WeChat is asked first (the front end's "success" is
+/// never trusted).
+pub(super) async fn get(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = owned_order(&state, &user, &order_no).await?;
+    let stale_ms = i64::try_from(
+        state
+            .settings
+            .orders
+            .query_stale_after_secs
+            .saturating_mul(1000),
+    )
+    .unwrap_or(i64::MAX);
+    let order = if order.status.is_open() && now_ms() - order.last_checked_at >= stale_ms {
+        if let Err(error) = payments::sync_with_wechat(&state, &order).await {
+            // Answer from our records; the reconciler will try again.
+            tracing::warn!(order_no = %order.order_no, %error, "could not refresh the order from WeChat");
+        }
+        reload(&state, &order.order_no).await?
+    } else {
+        order
+    };
+    Ok(HttpResponse::Ok().json(view(&state, &order, None).await?))
+}
+
+/// `POST /v1/orders/{order_no}/payment`: fresh `wx.requestPayment` params (and a new
+/// prepay_id when the old one expired but the order has not).
+pub(super) async fn payment(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = owned_order(&state, &user, &order_no).await?;
+    let prepay_id = payments::ensure_prepay(&state, &order).await?;
+    let payment = payments::payment_params(&state, &prepay_id)?;
+    let order = reload(&state, &order.order_no).await?;
+    Ok(HttpResponse::Ok().json(view(&state, &order, Some(payment)).await?))
+}
+
+/// `POST /v1/orders/{order_no}/cancel`: closes the order at WeChat, then here.
+pub(super) async fn cancel(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = owned_order(&state, &user, &order_no).await?;
+    if order.status.is_open() {
+        payments::close_at_wechat(&state, &order).await?;
+    }
+    let order = reload(&state, &order.order_no).await?;
+    if order.status == OrderStatus::Paid {
+        return Err(ApiError::conflict(
+            "ORDER_ALREADY_PAID",
+            "the order was paid and cannot be cancelled; refund it instead",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(view(&state, &order, None).await?))
+}

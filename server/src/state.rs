@@ -1,0 +1,20 @@
+//! What every handler and the reconciler share.
+
+use std::sync::Arc;
+
+use wxpay_client::{LoginClient, PayClient};
+
+use crate::config::{Credentials, Settings};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub login: LoginClient,
+    pub pay: PayClient,
+    pub settings: Arc<Settings>,
+    pub credentials: Arc<Credentials>,
+    pub notify_url: Arc<str>,
+    pub metrics: Arc<Metrics>,
+}

@@ -1,0 +1,130 @@
+//! Storage on sqlx's `Any` driver: one set of queries (`$N` placeholders, which both
+//! SQLite and PostgreSQL accept), SQLite by default, PostgreSQL when several instances
+//! share a database. Times are Unix milliseconds; money is integer fen.
+
+mod orders;
+mod payments;
+mod products;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use secrecy::ExposeSecret;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use orders::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
+pub use payments::{SettleOutcome, Settlement};
+pub use products::Product;
+pub use users::SessionUser;
+
+use crate::config::DatabaseSettings;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database URL must start with sqlite: or postgres:")]
+    UnknownBackend,
+    #[error("database.sqlite_synchronous must be FULL or NORMAL")]
+    BadSynchronous,
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = settings.url.expose_secret();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            // Create the file on first run.
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::UnknownBackend);
+        };
+        // WAL: readers never block the writer; busy_timeout: writers queue instead of
+        // failing; synchronous: see DatabaseSettings.
+        let pragmas: &'static str = match settings.sqlite_synchronous.to_ascii_uppercase().as_str()
+        {
+            "FULL" => {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                       PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+            }
+            "NORMAL" => {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+            }
+            _ => return Err(StoreError::BadSynchronous),
+        };
+        // Statement logging would print bound values; keep it off.
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(pragmas).await?;
+                    }
+                    Ok(())
+                }
+                .boxed()
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,81 @@
+//! Users (one per openid) and their login sessions (bearer tokens, stored hashed).
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// The user behind a valid bearer token.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub openid: String,
+}
+
+impl Store {
+    /// Creates the user on first login, else stores the newest session_key (the old
+    /// one stops working at WeChat).
+    pub async fn upsert_user(
+        &self,
+        openid: &str,
+        unionid: Option<&str>,
+        session_key: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO users (openid, unionid, session_key, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) \
+             ON CONFLICT (openid) DO UPDATE SET session_key = excluded.session_key, \
+               unionid = COALESCE(excluded.unionid, users.unionid), updated_at = excluded.updated_at \
+             RETURNING id",
+        )
+        .bind(openid)
+        .bind(unionid)
+        .bind(session_key)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The user of an unexpired session.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.user_id, u.openid FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(SessionUser {
+                user_id: r.try_get(0)?,
+                openid: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,368 @@
+//! Test harness: the real application on port 0 against an in-process simulator, on
+//! SQLite or PostgreSQL, with one method per endpoint.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use wxpay_core::{ApiKey, Fen, testing::PayNotifyBuilder};
+use wxpay_server::config::Settings;
+use wxpay_server::state::AppState;
+use wxpay_server::{Application, PublicUrl};
+use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+use wxpay_sim::{RunningSim, SimConfig};
+
+pub const APPID: &str = DOC_APPID;
+pub const MCH_ID: &str = DOC_MCH_ID;
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite,
+    /// Admin URL (a database the test user may CREATE DATABASE from).
+    Postgres(String),
+}
+
+impl Db {
+    /// PostgreSQL from `WXPAY_TEST_POSTGRES_URL`. Without it the PostgreSQL variant is
+    /// skipped, unless `WXPAY_REQUIRE_POSTGRES=1` (CI), where that is a failure.
+    pub fn postgres() -> Option<Db> {
+        match std::env::var("WXPAY_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Db::Postgres(url)),
+            _ if std::env::var("WXPAY_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+                panic!("WXPAY_REQUIRE_POSTGRES=1 but WXPAY_TEST_POSTGRES_URL is not set")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Runs a test body on SQLite and on PostgreSQL: `on_both_databases!(name, body_fn)`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Db::Sqlite).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(db) = $crate::helpers::Db::postgres() {
+                        super::$name(db).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A database made for one test, dropped by `TestApp::cleanup`.
+enum TestDatabase {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    async fn create(db: &Db) -> (TestDatabase, String) {
+        let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        match db {
+            Db::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("wxpay-test-{pid}-{n}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}", dir.join("wxpay.sqlite").display());
+                (TestDatabase::Sqlite(dir), url)
+            }
+            Db::Postgres(admin_url) => {
+                sweep_dead_databases(admin_url).await;
+                let name = format!("wxpay_t_{pid}_{n}");
+                let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
+                let url = format!("{base}/{name}");
+                (
+                    TestDatabase::Postgres {
+                        admin_url: admin_url.clone(),
+                        name,
+                    },
+                    url,
+                )
+            }
+        }
+    }
+
+    async fn drop_it(self) {
+        match self {
+            TestDatabase::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDatabase::Postgres { admin_url, name } => {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
+                }
+            }
+        }
+    }
+}
+
+/// Drops test databases left by processes that died mid-test (their pid is gone).
+async fn sweep_dead_databases(admin_url: &str) {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    SWEPT.call_once(|| first = true);
+    if !first {
+        return;
+    }
+    let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await else {
+        return;
+    };
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'wxpay\\_t\\_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub sim: RunningSim,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub key: ApiKey,
+    handle: actix_web::dev::ServerHandle,
+    database: Option<TestDatabase>,
+}
+
+/// The settings every test starts from: WeChat is the simulator, the reconciler is
+/// effectively off (orders are only "stale" after an hour) unless a test turns it on.
+pub fn base_settings(db_url: &str, sim_url: &str) -> Settings {
+    let mut s = Settings::load(None).unwrap();
+    s.server.bind = "127.0.0.1:0".into();
+    s.database.url = SecretString::from(db_url);
+    s.database.max_connections = 5;
+    s.wechat.appid = Some(APPID.into());
+    s.wechat.mch_id = Some(MCH_ID.into());
+    s.wechat.app_secret = Some(SecretString::from(DOC_APP_SECRET));
+    s.wechat.api_key = Some(SecretString::from(DOC_API_KEY));
+    s.wechat.mp_base_url = sim_url.into();
+    s.wechat.pay_base_url = sim_url.into();
+    s.wechat.request_timeout_ms = 2000;
+    s.orders.reconcile_interval_ms = 50;
+    s.orders.reconcile_after_secs = 3600;
+    s.orders.query_stale_after_secs = 3600;
+    s.orders.catalog = None;
+    s
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let sim = wxpay_sim::spawn(&SimConfig {
+            time_scale: 1000.0,
+            seed: u64::from(NEXT_DB.load(Ordering::Relaxed)),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let (database, url) = TestDatabase::create(&db).await;
+        let mut settings = base_settings(&url, &sim.base_url);
+        tweak(&mut settings);
+        let app = Application::build(settings, PublicUrl::FromBind)
+            .await
+            .unwrap();
+        app.state()
+            .store
+            .upsert_products(&wxpay_server::catalog::parse(wxpay_server::catalog::DEMO).unwrap())
+            .await
+            .unwrap();
+        let address = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            sim,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            state,
+            key: ApiKey::new(DOC_API_KEY).unwrap(),
+            handle,
+            database: Some(database),
+        }
+    }
+
+    /// Stops the app and the simulator and drops the test database.
+    pub async fn cleanup(mut self) {
+        self.handle.stop(false).await;
+        self.sim.stop().await;
+        self.state.store.close().await;
+        if let Some(db) = self.database.take() {
+            db.drop_it().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn sim_post(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.sim.base_url);
+        self.http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sim_get(&self, path: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.sim.base_url);
+        self.send(self.http.get(url)).await
+    }
+
+    pub async fn fault(&self, spec: Value) {
+        self.sim_post("/sim/faults", spec).await;
+    }
+
+    /// A new user logged in through wx.login + /v1/login: (token, openid).
+    pub async fn login(&self) -> (String, String) {
+        let sim = self.sim_post("/sim/login", json!({ "appid": APPID })).await;
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url("/v1/login"))
+                    .json(&json!({ "code": sim["code"] })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["token"].as_str().unwrap().to_owned(),
+            sim["openid"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn create_order(&self, token: &str, items: Value, key: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url("/v1/orders"))
+            .bearer_auth(token)
+            .json(&json!({ "items": items }));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        self.send(request).await
+    }
+
+    /// One latte for a new user: (token, openid, order body).
+    pub async fn user_with_order(&self) -> (String, String, Value) {
+        let (token, openid) = self.login().await;
+        let (status, order) = self
+            .create_order(&token, json!([{"sku": "latte", "quantity": 1}]), None)
+            .await;
+        assert_eq!(status, 201, "{order}");
+        (token, openid, order)
+    }
+
+    pub async fn get_order(&self, token: &str, order_no: &str) -> (u16, Value) {
+        self.send(
+            self.http
+                .get(self.url(&format!("/v1/orders/{order_no}")))
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    pub async fn order_action(&self, token: &str, order_no: &str, action: &str) -> (u16, Value) {
+        let url = self.url(&format!("/v1/orders/{order_no}/{action}"));
+        self.send(self.http.post(url).bearer_auth(token)).await
+    }
+
+    /// Plays the user paying in wx.requestPayment with the params the server returned.
+    pub async fn pay(&self, order: &Value, openid: &str) -> String {
+        let mut params = order["payment"].clone();
+        params["appid"] = json!(APPID);
+        params["openid"] = json!(openid);
+        let reply = self.sim_post("/sim/pay", params).await;
+        reply["errMsg"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post_notify(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> (u16, String) {
+        let response = self
+            .http
+            .post(self.url(wxpay_server::NOTIFY_PATH))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// A genuine notify for an order, as WeChat would sign it.
+    pub fn notify_for(&self, order_no: &str, amount_fen: i64) -> PayNotifyBuilder {
+        PayNotifyBuilder::new(APPID, MCH_ID, order_no, Fen::new(amount_fen))
+            .sign_type(wxpay_core::SignType::HmacSha256, false)
+            .field("transaction_id", &format!("4200000001{order_no}"))
+    }
+
+    pub async fn status_of(&self, order_no: &str) -> String {
+        let order = self.state.store.order(order_no).await.unwrap().unwrap();
+        order.status.as_str().to_owned()
+    }
+
+    /// Polls until the order has `status` (or gives up after `within`).
+    pub async fn wait_status(&self, order_no: &str, status: &str, within: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let now = self.status_of(order_no).await;
+            if now == status || tokio::time::Instant::now() >= deadline {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! API tests: the real application on port 0 with an in-process WeChat simulator. Every
+//! test runs on SQLite and on PostgreSQL (see `on_both_databases!`).
+
+// Test code: a panic here is a failed test, not a crashed server; helpers are `pub` for
+// the test modules of this one binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    unreachable_pub
+)]
+
+mod helpers;
+
+mod access;
+mod flow;
+mod notify;
+mod orders;
+mod reconcile;
+mod wechat_faults;
