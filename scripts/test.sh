@@ -10,5 +10,28 @@ rustup target add wasm32-unknown-unknown
 echo "== wxpay-core builds for WebAssembly"
 cargo build -p wxpay-core --target wasm32-unknown-unknown
 
-echo "== every Rust test (unit, golden vectors, property, differential, doc)"
+echo "== PostgreSQL for the server suite"
+pg_url="${WXPAY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+pg_hostport="${pg_url#*@}"
+pg_hostport="${pg_hostport%%/*}"
+pg_host="${pg_hostport%%:*}"
+pg_port="${pg_hostport##*:}"
+[ "$pg_port" = "$pg_hostport" ] && pg_port=5432
+pg_skipped=""
+if (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
+  export WXPAY_TEST_POSTGRES_URL="$pg_url"
+  echo "PostgreSQL at $pg_host:$pg_port: the server suite runs on SQLite and PostgreSQL"
+elif [ "${WXPAY_REQUIRE_POSTGRES:-}" = "1" ]; then
+  echo "PostgreSQL is required (WXPAY_REQUIRE_POSTGRES=1) but nothing answers at $pg_host:$pg_port" >&2
+  exit 1
+else
+  pg_skipped="no PostgreSQL at $pg_host:$pg_port (set WXPAY_TEST_POSTGRES_URL)"
+  echo "!! PostgreSQL suite SKIPPED: $pg_skipped; the server suite runs on SQLite only"
+fi
+
+echo "== every Rust test (unit, golden vectors, property, differential, simulator, server API on both databases, black-box)"
 cargo test --workspace --all-features
+
+if [ -n "$pg_skipped" ]; then
+  echo "!! Reminder: the PostgreSQL suite was SKIPPED ($pg_skipped)."
+fi

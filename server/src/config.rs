@@ -289,6 +289,23 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_valid_settings() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wxpay.example.toml");
+        let mut settings = Settings::load(Some(&path)).unwrap();
+        settings.wechat.app_secret = Some(SecretString::from("abcdefabcdefabcdefabcdefabcdefab"));
+        settings.wechat.api_key = Some(SecretString::from("192006250b4c09247ec02edce69f6a2d"));
+        let credentials = settings.credentials().unwrap();
+        assert_eq!(credentials.sign_type, SignType::HmacSha256);
+        assert_eq!(settings.orders.ttl_secs, 1800);
+        assert!(
+            settings
+                .notify_url()
+                .unwrap()
+                .ends_with("/wechat/pay/notify")
+        );
+    }
+
+    #[test]
     fn unknown_keys_in_a_section_are_refused() {
         let dir = std::env::temp_dir().join(format!("wxpay-config-typo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
