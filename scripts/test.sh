@@ -32,6 +32,9 @@ fi
 echo "== every Rust test (unit, golden vectors, property, differential, simulator, server API on both databases, black-box)"
 cargo test --workspace --all-features
 
+echo "== wxpay-sign (npm package): install, build (wasm-bindgen CLI at the pinned version), test"
+(cd wasm-pkg && npm ci --no-audit --no-fund && npm run build && npm test)
+
 if [ -n "$pg_skipped" ]; then
   echo "!! Reminder: the PostgreSQL suite was SKIPPED ($pg_skipped)."
 fi

@@ -40,6 +40,7 @@ pub struct Watermark {
     pub timestamp: i64,
 }
 
+#[cfg(feature = "json")]
 #[derive(Deserialize)]
 struct WithWatermark {
     watermark: Watermark,
@@ -54,6 +55,7 @@ pub struct UserData {
 
 /// Decrypts `encryptedData` (AES-128-CBC, strict PKCS#7) and requires
 /// `watermark.appid == expected_appid`: data decrypted for another Mini Program is refused.
+#[cfg(feature = "json")]
 pub fn decrypt_user_data(
     encrypted_data: &str,
     session_key: &SessionKey,
@@ -71,11 +73,28 @@ pub fn decrypt_user_data(
 
 /// Decrypts without the appid check, for debugging tools that show what the data says.
 /// Servers use [`decrypt_user_data`].
+#[cfg(feature = "json")]
 pub fn decrypt_user_data_unchecked(
     encrypted_data: &str,
     session_key: &SessionKey,
     iv: &str,
 ) -> Result<UserData, UserDataError> {
+    let json = decrypt_user_data_text(encrypted_data, session_key, iv)?;
+    let parsed: WithWatermark = serde_json::from_str(&json).map_err(|_| UserDataError::NotJson)?;
+    Ok(UserData {
+        json,
+        watermark: parsed.watermark,
+    })
+}
+
+/// Only the decryption (AES-128-CBC, strict PKCS#7) and the UTF-8 check: the JSON text,
+/// watermark unchecked. For callers that parse JSON themselves (the npm package uses the
+/// JavaScript engine's own parser and keeps a JSON library out of its wasm).
+pub fn decrypt_user_data_text(
+    encrypted_data: &str,
+    session_key: &SessionKey,
+    iv: &str,
+) -> Result<String, UserDataError> {
     let iv: [u8; 16] = BASE64
         .decode(iv.as_bytes())
         .map_err(|_| UserDataError::Base64("iv"))?
@@ -93,11 +112,7 @@ pub fn decrypt_user_data_unchecked(
         .decrypt_padded_mut::<Pkcs7>(&mut buffer)
         .map_err(|_| UserDataError::Padding)?;
     let json = std::str::from_utf8(plaintext).map_err(|_| UserDataError::NotJson)?;
-    let parsed: WithWatermark = serde_json::from_str(json).map_err(|_| UserDataError::NotJson)?;
-    Ok(UserData {
-        json: json.to_owned(),
-        watermark: parsed.watermark,
-    })
+    Ok(json.to_owned())
 }
 
 /// Encrypts open data as WeChat does (for simulators and tests). Returns base64.
@@ -139,6 +154,7 @@ fn hex_eq(expected_lower: &str, received: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "json")]
     #[test]
     fn round_trip_with_watermark_check() {
         let key = SessionKey::from_bytes([9; 16]);
@@ -158,6 +174,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn malformed_inputs_are_errors_not_panics() {
         let key = SessionKey::from_bytes([9; 16]);

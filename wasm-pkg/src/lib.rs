@@ -1,0 +1,13 @@
+//! wxpay-wasm: the wxpay core for JavaScript (the `wxpay-sign` npm package).
+//!
+//! The raw exports here take compact inputs (parameter maps packed into one string by
+//! the JS wrapper, `js/api.js`, which is what users call): one crossing per call instead
+//! of one per field. Errors are real JS `Error`s with a `code` property and the core's
+//! message.
+
+pub mod codec;
+pub mod errors;
+pub mod explain;
+pub mod packed;
+pub mod scratch;
+pub mod signing;
