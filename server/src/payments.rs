@@ -47,22 +47,37 @@ fn unavailable(order_no: &str, error: &PayError) -> ApiError {
     .for_order(order_no)
 }
 
+fn already_paid() -> ApiError {
+    ApiError::conflict("ORDER_ALREADY_PAID", "the order is already paid")
+}
+
+fn closed() -> ApiError {
+    ApiError::conflict("ORDER_CLOSED", "the order is closed; create a new order")
+}
+
+/// open -> closed, with why (for the record).
+async fn mark_closed(
+    state: &AppState,
+    order: &OrderRow,
+    reason: Option<&str>,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .finish_unpaid(&order.order_no, OrderStatus::Closed, reason, now_ms())
+        .await?;
+    Ok(())
+}
+
 /// A usable prepay_id for an open order: the stored one while it is fresh, else a new
 /// unifiedorder with the order's identical parameters.
 pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<String, ApiError> {
     let now = now_ms();
     match order.status {
         OrderStatus::Paid => {
-            return Err(ApiError::conflict(
-                "ORDER_ALREADY_PAID",
-                "the order is already paid",
-            ));
+            return Err(already_paid());
         }
         OrderStatus::Closed | OrderStatus::Failed => {
-            return Err(ApiError::conflict(
-                "ORDER_CLOSED",
-                "the order is closed; create a new order",
-            ));
+            return Err(closed());
         }
         OrderStatus::Created | OrderStatus::AwaitingPayment => {}
     }
@@ -105,25 +120,11 @@ pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<
             match error.err_code() {
                 Some("ORDERPAID") => {
                     sync_with_wechat(state, order).await?;
-                    Err(ApiError::conflict(
-                        "ORDER_ALREADY_PAID",
-                        "the order is already paid",
-                    ))
+                    Err(already_paid())
                 }
                 Some("ORDERCLOSED") => {
-                    state
-                        .store
-                        .finish_unpaid(
-                            &order.order_no,
-                            OrderStatus::Closed,
-                            Some("closed at WeChat"),
-                            now,
-                        )
-                        .await?;
-                    Err(ApiError::conflict(
-                        "ORDER_CLOSED",
-                        "the order is closed; create a new order",
-                    ))
+                    mark_closed(state, order, Some("closed at WeChat")).await?;
+                    Err(closed())
                 }
                 _ => {
                     tracing::error!(order_no = %order.order_no, %error, "WeChat Pay refused the order");
@@ -230,30 +231,14 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
                 settle_from_query(state, order, &trade).await?;
             }
             TradeState::Closed | TradeState::Revoked => {
-                state
-                    .store
-                    .finish_unpaid(
-                        &order.order_no,
-                        OrderStatus::Closed,
-                        Some("closed at WeChat"),
-                        now,
-                    )
-                    .await?;
+                mark_closed(state, order, Some("closed at WeChat")).await?;
             }
             _ if expired => close_at_wechat(state, order).await?,
             _ => {}
         },
         Err(e) if e.err_code() == Some("ORDERNOTEXIST") && expired => {
             // WeChat never saw it (unifiedorder never got through): nothing to close there.
-            state
-                .store
-                .finish_unpaid(
-                    &order.order_no,
-                    OrderStatus::Closed,
-                    Some("expired before reaching WeChat"),
-                    now,
-                )
-                .await?;
+            mark_closed(state, order, Some("expired before reaching WeChat")).await?;
         }
         Err(e) if e.err_code() == Some("ORDERNOTEXIST") => {}
         Err(error) => {
@@ -267,13 +252,9 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
 /// Closes an open order at WeChat, then locally. If WeChat says it was paid meanwhile,
 /// settles it instead (after querying the verified facts).
 pub(crate) async fn close_at_wechat(state: &AppState, order: &OrderRow) -> Result<(), ApiError> {
-    let now = now_ms();
     match state.pay.close_order(&order.order_no).await {
         Ok(CloseOutcome::Closed | CloseOutcome::AlreadyClosed | CloseOutcome::NotFound) => {
-            state
-                .store
-                .finish_unpaid(&order.order_no, OrderStatus::Closed, None, now)
-                .await?;
+            mark_closed(state, order, None).await?;
             Ok(())
         }
         Ok(CloseOutcome::AlreadyPaid) => match state.pay.order_query(&order.order_no).await {
