@@ -41,6 +41,11 @@ reconcile_batch = 100
 
 [auth]
 token_ttl_secs = 604800
+
+[limits]
+login_per_ip_per_minute = 60
+orders_per_user_per_minute = 30
+orders_per_ip_per_minute = 120
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +55,7 @@ pub struct Settings {
     pub wechat: WeChatSettings,
     pub orders: OrderSettings,
     pub auth: AuthSettings,
+    pub limits: LimitSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +118,16 @@ pub struct OrderSettings {
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub token_ttl_secs: u64,
+}
+
+/// Rate limits per instance (0 turns one off). Per-IP limits see the TCP peer: behind a
+/// reverse proxy that is the proxy, so give the proxy its own limits there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub login_per_ip_per_minute: u32,
+    pub orders_per_user_per_minute: u32,
+    pub orders_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, thiserror::Error)]

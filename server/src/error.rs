@@ -14,6 +14,8 @@ pub(crate) struct ApiError {
     pub message: String,
     /// For failures after an order was created: which order to retry or look at.
     pub order_no: Option<String>,
+    /// Seconds, sent as `Retry-After` (rate limits).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +37,7 @@ impl ApiError {
             code,
             message: message.into(),
             order_no: None,
+            retry_after: None,
         }
     }
 
@@ -94,7 +97,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(Body {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(Body {
             code: self.code,
             message: &self.message,
             order_no: self.order_no.as_deref(),

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 mod error;
 mod ids;
+pub mod limits;
 pub mod metrics;
 mod payments;
 pub mod reconciler;

@@ -40,6 +40,7 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
 pub async fn run(state: AppState) {
     let interval = Duration::from_millis(state.settings.orders.reconcile_interval_ms.max(10));
     loop {
+        state.limits.forget_idle();
         match pass(&state).await {
             Ok(0) => {}
             Ok(checked) => tracing::info!(checked, "reconciler pass"),

@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use wxpay_client::{ClientOptions, LoginClient, PayClient, RetryPolicy};
 
 use crate::config::{ConfigError, Settings};
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::Store;
@@ -81,6 +82,7 @@ impl Application {
             &options,
         )?;
         let max_body = settings.server.max_body_bytes;
+        let settings_limits = settings.limits.clone();
         let state = AppState {
             store,
             login,
@@ -89,6 +91,7 @@ impl Application {
             credentials: Arc::new(credentials),
             notify_url: notify_url.into(),
             metrics: Arc::new(Metrics::default()),
+            limits: Arc::new(Limits::new(&settings_limits)),
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use wxpay_client::{LoginClient, PayClient};
 
 use crate::config::{Credentials, Settings};
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -17,4 +18,5 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
     pub notify_url: Arc<str>,
     pub metrics: Arc<Metrics>,
+    pub limits: Arc<Limits>,
 }

@@ -1,7 +1,7 @@
 //! `POST /v1/login {code}`: code2session, then our own token. The session_key stays here.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use wxpay_client::LoginError;
 
@@ -24,8 +24,10 @@ struct LoginResponse {
 
 pub(super) async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     request: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.login(req.peer_addr().map(|a| a.ip()))?;
     let code = request.code.trim();
     if code.is_empty() || code.len() > 128 {
         return Err(ApiError::bad_request(

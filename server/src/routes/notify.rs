@@ -15,6 +15,10 @@ use crate::metrics::OutcomeLabel;
 use crate::state::AppState;
 use crate::store::{SettleOutcome, Settlement};
 
+/// An oversized body is read (and dropped) up to this much so the FAIL reply reaches the
+/// sender; a larger one is cut off.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
 /// What happened to one notify: the HTTP status, the reply and the metric label.
 struct Verdict {
     status: StatusCode,
@@ -94,16 +98,16 @@ async fn read_body(
             "body too large",
         )
     };
-    if req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|len| len > limit)
-    {
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > DRAIN_LIMIT) {
         return Err(too_large());
     }
     let mut body = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
             Verdict::refused(
@@ -112,10 +116,18 @@ async fn read_body(
                 "body could not be read",
             )
         })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
+        seen = seen.saturating_add(chunk.len());
+        if seen > DRAIN_LIMIT {
+            break;
         }
-        body.extend_from_slice(&chunk);
+        // Past the limit the rest is read and dropped, not kept, so the sender gets the
+        // FAIL reply instead of a reset connection.
+        if seen <= limit {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > limit {
+        return Err(too_large());
     }
     Ok(body)
 }

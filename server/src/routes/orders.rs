@@ -167,6 +167,9 @@ pub(super) async fn create(
     req: HttpRequest,
     request: web::Json<CreateOrder>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .order(user.0.user_id, req.peer_addr().map(|a| a.ip()))?;
     let key = idempotency_key(&req)?;
     let (items, total) = price(&state, &request).await?;
     let now = now_ms();

@@ -6,6 +6,8 @@ use crate::helpers::{APPID, Db, TestApp};
 use crate::on_both_databases;
 
 on_both_databases!(
+    floods_get_429_with_retry_after,
+    health_checks_answer_while_wechat_is_down,
     login_errors_say_what_to_do,
     requests_need_a_valid_token,
     bad_input_is_a_clear_4xx,
@@ -119,6 +121,62 @@ async fn health_readiness_and_metrics(db: Db) {
     // The database is gone: not ready, but still alive.
     app.state.store.close().await;
     assert_eq!(app.send(app.http.get(app.url("/readyz"))).await.0, 503);
+    assert_eq!(app.send(app.http.get(app.url("/healthz"))).await.0, 200);
+    app.cleanup().await;
+}
+
+async fn floods_get_429_with_retry_after(db: Db) {
+    let app = TestApp::spawn_with(db, |s| {
+        s.limits.login_per_ip_per_minute = 3;
+        s.limits.orders_per_user_per_minute = 2;
+    })
+    .await;
+    let (token, _) = app.login().await;
+    app.login().await;
+    app.login().await;
+    let sim = app.sim_post("/sim/login", json!({ "appid": APPID })).await;
+    let response = app
+        .http
+        .post(app.url("/v1/login"))
+        .json(&json!({ "code": sim["code"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED");
+    let items = json!([{"sku": "latte", "quantity": 1}]);
+    assert_eq!(app.create_order(&token, items.clone(), None).await.0, 201);
+    assert_eq!(app.create_order(&token, items.clone(), None).await.0, 201);
+    let (status, body) = app.create_order(&token, items, None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("orders for this user")
+    );
+    app.cleanup().await;
+}
+
+async fn health_checks_answer_while_wechat_is_down(db: Db) {
+    let app = TestApp::spawn_with(db, |s| s.wechat.request_timeout_ms = 300).await;
+    let (token, _) = app.login().await;
+    app.sim.stop().await;
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(app.send(app.http.get(app.url(path))).await.0, 200, "{path}");
+    }
+    let (status, body) = app
+        .create_order(&token, json!([{"sku": "latte", "quantity": 1}]), None)
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "WECHAT_UNAVAILABLE");
     assert_eq!(app.send(app.http.get(app.url("/healthz"))).await.0, 200);
     app.cleanup().await;
 }

@@ -185,6 +185,27 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let (database, url) = TestDatabase::create(&db).await;
+        let mut app = Self::spawn_on(&url, tweak).await;
+        app.database = Some(database);
+        app
+    }
+
+    /// `n` instances sharing one new database (the first one drops it on cleanup).
+    pub async fn spawn_instances(db: Db, n: usize) -> Vec<TestApp> {
+        let (database, url) = TestDatabase::create(&db).await;
+        let mut apps = Vec::new();
+        for _ in 0..n {
+            apps.push(Self::spawn_on(&url, |_| {}).await);
+        }
+        if let Some(first) = apps.first_mut() {
+            first.database = Some(database);
+        }
+        apps
+    }
+
+    /// An instance on an existing database (with its own simulator).
+    pub async fn spawn_on(url: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let sim = wxpay_sim::spawn(&SimConfig {
             time_scale: 1000.0,
             seed: u64::from(NEXT_DB.load(Ordering::Relaxed)),
@@ -192,8 +213,7 @@ impl TestApp {
         })
         .await
         .unwrap();
-        let (database, url) = TestDatabase::create(&db).await;
-        let mut settings = base_settings(&url, &sim.base_url);
+        let mut settings = base_settings(url, &sim.base_url);
         tweak(&mut settings);
         let app = Application::build(settings, PublicUrl::FromBind)
             .await
@@ -214,7 +234,7 @@ impl TestApp {
             state,
             key: ApiKey::new(DOC_API_KEY).unwrap(),
             handle,
-            database: Some(database),
+            database: None,
         }
     }
 

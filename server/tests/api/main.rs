@@ -2,18 +2,22 @@
 //! test runs on SQLite and on PostgreSQL (see `on_both_databases!`).
 
 // Test code: a panic here is a failed test, not a crashed server; helpers are `pub` for
-// the test modules of this one binary.
+// the test modules, and shared with the storm, chaos and secrets binaries (so some are
+// unused here).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic,
-    unreachable_pub
+    clippy::print_stdout,
+    unreachable_pub,
+    dead_code
 )]
 
 mod helpers;
 
 mod access;
+mod adversarial;
 mod flow;
 mod notify;
 mod orders;

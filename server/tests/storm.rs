@@ -1,0 +1,150 @@
+//! Duplicate storm: 1,000 orders, each notified 5 times, concurrently and out of order,
+//! across 3 instances sharing one PostgreSQL (and one instance on SQLite). Every order
+//! ends paid exactly once, one payment event per transaction_id, every genuine notify
+//! acknowledged, none lost.
+
+// Test code: a panic here is a failed test, not a crashed server.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    unreachable_pub,
+    dead_code,
+    clippy::print_stdout
+)]
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use helpers::{APPID, Db, MCH_ID, TestApp};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use sqlx::Row;
+use wxpay_server::store::{InsertOutcome, NewOrder, OrderItem};
+
+const ORDERS: usize = 1000;
+const COPIES: usize = 5;
+const IN_FLIGHT: usize = 48;
+
+async fn storm(db: Db, instances: usize) {
+    let apps = TestApp::spawn_instances(db, instances).await;
+    let store = &apps[0].state.store;
+    let now = wxpay_server::clock::now_ms();
+    let user = store
+        .upsert_user("o-storm", None, "c2Vzc2lvbmtleXN0b3JtIQ==", now)
+        .await
+        .unwrap();
+    let item = [OrderItem {
+        sku: "latte".into(),
+        name: "Latte".into(),
+        unit_price_fen: 2800,
+        quantity: 1,
+    }];
+    let mut notifies = Vec::with_capacity(ORDERS * COPIES);
+    for i in 0..ORDERS {
+        let order_no = format!("20261127{i:018}");
+        let amount = 100 + i as i64;
+        let inserted = store
+            .insert_order(&NewOrder {
+                order_no: &order_no,
+                user_id: user,
+                openid: "o-storm",
+                amount_fen: amount,
+                description: "storm",
+                sign_type: "HMAC-SHA256",
+                appid: APPID,
+                mch_id: MCH_ID,
+                now,
+                expires_at: now + 3_600_000,
+                items: &item,
+                idempotency: None,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(inserted, InsertOutcome::Inserted));
+        let body = apps[0]
+            .notify_for(&order_no, amount)
+            .build_xml(&apps[0].key);
+        for _ in 0..COPIES {
+            notifies.push(body.clone());
+        }
+    }
+    notifies.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+
+    let started = Instant::now();
+    let replies: Vec<(u16, String)> = futures_util::stream::iter(notifies.iter().enumerate())
+        .map(|(i, body)| apps[i % apps.len()].post_notify(body.clone(), "text/xml"))
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+
+    let acknowledged = replies
+        .iter()
+        .filter(|(status, body)| *status == 200 && body == wxpay_core::reply::SUCCESS_REPLY)
+        .count();
+    assert_eq!(
+        acknowledged,
+        ORDERS * COPIES,
+        "every genuine notify is acknowledged"
+    );
+    let paid = store.count_orders_by_status().await.unwrap();
+    assert_eq!(
+        paid,
+        vec![(wxpay_server::store::OrderStatus::Paid, ORDERS as i64)]
+    );
+    let row = sqlx::query("SELECT COUNT(*), COUNT(DISTINCT transaction_id), COUNT(DISTINCT order_no) FROM payment_events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let (events, transactions, orders): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (events, transactions, orders),
+        (ORDERS as i64, ORDERS as i64, ORDERS as i64)
+    );
+    let mut paid_total = 0;
+    let mut duplicates = 0;
+    for app in &apps {
+        let metrics = app.send(app.http.get(app.url("/metrics"))).await.1;
+        for line in metrics.as_str().unwrap().lines() {
+            let count = |l: &str| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
+            if line.starts_with("wxpay_notifies_total{outcome=\"paid\"}") {
+                paid_total += count(line);
+            } else if line.starts_with("wxpay_notifies_total{outcome=\"duplicate\"}") {
+                duplicates += count(line);
+            }
+        }
+    }
+    assert_eq!(
+        paid_total, ORDERS as u64,
+        "exactly one transition per order, across instances"
+    );
+    assert_eq!(duplicates, (ORDERS * (COPIES - 1)) as u64);
+    println!(
+        "storm on {instances} instance(s): {} notifies for {ORDERS} orders in {:.2} s ({:.0}/s): \
+         acknowledged {acknowledged}, transitions {paid_total}, duplicates {duplicates}, \
+         payment events {events}, lost 0",
+        ORDERS * COPIES,
+        elapsed.as_secs_f64(),
+        (ORDERS * COPIES) as f64 / elapsed.as_secs_f64()
+    );
+    for app in apps {
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_on_three_instances_sharing_postgres() {
+    if let Some(db) = Db::postgres() {
+        storm(db, 3).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_on_one_sqlite_instance() {
+    storm(Db::Sqlite, 1).await;
+}
