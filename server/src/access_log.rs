@@ -1,6 +1,7 @@
 //! Per request: an id (also sent back as `X-Request-Id`), one structured log line
 //! (method, route, status, time; never the query string or body), and metrics.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -15,6 +16,9 @@ use crate::metrics::{HttpLabels, RouteLabel};
 use crate::state::AppState;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The process id prefixes request ids (unique across instances on one host); read once,
+/// since `getpid` is a system call and this runs on every request.
+static PROCESS_ID: OnceLock<u32> = OnceLock::new();
 
 pub(crate) async fn log_request(
     req: ServiceRequest,
@@ -22,7 +26,7 @@ pub(crate) async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = format!(
         "{:x}-{}",
-        std::process::id(),
+        PROCESS_ID.get_or_init(std::process::id),
         NEXT_ID.fetch_add(1, Ordering::Relaxed)
     );
     let method = req.method().to_string();

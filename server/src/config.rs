@@ -14,6 +14,7 @@ use wxpay_core::{ApiKey, SignType};
 const DEFAULTS: &str = r#"
 [server]
 bind = "127.0.0.1:8080"
+workers = 0
 max_body_bytes = 16384
 notify_max_body_bytes = 65536
 
@@ -62,6 +63,8 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: String,
+    /// HTTP worker threads; 0 = one per CPU.
+    pub workers: usize,
     /// Where WeChat reaches this server: notify_url is this + `/wechat/pay/notify`.
     pub public_base_url: Option<String>,
     /// Limit on JSON request bodies.

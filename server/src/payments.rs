@@ -196,6 +196,7 @@ async fn settle_from_query(
             amount_fen: order.amount_fen,
             appid: &order.appid,
             mch_id: &order.mch_id,
+            sign_type: &order.sign_type,
             time_end: trade.time_end.as_deref().unwrap_or_default(),
             source: "orderquery",
             fields: &fields,

@@ -82,6 +82,7 @@ impl Application {
             &options,
         )?;
         let max_body = settings.server.max_body_bytes;
+        let workers = settings.server.workers;
         let settings_limits = settings.limits.clone();
         let state = AppState {
             store,
@@ -102,6 +103,11 @@ impl Application {
         })
         // The embedding binary (or test) owns signals and stops through the handle.
         .disable_signals()
+        .workers(if workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            workers
+        })
         .shutdown_timeout(10)
         .listen(listener)?
         .run();

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use wxpay_core::notify::{ExpectedOrder, NotifyError, UnverifiedPayNotify};
 use wxpay_core::xml::XmlParser;
-use wxpay_core::{Fen, SignType, reply};
+use wxpay_core::{Fen, reply};
 
 use crate::clock::now_ms;
 use crate::metrics::OutcomeLabel;
@@ -151,36 +151,10 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "malformed notify");
         }
     };
-    let Some(out_trade_no) = unverified.claimed_out_trade_no().filter(|n| !n.is_empty()) else {
-        return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "out_trade_no missing");
-    };
-    let order = match state.store.order(out_trade_no).await {
-        Ok(Some(order)) => order,
-        Ok(None) => {
-            return Verdict::refused(
-                StatusCode::NOT_FOUND,
-                "unknown_order",
-                "unknown out_trade_no",
-            );
-        }
-        Err(error) => {
-            tracing::error!(%error, "notify: cannot load the order");
-            return Verdict::refused(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "temporary failure",
-            );
-        }
-    };
-    let Ok(order_sign_type) = order.sign_type.parse::<SignType>() else {
-        tracing::error!(order_no = %order.order_no, "order has an unknown sign type");
-        return Verdict::refused(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error",
-            "temporary failure",
-        );
-    };
-    let notify = match unverified.verify(&state.credentials.api_key, Some(order_sign_type)) {
+    // Verified before any database work, so a forgery costs no query. The sign type is
+    // the message's (its sign_type, else the sign's length); that it is the order's own
+    // type is a guard of the paying statement, checked below when it does not pay.
+    let notify = match unverified.verify(&state.credentials.api_key, None) {
         Ok(notify) => notify,
         Err(NotifyError::Signature(_)) => {
             return Verdict::refused(
@@ -204,6 +178,59 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             );
         }
     };
+    let fields = serde_json::to_string(notify.params()).unwrap_or_default();
+    // One statement pays the order only if amount, appid, mch_id and sign type all
+    // equal the order's (the happy path: a single database round trip).
+    let settled = state
+        .store
+        .settle(&Settlement {
+            order_no: notify.out_trade_no(),
+            transaction_id: notify.transaction_id(),
+            amount_fen: notify.total_fee().get(),
+            appid: notify.appid(),
+            mch_id: notify.mch_id(),
+            sign_type: notify.sign_type().as_str(),
+            time_end: notify.time_end(),
+            source: "notify",
+            fields: &fields,
+            now: now_ms(),
+        })
+        .await;
+    if let Ok(SettleOutcome::Paid) = settled {
+        state
+            .metrics
+            .settlements
+            .get_or_create(&OutcomeLabel { outcome: "notify" })
+            .inc();
+        tracing::info!(order_no = %notify.out_trade_no(), "order paid (notify)");
+        return Verdict::accepted("paid");
+    }
+    // It did not pay: say exactly why, from the stored order.
+    let order = match state.store.order(notify.out_trade_no()).await {
+        Ok(Some(order)) => order,
+        Ok(None) => {
+            return Verdict::refused(
+                StatusCode::NOT_FOUND,
+                "unknown_order",
+                "unknown out_trade_no",
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "notify: cannot load the order");
+            return Verdict::refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "temporary failure",
+            );
+        }
+    };
+    if order.sign_type != notify.sign_type().as_str() {
+        return Verdict::refused(
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            "signed with another sign type than the order's",
+        );
+    }
     let expected = ExpectedOrder {
         appid: &order.appid,
         mch_id: &order.mch_id,
@@ -218,31 +245,9 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             "notify does not match the order",
         );
     }
-    let fields = serde_json::to_string(notify.params()).unwrap_or_default();
-    let settled = state
-        .store
-        .settle(&Settlement {
-            order_no: &order.order_no,
-            transaction_id: notify.transaction_id(),
-            amount_fen: order.amount_fen,
-            appid: &order.appid,
-            mch_id: &order.mch_id,
-            time_end: notify.time_end(),
-            source: "notify",
-            fields: &fields,
-            now: now_ms(),
-        })
-        .await;
     match settled {
-        Ok(SettleOutcome::Paid) => {
-            state
-                .metrics
-                .settlements
-                .get_or_create(&OutcomeLabel { outcome: "notify" })
-                .inc();
-            tracing::info!(order_no = %order.order_no, "order paid (notify)");
-            Verdict::accepted("paid")
-        }
+        // A concurrent duplicate paid it between the statement and the read above.
+        Ok(SettleOutcome::Paid) => Verdict::accepted("duplicate"),
         Ok(SettleOutcome::AlreadyPaid) => Verdict::accepted("duplicate"),
         Ok(SettleOutcome::Refused(reason)) => {
             tracing::error!(order_no = %order.order_no, reason, "verified notify refused");

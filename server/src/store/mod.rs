@@ -90,6 +90,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
+            // A broken connection fails its query and is dropped anyway; a ping before
+            // every acquire would add a round trip to each of them (measured: BENCHMARKS.md).
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 async move {
                     if backend == Backend::Sqlite {

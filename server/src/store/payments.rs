@@ -4,10 +4,11 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
-/// A verified proof of payment (a notify or an orderquery SUCCESS), already checked
-/// against the order's amount, appid and mch_id.
+/// A verified proof of payment (a notify or an orderquery SUCCESS). Its amount, appid,
+/// mch_id and sign type are guards of the update: it pays the order only if they all
+/// equal the order's.
 #[derive(Debug, Clone)]
 pub struct Settlement<'a> {
     pub order_no: &'a str,
@@ -15,6 +16,8 @@ pub struct Settlement<'a> {
     pub amount_fen: i64,
     pub appid: &'a str,
     pub mch_id: &'a str,
+    /// The sign type the proof was verified with: it must be the order's.
+    pub sign_type: &'a str,
     pub time_end: &'a str,
     /// `notify` or `orderquery`.
     pub source: &'static str,
@@ -35,51 +38,22 @@ pub enum SettleOutcome {
 
 impl Store {
     pub async fn settle(&self, s: &Settlement<'_>) -> Result<SettleOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        // The amount and ids are part of the guard too: a second line of defence.
-        let moved = sqlx::query(
-            "UPDATE orders SET status = 'paid', transaction_id = $1, paid_at = $2, time_end = $3, \
-               updated_at = $2 \
-             WHERE order_no = $4 AND status IN ('created', 'awaiting_payment') \
-               AND amount_fen = $5 AND appid = $6 AND mch_id = $7",
-        )
-        .bind(s.transaction_id)
-        .bind(s.now)
-        .bind(s.time_end)
-        .bind(s.order_no)
-        .bind(s.amount_fen)
-        .bind(s.appid)
-        .bind(s.mch_id)
-        .execute(&mut *tx)
-        .await;
-        let moved = match moved {
-            Ok(done) => done.rows_affected(),
-            // orders.transaction_id is UNIQUE: this transaction already paid another order.
+        let moved = match self.backend() {
+            Backend::Postgres => self.settle_in_one_statement(s).await,
+            Backend::Sqlite => self.settle_in_a_transaction(s).await,
+        };
+        match moved {
+            Ok(true) => return Ok(SettleOutcome::Paid),
+            Ok(false) => {}
+            // orders.transaction_id and payment_events' key are unique: this transaction
+            // already paid another order.
             Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
                 return Ok(SettleOutcome::Refused(
                     "transaction_id already used by another order",
                 ));
             }
             Err(e) => return Err(e.into()),
-        };
-        if moved == 1 {
-            sqlx::query(
-                "INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(s.transaction_id)
-            .bind(s.order_no)
-            .bind(s.amount_fen)
-            .bind(s.source)
-            .bind(s.fields)
-            .bind(s.now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(SettleOutcome::Paid);
         }
-        tx.rollback().await?;
         let row = sqlx::query("SELECT status, transaction_id FROM orders WHERE order_no = $1")
             .bind(s.order_no)
             .fetch_optional(self.pool())
@@ -94,8 +68,77 @@ impl Store {
             ("paid", _) => SettleOutcome::Refused("order already paid by another transaction"),
             ("closed", _) => SettleOutcome::Refused("order is closed"),
             ("failed", _) => SettleOutcome::Refused("order failed"),
-            _ => SettleOutcome::Refused("amount, appid or mch_id differ from the order"),
+            _ => SettleOutcome::Refused("amount, appid, mch_id or sign type differ from the order"),
         })
+    }
+
+    /// PostgreSQL: the guarded update and the payment record in one statement (one round
+    /// trip, atomic on its own) instead of BEGIN, UPDATE, INSERT, COMMIT.
+    async fn settle_in_one_statement(&self, s: &Settlement<'_>) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "WITH moved AS ( \
+               UPDATE orders SET status = 'paid', transaction_id = $1, paid_at = $2, time_end = $3, \
+                 updated_at = $2 \
+               WHERE order_no = $4 AND status IN ('created', 'awaiting_payment') \
+                 AND amount_fen = $5 AND appid = $6 AND mch_id = $7 AND sign_type = $10 \
+               RETURNING order_no) \
+             INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) \
+             SELECT $1, order_no, $5, $8, $9, $2 FROM moved",
+        )
+        .bind(s.transaction_id)
+        .bind(s.now)
+        .bind(s.time_end)
+        .bind(s.order_no)
+        .bind(s.amount_fen)
+        .bind(s.appid)
+        .bind(s.mch_id)
+        .bind(s.source)
+        .bind(s.fields)
+        .bind(s.sign_type)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// SQLite: one transaction (the database is in-process; there is no round trip to save).
+    async fn settle_in_a_transaction(&self, s: &Settlement<'_>) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        // The amount and ids are part of the guard too: a second line of defence.
+        let moved = sqlx::query(
+            "UPDATE orders SET status = 'paid', transaction_id = $1, paid_at = $2, time_end = $3, \
+               updated_at = $2 \
+             WHERE order_no = $4 AND status IN ('created', 'awaiting_payment') \
+               AND amount_fen = $5 AND appid = $6 AND mch_id = $7 AND sign_type = $8",
+        )
+        .bind(s.transaction_id)
+        .bind(s.now)
+        .bind(s.time_end)
+        .bind(s.order_no)
+        .bind(s.amount_fen)
+        .bind(s.appid)
+        .bind(s.mch_id)
+        .bind(s.sign_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(s.transaction_id)
+        .bind(s.order_no)
+        .bind(s.amount_fen)
+        .bind(s.source)
+        .bind(s.fields)
+        .bind(s.now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// How many payment events an order has (tests and audits: must be 0 or 1).

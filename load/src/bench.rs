@@ -1,0 +1,278 @@
+//! One measured run: a simulator, a fresh database (optionally pre-loaded), a real
+//! `wxpay serve` process, then one scenario against it; the report is one JSON line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::{AnyPool, Row};
+use wxpay_core::testing::PayNotifyBuilder;
+use wxpay_core::{ApiKey, Fen, SignType};
+use wxpay_sim::config::{DOC_API_KEY, DOC_APPID, DOC_MCH_ID};
+
+use crate::proc::Memory;
+use crate::scenario::{Notifies, Orders, Outcome, Scenario, Status, closed_loop, open_loop};
+use crate::server::Server;
+use crate::users::{User, login};
+use crate::{Cli, Kind, db};
+
+const PRICE_FEN: i64 = 2800;
+
+/// Everything a run needs, torn down by `finish` whatever the outcome.
+struct Stage {
+    sim: wxpay_sim::RunningSim,
+    backend: db::Backend,
+    server: Server,
+    pool: AnyPool,
+    http: reqwest::Client,
+    owner: User,
+    catalog_dir: std::path::PathBuf,
+}
+
+pub(crate) async fn run(cli: &Cli) -> anyhow::Result<String> {
+    let stage = set_up(cli).await?;
+    let result = measure(cli, &stage).await;
+    stage.finish().await;
+    result
+}
+
+async fn set_up(cli: &Cli) -> anyhow::Result<Stage> {
+    let sim = wxpay_sim::spawn(&wxpay_sim::SimConfig::default()).await?;
+    let (backend, url) = db::Backend::create(&cli.db, &cli.pg_admin).await?;
+    let catalog_dir = std::env::temp_dir().join(format!("wxpay-load-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&catalog_dir)?;
+    let catalog = catalog_dir.join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        format!("[[products]]\nsku = \"latte\"\nname = \"Latte\"\nprice_fen = {PRICE_FEN}\n"),
+    )?;
+    let server = Server::start(
+        &cli.binary,
+        &url,
+        &sim.base_url,
+        &catalog.display().to_string(),
+        &cli.log,
+    )?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(1024)
+        .build()?;
+    server.wait_ready(&http).await?;
+    // One logged-in user owns the pre-loaded and the scenario's orders.
+    let owner = login(&http, &sim.base_url, &server.api, DOC_APPID).await?;
+    let pool = db::connect(&url).await?;
+    Ok(Stage {
+        sim,
+        backend,
+        server,
+        pool,
+        http,
+        owner,
+        catalog_dir,
+    })
+}
+
+impl Stage {
+    async fn finish(self) {
+        self.pool.close().await;
+        drop(self.server);
+        self.sim.stop().await;
+        self.backend.drop_it().await;
+        let _ = std::fs::remove_dir_all(self.catalog_dir);
+    }
+
+    async fn owner_id(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query("SELECT id FROM users WHERE openid = $1")
+            .bind(&self.owner.openid)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+}
+
+async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
+    let owner_id = stage.owner_id().await?;
+    let openid = &stage.owner.openid;
+    if cli.preload > 0 {
+        // Paid orders under prefix 1: the history a busy shop accumulates.
+        let took = db::bulk_orders(
+            &stage.pool,
+            owner_id,
+            openid,
+            "1",
+            cli.preload,
+            "paid",
+            PRICE_FEN,
+        )
+        .await?;
+        eprintln!(
+            "pre-loaded {} orders in {:.1} s",
+            cli.preload,
+            took.as_secs_f64()
+        );
+        if cli.db == "postgres" {
+            sqlx::raw_sql("ANALYZE orders").execute(&stage.pool).await?;
+        }
+    }
+    if cli.kind == Kind::Plans {
+        // Open orders for the reconciler to find, among however many paid ones.
+        db::bulk_orders(
+            &stage.pool,
+            owner_id,
+            openid,
+            "3",
+            1_000,
+            "awaiting_payment",
+            PRICE_FEN,
+        )
+        .await?;
+        return db::plans(&stage.pool, cli.db == "postgres", "1000000000000000005").await;
+    }
+    // The scenario's own orders, under prefix 2: awaiting payment for notifies (one per
+    // request, each paid once), paid for status reads.
+    let scenario_orders = match (cli.kind, cli.rate) {
+        (Kind::Notify, Some(rate)) => (rate * cli.seconds as f64) as usize + 100,
+        (Kind::Notify, None) => 8_000 * usize::try_from(cli.seconds).unwrap_or(60),
+        (Kind::Status, _) => 1_000,
+        _ => 0,
+    };
+    if scenario_orders > 0 {
+        let status = if cli.kind == Kind::Notify {
+            "awaiting_payment"
+        } else {
+            "paid"
+        };
+        db::bulk_orders(
+            &stage.pool,
+            owner_id,
+            openid,
+            "2",
+            scenario_orders,
+            status,
+            PRICE_FEN,
+        )
+        .await?;
+    }
+    let idle = stage.server.memory();
+    let before = stage.server.cpu();
+    let outcome = match cli.kind {
+        Kind::Notify => drive(cli, notifies(stage, scenario_orders)?).await,
+        Kind::Status => drive(cli, status_reads(stage, scenario_orders)).await,
+        Kind::Orders => drive(cli, order_creation(cli, stage).await?).await,
+        Kind::Ceiling | Kind::Plans => anyhow::bail!("not a server scenario"),
+    };
+    let (user_us, system_us) = stage.server.cpu().us_per(&before, outcome.requests);
+    let peak = stage.server.memory();
+    let paid_by_run = if cli.kind == Kind::Notify {
+        paid_exactly_once(&stage.pool).await?
+    } else {
+        0
+    };
+    Ok(report(cli, &outcome, paid_by_run, (user_us, system_us), idle, peak).to_string())
+}
+
+async fn drive<S: Scenario>(cli: &Cli, scenario: S) -> Outcome {
+    let (scenario, duration) = (Arc::new(scenario), Duration::from_secs(cli.seconds));
+    match cli.rate {
+        Some(rate) => open_loop(scenario, rate, duration).await,
+        None => closed_loop(scenario, cli.concurrency, duration).await,
+    }
+}
+
+fn notifies(stage: &Stage, count: usize) -> anyhow::Result<Notifies> {
+    let key = ApiKey::new(DOC_API_KEY)?;
+    let bodies = (0..count)
+        .map(|n| {
+            PayNotifyBuilder::new(
+                DOC_APPID,
+                DOC_MCH_ID,
+                &format!("2{n:018}"),
+                Fen::new(PRICE_FEN),
+            )
+            .sign_type(SignType::HmacSha256, false)
+            .field("transaction_id", &format!("4200{n:024}"))
+            .build_xml(&key)
+        })
+        .collect();
+    Ok(Notifies {
+        http: stage.http.clone(),
+        url: format!("{}/wechat/pay/notify", stage.server.api),
+        bodies,
+    })
+}
+
+fn status_reads(stage: &Stage, count: usize) -> Status {
+    Status {
+        http: stage.http.clone(),
+        api: stage.server.api.clone(),
+        token: stage.owner.token.clone(),
+        order_nos: (0..count).map(|n| format!("2{n:018}")).collect(),
+    }
+}
+
+/// Order creation: each virtual user logs in once, then orders (with unifiedorder at
+/// the simulator).
+async fn order_creation(cli: &Cli, stage: &Stage) -> anyhow::Result<Orders> {
+    let mut tokens = Vec::new();
+    for _ in 0..cli.concurrency.max(1) {
+        let user = login(
+            &stage.http,
+            &stage.sim.base_url,
+            &stage.server.api,
+            DOC_APPID,
+        )
+        .await?;
+        tokens.push(user.token);
+    }
+    Ok(Orders {
+        http: stage.http.clone(),
+        api: stage.server.api.clone(),
+        tokens,
+    })
+}
+
+/// What the replies claimed, checked in the database: scenario orders that are paid and
+/// carry exactly their one payment event.
+async fn paid_exactly_once(pool: &AnyPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM orders o JOIN payment_events e \
+           ON e.transaction_id = o.transaction_id AND e.order_no = o.order_no \
+         WHERE o.order_no LIKE '2%' AND o.status = 'paid'",
+    )
+    .fetch_one(pool)
+    .await?
+    .try_get(0)?)
+}
+
+fn report(
+    cli: &Cli,
+    outcome: &Outcome,
+    paid_by_run: i64,
+    (user_us, system_us): (f64, f64),
+    idle: Memory,
+    peak: Memory,
+) -> Value {
+    let ms = |q: f64| (outcome.ms(q) * 100.0).round() / 100.0;
+    json!({
+        "kind": format!("{:?}", cli.kind).to_lowercase(),
+        "db": cli.db,
+        "mode": cli.rate.map_or_else(
+            || format!("closed {}", cli.concurrency),
+            |r| format!("open {r}/s"),
+        ),
+        "preload": cli.preload,
+        "log": cli.log,
+        "requests": outcome.requests,
+        "errors": outcome.errors,
+        "orders_paid_by_run": paid_by_run,
+        "throughput": outcome.throughput().round(),
+        "p50_ms": ms(0.5),
+        "p99_ms": ms(0.99),
+        "p999_ms": ms(0.999),
+        "server_cpu_us_per_request": user_us + system_us,
+        "server_user_us_per_request": user_us,
+        "server_system_us_per_request": system_us,
+        "server_rss_idle_mib": (idle.rss_kib as f64 / 1024.0 * 10.0).round() / 10.0,
+        "server_rss_peak_mib": (peak.peak_rss_kib as f64 / 1024.0 * 10.0).round() / 10.0,
+    })
+}

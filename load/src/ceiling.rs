@@ -1,0 +1,154 @@
+//! What the database does on its own at the same concurrency: the honest ceiling of the
+//! notify path. PostgreSQL: `pgbench -b simple-update`. SQLite: the notify's own
+//! statements (guarded update + payment insert) in one sqlx transaction each, with the
+//! server's durability settings, no HTTP, no XML, no signature.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::Executor;
+
+use crate::proc::CpuTime;
+
+/// `scale`: pgbench's size factor (10 = 1,000,000 accounts; 1 for a smoke run).
+pub(crate) fn pgbench(
+    admin_url: &str,
+    scale: u32,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<f64> {
+    let name = format!("wxpay_pgbench_{}", std::process::id());
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    let url = format!("{base}/{name}");
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .args([admin_url, "-q", "-c", sql])
+            .output()
+    };
+    psql(&format!("DROP DATABASE IF EXISTS \"{name}\""))?;
+    psql(&format!("CREATE DATABASE \"{name}\""))?;
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", &scale.to_string(), &url])
+        .output()?;
+    anyhow::ensure!(
+        init.status.success(),
+        "pgbench -i failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let run = Command::new("pgbench")
+        .args([
+            "-b",
+            "simple-update",
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &seconds.to_string(),
+            &url,
+        ])
+        .output()?;
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    psql(&format!("DROP DATABASE IF EXISTS \"{name}\""))?;
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no tps in pgbench output: {text}"))
+}
+
+pub(crate) async fn sqlite(synchronous: &str, clients: usize, seconds: u64) -> anyhow::Result<f64> {
+    sqlx::any::install_default_drivers();
+    let dir = std::env::temp_dir().join(format!("wxpay-ceiling-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}?mode=rwc", dir.join("ceiling.sqlite").display());
+    let pragmas: &'static str = if synchronous.eq_ignore_ascii_case("NORMAL") {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+    } else {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+    };
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(8)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(pragmas).await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    pool.execute(include_str!("../../server/migrations/sqlite/0001_init.sql"))
+        .await?;
+    let now = crate::db::wxpay_now();
+    pool.execute(format!("INSERT INTO users (openid, session_key, created_at, updated_at) VALUES ('o', 'k', {now}, {now})").as_str()).await?;
+    // More orders than the run can pay, each paid once.
+    let orders = 5_000 * usize::try_from(seconds).unwrap_or(60) + 1_000;
+    crate::db::bulk_orders(&pool, 1, "o", "9", orders, "created", 2800).await?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = CpuTime::of("self");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (pool, next) = (pool.clone(), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let order_no = format!("9{i:018}");
+                // As the notify path on SQLite: one transaction, the guarded update and
+                // the payment record.
+                let Ok(mut tx) = pool.begin().await else { continue };
+                let moved = sqlx::query(
+                    "UPDATE orders SET status = 'paid', transaction_id = $1, paid_at = $2, time_end = $3, updated_at = $2 \
+                     WHERE order_no = $4 AND status IN ('created', 'awaiting_payment') AND amount_fen = $5 AND appid = $6 AND mch_id = $7 AND sign_type = $8",
+                )
+                .bind(format!("42{order_no}"))
+                .bind(now)
+                .bind("20261127120000")
+                .bind(&order_no)
+                .bind(2800_i64)
+                .bind(wxpay_sim::config::DOC_APPID)
+                .bind(wxpay_sim::config::DOC_MCH_ID)
+                .bind("HMAC-SHA256")
+                .execute(&mut *tx)
+                .await;
+                let inserted = sqlx::query(
+                    "INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) VALUES ($1, $2, $3, 'notify', $4, $5)",
+                )
+                .bind(format!("42{order_no}"))
+                .bind(&order_no)
+                .bind(2800_i64)
+                .bind("{}")
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+                if moved.is_ok_and(|m| m.rows_affected() == 1)
+                    && inserted.is_ok()
+                    && tx.commit().await.is_ok()
+                {
+                    done += 1;
+                }
+            }
+            done
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap_or(0);
+    }
+    let tps = total as f64 / started.elapsed().as_secs_f64();
+    let (user, system) = CpuTime::of("self").us_per(&cpu_before, total);
+    eprintln!(
+        "sqlite ceiling: {total} transactions, {} us of CPU each (user {user}, system {system}; \
+         this process: sqlx + SQLite)",
+        user + system
+    );
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(tps)
+}

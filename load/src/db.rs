@@ -1,0 +1,226 @@
+//! The database side: a fresh database per run, a bulk pre-load that bypasses HTTP, the
+//! query plans, and the ceiling each backend reaches on its own.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{AnyPool, Connection, Executor, Row};
+
+pub(crate) enum Backend {
+    Sqlite { dir: std::path::PathBuf },
+    Postgres { admin: String, name: String },
+}
+
+impl Backend {
+    pub(crate) async fn create(kind: &str, pg_admin: &str) -> anyhow::Result<(Backend, String)> {
+        sqlx::any::install_default_drivers();
+        let tag = std::process::id();
+        if kind == "sqlite" {
+            let dir = std::env::temp_dir().join(format!("wxpay-load-{tag}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir)?;
+            let url = format!("sqlite://{}", dir.join("load.sqlite").display());
+            Ok((Backend::Sqlite { dir }, url))
+        } else {
+            let name = format!("wxpay_load_{tag}");
+            let mut admin = sqlx::PgConnection::connect(pg_admin).await?;
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                .await?;
+            admin
+                .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+                .await?;
+            let base = pg_admin.rsplit_once('/').map_or(pg_admin, |(b, _)| b);
+            Ok((
+                Backend::Postgres {
+                    admin: pg_admin.to_owned(),
+                    name: name.clone(),
+                },
+                format!("{base}/{name}"),
+            ))
+        }
+    }
+
+    pub(crate) async fn drop_it(self) {
+        match self {
+            Backend::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Backend::Postgres { admin, name } => {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = admin
+                        .execute(
+                            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str(),
+                        )
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite:") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    };
+    Ok(sqlx::any::AnyPoolOptions::new()
+        .max_connections(4)
+        .connect(&url)
+        .await?)
+}
+
+/// Inserts `count` orders for `user_id` in multi-row statements, `status` as given, with
+/// order numbers `prefix` + a counter. Returns the time it took.
+pub(crate) async fn bulk_orders(
+    pool: &AnyPool,
+    user_id: i64,
+    openid: &str,
+    prefix: &str,
+    count: usize,
+    status: &str,
+    amount_fen: i64,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let now = wxpay_now();
+    const ROWS: usize = 500;
+    let mut done = 0;
+    while done < count {
+        let rows = ROWS.min(count - done);
+        let mut tx = pool.begin().await?;
+        let mut sql = String::from(
+            "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, sign_type, \
+             appid, mch_id, created_at, updated_at, expires_at, last_checked_at, transaction_id, paid_at) VALUES ",
+        );
+        for i in 0..rows {
+            let n = done + i;
+            let order_no = format!("{prefix}{n:018}");
+            let (tx_id, paid) = if status == "paid" {
+                (format!("'42{order_no}'"), now.to_string())
+            } else {
+                ("NULL".to_owned(), "NULL".to_owned())
+            };
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "('{order_no}', {user_id}, '{openid}', {amount_fen}, 'load', '{status}', 'HMAC-SHA256', \
+                 '{}', '{}', {now}, {now}, {}, {now}, {tx_id}, {paid})",
+                wxpay_sim::config::DOC_APPID,
+                wxpay_sim::config::DOC_MCH_ID,
+                now + 86_400_000,
+            ));
+        }
+        tx.execute(sql.as_str()).await?;
+        tx.commit().await?;
+        done += rows;
+    }
+    Ok(started.elapsed())
+}
+
+pub(crate) fn wxpay_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX)
+}
+
+/// The server's hot statements as it runs them, with literals for the parameters.
+fn hot_statements(postgres: bool, sample: &str) -> Vec<(&'static str, String)> {
+    let open = "('created', 'awaiting_payment')";
+    let notify = if postgres {
+        format!(
+            "WITH moved AS (UPDATE orders SET status = 'paid', transaction_id = 'x', paid_at = 1, \
+               time_end = 'x', updated_at = 1 WHERE order_no = '{sample}' AND status IN {open} \
+               AND amount_fen = 1 AND appid = 'a' AND mch_id = 'm' AND sign_type = 'MD5' \
+               RETURNING order_no) \
+             INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) \
+             SELECT 'x', order_no, 1, 'notify', '{{}}', 1 FROM moved"
+        )
+    } else {
+        format!(
+            "UPDATE orders SET status = 'paid', transaction_id = 'x', paid_at = 1, time_end = 'x', \
+               updated_at = 1 WHERE order_no = '{sample}' AND status IN {open} AND amount_fen = 1 \
+               AND appid = 'a' AND mch_id = 'm' AND sign_type = 'MD5'"
+        )
+    };
+    let lock = if postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    vec![
+        (
+            "notify: the guarded transition (and payment record)",
+            notify,
+        ),
+        (
+            "status read: the session",
+            "SELECT s.user_id, u.openid FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = 'x' AND s.expires_at > 1"
+                .to_owned(),
+        ),
+        (
+            "status read: the order",
+            format!("SELECT * FROM orders WHERE order_no = '{sample}'"),
+        ),
+        (
+            "status read: its lines",
+            format!(
+                "SELECT sku, name, unit_price_fen, quantity FROM order_items \
+                 WHERE order_no = '{sample}' ORDER BY line"
+            ),
+        ),
+        (
+            "reconciler: claim a batch of open orders",
+            format!(
+                "UPDATE orders SET last_checked_at = 1 WHERE order_no IN ( \
+                   SELECT order_no FROM orders WHERE status IN {open} AND last_checked_at < 9000000000000000 \
+                   ORDER BY last_checked_at LIMIT 100 {lock}) RETURNING order_no"
+            ),
+        ),
+    ]
+}
+
+/// The plans of the hot statements, and the time of the reconciler's batch selection
+/// (its work per pass), averaged over 200 runs.
+pub(crate) async fn plans(pool: &AnyPool, postgres: bool, sample: &str) -> anyhow::Result<String> {
+    let explain = if postgres {
+        "EXPLAIN"
+    } else {
+        "EXPLAIN QUERY PLAN"
+    };
+    let mut out = String::new();
+    for (name, sql) in hot_statements(postgres, sample) {
+        out.push_str(&format!("-- {name}\n"));
+        let rows = sqlx::raw_sql(&format!("{explain} {sql}"))
+            .fetch_all(pool)
+            .await?;
+        for row in rows {
+            // PostgreSQL: one text column; SQLite: (id, parent, notused, detail).
+            let line: String = row.try_get(if postgres { 0 } else { 3 })?;
+            out.push_str(&format!("   {line}\n"));
+        }
+    }
+    let batch = "SELECT order_no FROM orders WHERE status IN ('created', 'awaiting_payment') \
+                 AND last_checked_at < $1 ORDER BY last_checked_at LIMIT 100";
+    let runs = 200u32;
+    let started = Instant::now();
+    let mut claimed = 0;
+    for _ in 0..runs {
+        claimed = sqlx::query(batch)
+            .bind(i64::MAX)
+            .fetch_all(pool)
+            .await?
+            .len();
+    }
+    out.push_str(&format!(
+        "-- reconciler batch selection: {claimed} orders in {:.0} us (mean of {runs})\n",
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(runs)
+    ));
+    Ok(out)
+}

@@ -1,0 +1,90 @@
+//! `wxpay-load`: load a real `wxpay serve` process (release build) and measure it against
+//! the database's own ceiling. See BENCHMARKS.md for the runs and `--help` for the flags.
+
+mod bench;
+mod ceiling;
+mod db;
+mod proc;
+mod scenario;
+mod server;
+mod users;
+
+use clap::{Parser, ValueEnum};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    /// Genuine signed pay notifies, one per order awaiting payment.
+    Notify,
+    /// Order creation (unifiedorder at the simulator) by logged-in users.
+    Orders,
+    /// Order reads by their owner.
+    Status,
+    /// The database's own rate (pgbench simple-update, or the notify's statements alone).
+    Ceiling,
+    /// Query plans of the hot queries (after --preload).
+    Plans,
+}
+
+/// Load driver for wxpay.
+#[derive(Debug, Parser)]
+#[command(name = "wxpay-load")]
+struct Cli {
+    #[arg(value_enum)]
+    kind: Kind,
+    /// sqlite or postgres.
+    #[arg(long, default_value = "sqlite")]
+    db: String,
+    /// A PostgreSQL database to create the run's own database from.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_admin: String,
+    /// Closed loop: this many concurrent clients.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Open loop instead: requests per second.
+    #[arg(long)]
+    rate: Option<f64>,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Orders loaded into the database before the run (the growth check).
+    #[arg(long, default_value_t = 0)]
+    preload: usize,
+    /// The server binary.
+    #[arg(long, default_value = "target/release/wxpay")]
+    binary: String,
+    /// The server's RUST_LOG (its default, info, logs a line per request).
+    #[arg(long, default_value = "info")]
+    log: String,
+    /// SQLite synchronous setting for the ceiling (the server uses FULL).
+    #[arg(long, default_value = "FULL")]
+    synchronous: String,
+    /// pgbench's scale factor for the ceiling (10: 1,000,000 accounts).
+    #[arg(long, default_value_t = 10)]
+    pgbench_scale: u32,
+}
+
+#[allow(clippy::print_stdout)] // The report is the program's output.
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if cli.kind == Kind::Ceiling {
+        let tps = if cli.db == "postgres" {
+            ceiling::pgbench(
+                &cli.pg_admin,
+                cli.pgbench_scale,
+                cli.concurrency,
+                cli.seconds,
+            )?
+        } else {
+            ceiling::sqlite(&cli.synchronous, cli.concurrency, cli.seconds).await?
+        };
+        println!(
+            "{}",
+            json!({"kind": "ceiling", "db": cli.db, "concurrency": cli.concurrency, "tps": tps.round()})
+        );
+        return Ok(());
+    }
+    println!("{}", bench::run(&cli).await?);
+    Ok(())
+}

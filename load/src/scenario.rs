@@ -1,0 +1,212 @@
+//! Load: closed loop (N workers, each waits for its reply) or open loop (a fixed arrival
+//! rate; latency counted from the intended send time, so a stalled server cannot hide
+//! its queue). Latencies go into an HDR histogram.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tokio::sync::Mutex;
+
+/// One kind of request; `send(i)` issues request number `i`.
+pub(crate) trait Scenario: Send + Sync + 'static {
+    fn send(&self, i: usize) -> impl std::future::Future<Output = bool> + Send;
+}
+
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub requests: u64,
+    pub errors: u64,
+    pub elapsed: Duration,
+    pub latency: Histogram<u64>,
+}
+
+impl Outcome {
+    pub(crate) fn throughput(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub(crate) fn ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    // Microseconds, 1 us .. 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+pub(crate) async fn closed_loop<S: Scenario>(
+    scenario: Arc<S>,
+    workers: usize,
+    duration: Duration,
+) -> Outcome {
+    let next = Arc::new(AtomicUsize::new(0));
+    let results = Arc::new(Mutex::new((histogram(), 0u64, 0u64)));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let (scenario, next, results) = (
+            Arc::clone(&scenario),
+            Arc::clone(&next),
+            Arc::clone(&results),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut local = histogram();
+            let (mut ok, mut failed) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let sent = Instant::now();
+                if scenario.send(i).await {
+                    ok += 1;
+                } else {
+                    failed += 1;
+                }
+                let _ = local.record(
+                    u64::try_from(sent.elapsed().as_micros())
+                        .unwrap_or(u64::MAX)
+                        .max(1),
+                );
+            }
+            let mut all = results.lock().await;
+            let _ = all.0.add(&local);
+            all.1 += ok;
+            all.2 += failed;
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed();
+    let (latency, ok, failed) = Arc::try_unwrap(results)
+        .map(Mutex::into_inner)
+        .unwrap_or_else(|_| (histogram(), 0, 0));
+    Outcome {
+        requests: ok + failed,
+        errors: failed,
+        elapsed,
+        latency,
+    }
+}
+
+pub(crate) async fn open_loop<S: Scenario>(
+    scenario: Arc<S>,
+    rate: f64,
+    duration: Duration,
+) -> Outcome {
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = Instant::now();
+    let total = (rate * duration.as_secs_f64()) as usize;
+    let results = Arc::new(Mutex::new((histogram(), 0u64, 0u64)));
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let intended = started + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(intended.into()).await;
+        let (scenario, results) = (Arc::clone(&scenario), Arc::clone(&results));
+        tasks.push(tokio::spawn(async move {
+            let ok = scenario.send(i).await;
+            let micros = u64::try_from(intended.elapsed().as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            let mut all = results.lock().await;
+            let _ = all.0.record(micros);
+            if ok { all.1 += 1 } else { all.2 += 1 }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed();
+    let (latency, ok, failed) = Arc::try_unwrap(results)
+        .map(Mutex::into_inner)
+        .unwrap_or_else(|_| (histogram(), 0, 0));
+    Outcome {
+        requests: ok + failed,
+        errors: failed,
+        elapsed,
+        latency,
+    }
+}
+
+/// Genuine notifies, one per pre-created order, each delivered once.
+pub(crate) struct Notifies {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub bodies: Vec<String>,
+}
+
+impl Scenario for Notifies {
+    async fn send(&self, i: usize) -> bool {
+        let Some(body) = self.bodies.get(i) else {
+            return false;
+        };
+        match self
+            .http
+            .post(&self.url)
+            .header("content-type", "text/xml")
+            .body(body.clone())
+            .send()
+            .await
+        {
+            // Counted only when WeChat would stop retrying: 200 and a SUCCESS reply.
+            Ok(r) => r.status().is_success() && r.text().await.is_ok_and(|t| t.contains("SUCCESS")),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Order reads by their owner.
+pub(crate) struct Status {
+    pub http: reqwest::Client,
+    pub api: String,
+    pub token: String,
+    pub order_nos: Vec<String>,
+}
+
+impl Scenario for Status {
+    async fn send(&self, i: usize) -> bool {
+        let Some(no) = self.order_nos.get(i % self.order_nos.len().max(1)) else {
+            return false;
+        };
+        match self
+            .http
+            .get(format!("{}/v1/orders/{no}", self.api))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+        {
+            Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Order creation (with unifiedorder at the simulator), spread over logged-in users.
+pub(crate) struct Orders {
+    pub http: reqwest::Client,
+    pub api: String,
+    pub tokens: Vec<String>,
+}
+
+impl Scenario for Orders {
+    async fn send(&self, i: usize) -> bool {
+        let Some(token) = self.tokens.get(i % self.tokens.len().max(1)) else {
+            return false;
+        };
+        let body = serde_json::json!({"items": [{"sku": "latte", "quantity": 1}]});
+        match self
+            .http
+            .post(format!("{}/v1/orders", self.api))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+        {
+            Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The server under test: a real `wxpay serve` process (release build), configured through
+//! the environment, measured through /proc.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::proc::{CpuTime, Memory};
+use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+
+pub(crate) struct Server {
+    child: Child,
+    pub api: String,
+}
+
+impl Server {
+    pub(crate) fn start(
+        binary: &str,
+        database_url: &str,
+        sim_url: &str,
+        catalog: &str,
+        log_filter: &str,
+    ) -> anyhow::Result<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let api = format!("http://127.0.0.1:{port}");
+        let child = Command::new(binary)
+            .arg("serve")
+            .env("WXPAY_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("WXPAY_SERVER__PUBLIC_BASE_URL", &api)
+            .env("WXPAY_DATABASE__URL", database_url)
+            .env("WXPAY_WECHAT__APPID", DOC_APPID)
+            .env("WXPAY_WECHAT__MCH_ID", DOC_MCH_ID)
+            .env("WXPAY_WECHAT__APP_SECRET", DOC_APP_SECRET)
+            .env("WXPAY_WECHAT__API_KEY", DOC_API_KEY)
+            .env("WXPAY_WECHAT__MP_BASE_URL", sim_url)
+            .env("WXPAY_WECHAT__PAY_BASE_URL", sim_url)
+            .env("WXPAY_ORDERS__CATALOG", catalog)
+            // No background querying during a measurement: every order is fresh.
+            .env("WXPAY_ORDERS__RECONCILE_AFTER_SECS", "86400")
+            .env("WXPAY_ORDERS__QUERY_STALE_AFTER_SECS", "86400")
+            .env("WXPAY_LIMITS__LOGIN_PER_IP_PER_MINUTE", "0")
+            .env("WXPAY_LIMITS__ORDERS_PER_USER_PER_MINUTE", "0")
+            .env("WXPAY_LIMITS__ORDERS_PER_IP_PER_MINUTE", "0")
+            // Logged as in production (one line per request, more per payment), to
+            // /dev/null: the formatting and the write are counted, a disk is not.
+            .env("RUST_LOG", log_filter)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        Ok(Server { child, api })
+    }
+
+    pub(crate) async fn wait_ready(&self, http: &reqwest::Client) -> anyhow::Result<()> {
+        for _ in 0..600 {
+            if let Ok(r) = http.get(format!("{}/readyz", self.api)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("wxpay did not become ready")
+    }
+
+    pub(crate) fn cpu(&self) -> CpuTime {
+        CpuTime::of(&self.child.id().to_string())
+    }
+
+    pub(crate) fn memory(&self) -> Memory {
+        Memory::of(&self.child.id().to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
