@@ -68,9 +68,18 @@ async fn mark_closed(
     Ok(())
 }
 
+/// A usable prepay_id for an open order.
+#[derive(Debug)]
+pub(crate) struct Prepay {
+    pub prepay_id: String,
+    /// The order as stored right after a new prepay_id was recorded (None when the
+    /// stored one was still fresh, or the order stopped being open meanwhile).
+    pub updated: Option<OrderRow>,
+}
+
 /// A usable prepay_id for an open order: the stored one while it is fresh, else a new
 /// unifiedorder with the order's identical parameters.
-pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<String, ApiError> {
+pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<Prepay, ApiError> {
     let now = now_ms();
     match order.status {
         OrderStatus::Paid => {
@@ -90,7 +99,10 @@ pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<
     if let (Some(prepay_id), Some(valid_until)) = (&order.prepay_id, order.prepay_expires_at)
         && now < valid_until
     {
-        return Ok(prepay_id.clone());
+        return Ok(Prepay {
+            prepay_id: prepay_id.clone(),
+            updated: None,
+        });
     }
     let time_expire = beijing_compact(order.expires_at);
     match state
@@ -99,7 +111,7 @@ pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<
         .await
     {
         Ok(prepay) => {
-            state
+            let updated = state
                 .store
                 .set_prepay(
                     &order.order_no,
@@ -108,7 +120,10 @@ pub(crate) async fn ensure_prepay(state: &AppState, order: &OrderRow) -> Result<
                     now,
                 )
                 .await?;
-            Ok(prepay.prepay_id)
+            Ok(Prepay {
+                prepay_id: prepay.prepay_id,
+                updated,
+            })
         }
         Err(error) if error.is_retryable() => {
             state.metrics.wechat_failure("unifiedorder");

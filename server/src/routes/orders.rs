@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use wxpay_core::{Fen, RequestPayment};
@@ -55,7 +54,17 @@ async fn view(
     order: &OrderRow,
     payment: Option<RequestPayment>,
 ) -> Result<OrderView, ApiError> {
-    Ok(OrderView {
+    let items = state.store.order_items(&order.order_no).await?;
+    Ok(view_with_items(order, items, payment))
+}
+
+/// The view when the lines are already at hand (just priced), saving a query.
+fn view_with_items(
+    order: &OrderRow,
+    items: Vec<OrderItem>,
+    payment: Option<RequestPayment>,
+) -> OrderView {
+    OrderView {
         order_no: order.order_no.clone(),
         amount_fen: order.amount_fen,
         status: order.status,
@@ -63,9 +72,9 @@ async fn view(
         expires_at: rfc3339(order.expires_at),
         paid_at: order.paid_at.map(rfc3339),
         transaction_id: order.transaction_id.clone(),
-        items: state.store.order_items(&order.order_no).await?,
+        items,
         payment,
-    })
+    }
 }
 
 /// The order, if it exists and belongs to `user` (else not found: other users' orders
@@ -196,11 +205,12 @@ pub(super) async fn create(
         items: &items,
         idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
     };
-    let (order_no, replayed) = match state.store.insert_order(&new_order).await? {
+    // A new order is known without reading it back; a replay is read as it is now.
+    let (order, replayed) = match state.store.insert_order(&new_order).await? {
         InsertOutcome::Inserted => {
             state.metrics.orders_created.inc();
             tracing::info!(order_no = %order_no, amount_fen = total.get(), "order created");
-            (order_no, false)
+            (new_order.as_created_row(), false)
         }
         InsertOutcome::KeyUsed {
             request_hash,
@@ -212,27 +222,29 @@ pub(super) async fn create(
                     "this Idempotency-Key was used for a different request",
                 ));
             }
-            (order_no, true)
+            (reload(&state, &order_no).await?, true)
         }
     };
-    let order = reload(&state, &order_no).await?;
-    let payment = if order.status.is_open() {
-        let prepay_id = payments::ensure_prepay(&state, &order).await?;
-        Some(payments::payment_params(&state, &prepay_id)?)
+    let (payment, updated) = if order.status.is_open() {
+        let prepay = payments::ensure_prepay(&state, &order).await?;
+        let params = payments::payment_params(&state, &prepay.prepay_id)?;
+        (Some(params), prepay.updated)
     } else {
-        None
+        (None, None)
     };
-    let order = reload(&state, &order_no).await?;
-    let status = if replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
+    // The order as stored now: as the prepay_id's update returned it, else read again
+    // (whatever a concurrent notify or close made it).
+    let order = match updated {
+        Some(order) => order,
+        None => reload(&state, &order.order_no).await?,
     };
-    let mut response = HttpResponse::build(status);
     if replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
+        let view = view(&state, &order, payment).await?;
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(view));
     }
-    Ok(response.json(view(&state, &order, payment).await?))
+    Ok(HttpResponse::Created().json(view_with_items(&order, items, payment)))
 }
 
 /// `GET /v1/orders/{order_no}`: the order; when it still awaits payment and our last
@@ -272,9 +284,12 @@ pub(super) async fn payment(
     order_no: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let order = owned_order(&state, &user, &order_no).await?;
-    let prepay_id = payments::ensure_prepay(&state, &order).await?;
-    let payment = payments::payment_params(&state, &prepay_id)?;
-    let order = reload(&state, &order.order_no).await?;
+    let prepay = payments::ensure_prepay(&state, &order).await?;
+    let payment = payments::payment_params(&state, &prepay.prepay_id)?;
+    let order = match prepay.updated {
+        Some(order) => order,
+        None => reload(&state, &order.order_no).await?,
+    };
     Ok(HttpResponse::Ok().json(view(&state, &order, Some(payment)).await?))
 }
 

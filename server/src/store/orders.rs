@@ -130,6 +130,33 @@ pub struct NewOrder<'a> {
     pub idempotency: Option<(&'a str, &'a str)>,
 }
 
+impl NewOrder<'_> {
+    /// The row as inserted (status `created`, nothing from WeChat yet), without reading
+    /// it back.
+    pub fn as_created_row(&self) -> OrderRow {
+        OrderRow {
+            order_no: self.order_no.to_owned(),
+            user_id: self.user_id,
+            openid: self.openid.to_owned(),
+            amount_fen: self.amount_fen,
+            description: self.description.to_owned(),
+            status: OrderStatus::Created,
+            sign_type: self.sign_type.to_owned(),
+            appid: self.appid.to_owned(),
+            mch_id: self.mch_id.to_owned(),
+            prepay_id: None,
+            prepay_expires_at: None,
+            transaction_id: None,
+            paid_at: None,
+            time_end: None,
+            failure: None,
+            created_at: self.now,
+            expires_at: self.expires_at,
+            last_checked_at: self.now,
+        }
+    }
+}
+
 /// What inserting an order with an idempotency key found.
 #[derive(Debug)]
 pub enum InsertOutcome {
@@ -238,30 +265,30 @@ impl Store {
             .collect()
     }
 
-    /// Records a (new) prepay_id: the order now awaits payment. False if it is no
-    /// longer open.
+    /// Records a (new) prepay_id: the order now awaits payment. Returns the order as
+    /// stored after the change (read in the same statement), or None if it is no longer
+    /// open.
     pub async fn set_prepay(
         &self,
         order_no: &str,
         prepay_id: &str,
         prepay_expires_at: i64,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<OrderRow>, StoreError> {
         let sql = format!(
             "UPDATE orders SET status = 'awaiting_payment', prepay_id = $1, prepay_expires_at = $2, \
-             updated_at = $3 WHERE order_no = $4 AND status IN {OPEN}"
+             updated_at = $3 WHERE order_no = $4 AND status IN {OPEN} RETURNING {ORDER_COLUMNS}"
         );
-        let done = sqlx::query(&sql)
+        let row = sqlx::query(&sql)
             .bind(prepay_id)
             .bind(prepay_expires_at)
             .bind(now)
             .bind(order_no)
-            .execute(self.pool())
+            .fetch_optional(self.pool())
             .await?;
-        Ok(done.rows_affected() == 1)
+        row.as_ref().map(order_row).transpose()
     }
 
-    /// open -> closed (or failed, with a reason). False if it was not open.
     pub async fn finish_unpaid(
         &self,
         order_no: &str,
