@@ -57,6 +57,15 @@ fn assert_notifies_paid(r: &Value) {
     assert_eq!(r["orders_paid_by_run"], r["requests"], "{r}");
 }
 
+/// The plan lines under `-- <title starting with name>`.
+fn section<'a>(plans: &'a str, name: &str) -> &'a str {
+    let start = plans
+        .find(&format!("-- {name}"))
+        .unwrap_or_else(|| panic!("no {name} in {plans}"));
+    let rest = &plans[start + 3..];
+    rest.find("\n-- ").map_or(rest, |end| &rest[..end])
+}
+
 fn postgres() -> Option<String> {
     match std::env::var("WXPAY_TEST_POSTGRES_URL") {
         Ok(url) => Some(url),
@@ -134,11 +143,14 @@ fn sqlite_ceiling_and_plans() {
     let plans = load(&["plans", "--db", "sqlite", "--preload", "2000"]);
     // The notify's update and the status read use the order number's index, the
     // reconciler the partial index of open orders: none of them scans all orders.
+    let by_order_no = "SEARCH orders USING INDEX sqlite_autoindex_orders_1 (order_no=?)";
+    assert!(section(&plans, "notify").contains(by_order_no), "{plans}");
     assert!(
-        plans.contains("SEARCH orders USING INDEX sqlite_autoindex_orders_1 (order_no=?)"),
+        section(&plans, "status read: the order").contains(by_order_no),
         "{plans}"
     );
-    assert!(plans.contains("USING INDEX orders_pending"), "{plans}");
+    let claim = section(&plans, "reconciler: claim");
+    assert!(claim.contains("USING INDEX orders_pending"), "{plans}");
     assert!(!plans.contains("SCAN orders"), "{plans}");
     assert!(
         plans.contains("reconciler batch selection: 100 orders"),
@@ -184,7 +196,14 @@ fn notify_and_ceiling_on_postgres() {
         "--preload",
         "2000",
     ]);
-    assert!(plans.contains("Index Scan using orders_pkey"), "{plans}");
-    assert!(plans.contains("orders_pending"), "{plans}");
-    assert!(!plans.contains("Seq Scan on orders"), "{plans}");
+    // (On 3,000 orders the planner may still scan the whole small table elsewhere; the
+    // 1,000,000-order plans are in BENCHMARKS.md.)
+    let by_order_no = "Index Scan using orders_pkey";
+    assert!(section(&plans, "notify").contains(by_order_no), "{plans}");
+    assert!(
+        section(&plans, "status read: the order").contains(by_order_no),
+        "{plans}"
+    );
+    let claim = section(&plans, "reconciler: claim");
+    assert!(claim.contains("Index Scan using orders_pending"), "{plans}");
 }
