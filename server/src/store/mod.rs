@@ -8,13 +8,16 @@ mod products;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use secrecy::ExposeSecret;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
+use tokio::sync::OwnedMutexGuard;
 
 pub use orders::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
 pub use payments::{SettleOutcome, Settlement};
@@ -49,7 +52,37 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite has one writer at a time. Writers take this turn (after their connection,
+    /// so a turn is never held while waiting for one) and queue for it in order, instead
+    /// of polling the database lock in SQLite's busy handler, whose growing sleeps (up to
+    /// 100 ms each) made the latency tail (measured: BENCHMARKS.md). Unused on PostgreSQL.
+    write_turn: Arc<tokio::sync::Mutex<()>>,
     backend: Backend,
+}
+
+/// A pooled connection that may write: on SQLite it holds the write turn until dropped.
+pub(crate) struct WriteConn {
+    conn: PoolConnection<Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteConn {
+    pub(crate) async fn begin(&mut self) -> Result<sqlx::Transaction<'_, Any>, sqlx::Error> {
+        sqlx::Connection::begin(&mut *self.conn).await
+    }
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
 }
 
 impl Store {
@@ -91,7 +124,7 @@ impl Store {
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
             // A broken connection fails its query and is dropped anyway; a ping before
-            // every acquire would add a round trip to each of them (measured: BENCHMARKS.md).
+            // every acquire would add a round trip to each of them (BENCHMARKS.md).
             .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 async move {
@@ -104,7 +137,21 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            write_turn: Arc::default(),
+            backend,
+        })
+    }
+
+    /// A connection for writing (see `write_turn`).
+    pub(crate) async fn write_conn(&self) -> Result<WriteConn, sqlx::Error> {
+        let conn = self.pool.acquire().await?;
+        let turn = match self.backend {
+            Backend::Sqlite => Some(Arc::clone(&self.write_turn).lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(WriteConn { conn, _turn: turn })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -172,7 +172,8 @@ impl Store {
     /// Inserts the order, its lines and the idempotency key in one transaction; if the
     /// key was already used, nothing is inserted.
     pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<InsertOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.write_conn().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, \
                sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at) \
@@ -219,13 +220,15 @@ impl Store {
             .rows_affected();
             if inserted == 0 {
                 tx.rollback().await?;
+                // On the same connection: waiting for another one while holding the
+                // write turn could wait forever.
                 let row = sqlx::query(
                     "SELECT request_hash, order_no FROM idempotency_keys \
                      WHERE user_id = $1 AND idempotency_key = $2",
                 )
                 .bind(order.user_id)
                 .bind(key)
-                .fetch_one(self.pool())
+                .fetch_one(&mut *conn)
                 .await?;
                 return Ok(InsertOutcome::KeyUsed {
                     request_hash: row.try_get(0)?,
@@ -284,7 +287,7 @@ impl Store {
             .bind(prepay_expires_at)
             .bind(now)
             .bind(order_no)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.write_conn().await?)
             .await?;
         row.as_ref().map(order_row).transpose()
     }
@@ -305,7 +308,7 @@ impl Store {
             .bind(failure)
             .bind(now)
             .bind(order_no)
-            .execute(self.pool())
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -314,7 +317,7 @@ impl Store {
         sqlx::query("UPDATE orders SET last_checked_at = $1 WHERE order_no = $2")
             .bind(now)
             .bind(order_no)
-            .execute(self.pool())
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
@@ -342,7 +345,7 @@ impl Store {
             .bind(now)
             .bind(cutoff)
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.write_conn().await?)
             .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }

@@ -95,14 +95,15 @@ impl Store {
         .bind(s.source)
         .bind(s.fields)
         .bind(s.sign_type)
-        .execute(self.pool())
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// SQLite: one transaction (the database is in-process; there is no round trip to save).
     async fn settle_in_a_transaction(&self, s: &Settlement<'_>) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.write_conn().await?;
+        let mut tx = conn.begin().await?;
         // The amount and ids are part of the guard too: a second line of defence.
         let moved = sqlx::query(
             "UPDATE orders SET status = 'paid', transaction_id = $1, paid_at = $2, time_end = $3, \

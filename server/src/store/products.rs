@@ -16,7 +16,8 @@ pub struct Product {
 impl Store {
     /// Inserts or updates each product (and reactivates it).
     pub async fn upsert_products(&self, products: &[Product]) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.write_conn().await?;
+        let mut tx = conn.begin().await?;
         for p in products {
             sqlx::query(
                 "INSERT INTO products (sku, name, price_fen, active) VALUES ($1, $2, $3, 1) \

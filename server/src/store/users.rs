@@ -32,7 +32,7 @@ impl Store {
         .bind(unionid)
         .bind(session_key)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.write_conn().await?)
         .await?;
         Ok(row.try_get(0)?)
     }
@@ -51,7 +51,7 @@ impl Store {
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
