@@ -123,7 +123,7 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
             PRICE_FEN,
         )
         .await?;
-        refresh_statistics(cli, stage).await?;
+        settle_after_bulk_load(cli, stage).await?;
         return db::plans(&stage.pool, cli.db == "postgres", "1000000000000000005").await;
     }
     // The scenario's own orders, under prefix 2: awaiting payment for notifies (one per
@@ -151,7 +151,7 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
         )
         .await?;
     }
-    refresh_statistics(cli, stage).await?;
+    settle_after_bulk_load(cli, stage).await?;
     let idle = stage.server.memory();
     let before = stage.server.cpu();
     let outcome = match cli.kind {
@@ -170,13 +170,19 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
     Ok(report(cli, &outcome, paid_by_run, (user_us, system_us), idle, peak).to_string())
 }
 
-/// PostgreSQL, after a bulk load: the planner's statistics as autovacuum leaves them in
-/// a database that grew to this size over time (a fresh bulk load has none yet, and the
+/// After the bulk load, the database as it would be had it grown over time: PostgreSQL
+/// with the planner statistics autovacuum keeps (a fresh bulk load has none, and the
 /// planner would take the empty-looking partial index of open orders for the notify's
-/// update). SQLite plans without statistics, as the server runs it (no ANALYZE).
-async fn refresh_statistics(cli: &Cli, stage: &Stage) -> anyhow::Result<()> {
-    if cli.db == "postgres" {
-        sqlx::raw_sql("VACUUM ANALYZE").execute(&stage.pool).await?;
+/// update) and the load's dirty pages checkpointed; SQLite with its WAL checkpointed
+/// (SQLite plans without statistics, as the server runs it: no ANALYZE).
+async fn settle_after_bulk_load(cli: &Cli, stage: &Stage) -> anyhow::Result<()> {
+    let statements = if cli.db == "postgres" {
+        "VACUUM ANALYZE; CHECKPOINT"
+    } else {
+        "PRAGMA wal_checkpoint(TRUNCATE)"
+    };
+    for statement in statements.split("; ") {
+        sqlx::raw_sql(statement).execute(&stage.pool).await?;
     }
     Ok(())
 }
