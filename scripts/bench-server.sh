@@ -33,5 +33,6 @@ for round in 1 2 3; do
   done
 done
 for db in postgres sqlite; do
+  load plans --db "$db" --preload 0 | tail -2
   load plans --db "$db" --preload 1000000
 done

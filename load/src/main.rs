@@ -69,20 +69,24 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
     if cli.kind == Kind::Ceiling {
-        let tps = if cli.db == "postgres" {
-            ceiling::pgbench(
+        let report = if cli.db == "postgres" {
+            let tps = ceiling::pgbench(
                 &cli.pg_admin,
                 cli.pgbench_scale,
                 cli.concurrency,
                 cli.seconds,
-            )?
-        } else {
-            ceiling::sqlite(&cli.synchronous, cli.concurrency, cli.seconds).await?
-        };
-        println!(
-            "{}",
+            )?;
             json!({"kind": "ceiling", "db": cli.db, "concurrency": cli.concurrency, "tps": tps.round()})
-        );
+        } else {
+            let (tps, (user, system)) =
+                ceiling::sqlite(&cli.synchronous, cli.concurrency, cli.seconds).await?;
+            json!({
+                "kind": "ceiling", "db": cli.db, "concurrency": cli.concurrency,
+                "synchronous": cli.synchronous, "tps": tps.round(),
+                "cpu_us_per_tx": user + system, "user_us_per_tx": user, "system_us_per_tx": system,
+            })
+        };
+        println!("{report}");
         return Ok(());
     }
     println!("{}", bench::run(&cli).await?);
