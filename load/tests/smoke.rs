@@ -173,20 +173,6 @@ fn notify_and_ceiling_on_postgres() {
         "2",
     ]);
     assert_notifies_paid(&r);
-    let c = report(&[
-        "ceiling",
-        "--db",
-        "postgres",
-        "--pg-admin",
-        &url,
-        "--pgbench-scale",
-        "1",
-        "--concurrency",
-        "4",
-        "--seconds",
-        "1",
-    ]);
-    assert!(c["tps"].as_f64().unwrap() > 0.0, "{c}");
     let plans = load(&[
         "plans",
         "--db",
@@ -206,4 +192,29 @@ fn notify_and_ceiling_on_postgres() {
     );
     let claim = section(&plans, "reconciler: claim");
     assert!(claim.contains("Index Scan using orders_pending"), "{plans}");
+    // pgbench ships with PostgreSQL's client tools; CI (WXPAY_REQUIRE_POSTGRES=1) has it.
+    let pgbench = Command::new("pgbench").arg("--version").output();
+    if !pgbench.is_ok_and(|o| o.status.success()) {
+        assert_ne!(
+            std::env::var("WXPAY_REQUIRE_POSTGRES").as_deref(),
+            Ok("1"),
+            "pgbench required"
+        );
+        eprintln!("pgbench not installed: the PostgreSQL ceiling is not smoke-tested");
+        return;
+    }
+    let c = report(&[
+        "ceiling",
+        "--db",
+        "postgres",
+        "--pg-admin",
+        &url,
+        "--pgbench-scale",
+        "1",
+        "--concurrency",
+        "4",
+        "--seconds",
+        "1",
+    ]);
+    assert!(c["tps"].as_f64().unwrap() > 0.0, "{c}");
 }
