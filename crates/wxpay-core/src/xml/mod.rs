@@ -3,6 +3,7 @@
 //! is an error, never a guess.
 
 mod encode;
+mod fast_field;
 mod parse;
 
 pub use encode::{to_xml, to_xml_with_root};
@@ -101,3 +102,6 @@ fn is_field_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fast_field_tests;

@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 
+use super::fast_field;
 use super::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_FIELDS, ROOT, XmlError, first_illegal_char, is_field_name, quote,
 };
@@ -28,6 +29,8 @@ pub struct XmlParser<'r> {
     root: &'r str,
     max_bytes: usize,
     max_fields: usize,
+    /// Off only in tests, which compare the fast path with the general reader.
+    fast_fields: bool,
 }
 
 impl Default for XmlParser<'_> {
@@ -36,6 +39,7 @@ impl Default for XmlParser<'_> {
             root: ROOT,
             max_bytes: DEFAULT_MAX_BYTES,
             max_fields: DEFAULT_MAX_FIELDS,
+            fast_fields: true,
         }
     }
 }
@@ -58,6 +62,13 @@ impl<'r> XmlParser<'r> {
 
     pub fn max_fields(mut self, max_fields: usize) -> Self {
         self.max_fields = max_fields;
+        self
+    }
+
+    /// The general reader alone, without the fast path for simple fields.
+    #[cfg(test)]
+    pub(super) fn general_only(mut self) -> Self {
+        self.fast_fields = false;
         self
     }
 
@@ -96,6 +107,16 @@ impl<'r> XmlParser<'r> {
     fn fields<'i>(&self, cursor: &mut Cursor<'i>, params: &mut Params<'i>) -> Result<(), XmlError> {
         loop {
             cursor.skip_space();
+            if self.fast_fields
+                && let Some(field) = fast_field::read(cursor.bytes())
+            {
+                let at = cursor.pos;
+                let name = cursor.slice(at + 1, at + field.name_end);
+                let value = cursor.slice(at + field.value_start, at + field.value_end);
+                self.add_field(params, name, Cow::Borrowed(value))?;
+                cursor.advance(field.len);
+                continue;
+            }
             match cursor.bytes() {
                 [] => return Err(XmlError::Unclosed),
                 [b'<', b'/', ..] => return cursor.end_tag(self.root),
