@@ -122,7 +122,7 @@ async fn chaos(db: Db) {
         if status == 200 {
             assert_eq!(trade["total_fee"], 2800);
         }
-        let events = app.state.store.payment_event_count(order_no).await.unwrap();
+        let events = app.payment_events(order_no).await;
         if app.status_of(order_no).await == "paid" {
             paid += 1;
             assert_eq!(events, 1);

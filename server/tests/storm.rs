@@ -109,8 +109,7 @@ async fn storm(db: Db, instances: usize) {
     let mut paid_total = 0;
     let mut duplicates = 0;
     for app in &apps {
-        let metrics = app.send(app.http.get(app.url("/metrics"))).await.1;
-        for line in metrics.as_str().unwrap().lines() {
+        for line in app.metrics().await.lines() {
             let count = |l: &str| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
             if line.starts_with("wxpay_notifies_total{outcome=\"paid\"}") {
                 paid_total += count(line);

@@ -2,6 +2,7 @@
 //! refused with FAIL, leaves the order untouched, and is counted in the metrics. A
 //! genuine notify for a paid order is acknowledged and changes nothing.
 
+use wxpay_core::testing::PayNotifyBuilder;
 use wxpay_core::{ApiKey, SignType, xml};
 
 use crate::helpers::{Db, TestApp};
@@ -17,6 +18,7 @@ fn classes(
 ) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let genuine = app.notify_for(order_no, 2800).build_xml(&app.key);
     let other_key = ApiKey::new("00000000000000000000000000000000").unwrap();
+    let signed = |notify: PayNotifyBuilder| notify.build_xml(&app.key).into_bytes();
     let inject = |from: &str, to: &str| {
         assert!(genuine.contains(from), "{from} is not in the notify");
         genuine.replacen(from, to, 1).into_bytes()
@@ -62,79 +64,65 @@ fn classes(
         ),
         (
             "MD5 sign on an HMAC-SHA256 order (sign_type field says MD5)",
-            app.notify_for(order_no, 2800)
-                .sign_type(SignType::Md5, true)
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(
+                app.notify_for(order_no, 2800)
+                    .sign_type(SignType::Md5, true),
+            ),
             text,
         ),
         (
             "MD5 sign on an HMAC-SHA256 order (no sign_type field)",
-            app.notify_for(order_no, 2800)
-                .sign_type(SignType::Md5, false)
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(
+                app.notify_for(order_no, 2800)
+                    .sign_type(SignType::Md5, false),
+            ),
             text,
         ),
         (
             "amount lower than the order",
-            app.notify_for(order_no, 2799)
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(app.notify_for(order_no, 2799)),
             text,
         ),
         (
             "amount higher than the order",
-            app.notify_for(order_no, 2801)
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(app.notify_for(order_no, 2801)),
             text,
         ),
         (
             "other appid",
-            app.notify_for(order_no, 2800)
-                .field("appid", "wx0000000000000000")
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(
+                app.notify_for(order_no, 2800)
+                    .field("appid", "wx0000000000000000"),
+            ),
             text,
         ),
         (
             "other mch_id",
-            app.notify_for(order_no, 2800)
-                .field("mch_id", "1900000109")
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(app.notify_for(order_no, 2800).field("mch_id", "1900000109")),
             text,
         ),
         (
             "unknown out_trade_no",
-            app.notify_for("20990101000000123456789012", 2800)
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(app.notify_for("20990101000000123456789012", 2800)),
             text,
         ),
         (
             "order already closed",
-            app.notify_for(closed_no, 2800)
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(app.notify_for(closed_no, 2800)),
             text,
         ),
         (
             "result_code FAIL (genuinely signed)",
-            app.notify_for(order_no, 2800)
-                .field("result_code", "FAIL")
-                .field("err_code", "NOTENOUGH")
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(
+                app.notify_for(order_no, 2800)
+                    .field("result_code", "FAIL")
+                    .field("err_code", "NOTENOUGH"),
+            ),
             text,
         ),
         (
             "return_code FAIL with success fields",
-            app.notify_for(order_no, 2800)
-                .field("return_code", "FAIL")
-                .build_xml(&app.key)
-                .into_bytes(),
+            signed(app.notify_for(order_no, 2800).field("return_code", "FAIL")),
             text,
         ),
         (
@@ -220,17 +208,9 @@ async fn every_hostile_notify_is_refused_and_counted(db: Db) {
             "{name} changed the closed order"
         );
     }
+    assert_eq!(app.payment_events(&order_no).await, 0);
     assert_eq!(
-        app.state
-            .store
-            .payment_event_count(&order_no)
-            .await
-            .unwrap(),
-        0
-    );
-    let metrics = app.send(app.http.get(app.url("/metrics"))).await.1;
-    assert_eq!(
-        refused_count(metrics.as_str().unwrap()),
+        refused_count(&app.metrics().await),
         classes.len() as u64,
         "every refusal is counted"
     );
@@ -244,14 +224,7 @@ async fn every_hostile_notify_is_refused_and_counted(db: Db) {
     let again = app.state.store.order(&order_no).await.unwrap().unwrap();
     assert_eq!(again.status.as_str(), "paid");
     assert_eq!(again.paid_at, paid.paid_at);
-    assert_eq!(
-        app.state
-            .store
-            .payment_event_count(&order_no)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(app.payment_events(&order_no).await, 1);
     app.cleanup().await;
 }
 

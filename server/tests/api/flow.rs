@@ -72,14 +72,7 @@ async fn login_order_pay_and_the_order_turns_paid(db: Db) {
     assert_eq!(seen["transaction_id"], trade_tx(&app, &order_no).await);
     assert!(seen["paid_at"].is_string());
     assert_eq!(seen["items"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        app.state
-            .store
-            .payment_event_count(&order_no)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(app.payment_events(&order_no).await, 1);
     app.cleanup().await;
 }
 

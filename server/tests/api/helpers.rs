@@ -374,6 +374,21 @@ impl TestApp {
         order.status.as_str().to_owned()
     }
 
+    /// How many payment events the order has (1 once paid, whatever the duplicates).
+    pub async fn payment_events(&self, order_no: &str) -> i64 {
+        self.state
+            .store
+            .payment_event_count(order_no)
+            .await
+            .unwrap()
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let body = self.send(self.http.get(self.url("/metrics"))).await.1;
+        body.as_str().unwrap().to_owned()
+    }
+
     /// Polls until the order has `status` (or gives up after `within`).
     pub async fn wait_status(&self, order_no: &str, status: &str, within: Duration) -> String {
         let deadline = tokio::time::Instant::now() + within;

@@ -29,16 +29,8 @@ async fn a_valid_notify_pays_once_and_duplicates_racing_change_nothing(db: Db) {
         assert_eq!(reply, SUCCESS_REPLY);
     }
     assert_eq!(app.status_of(&order_no).await, "paid");
-    assert_eq!(
-        app.state
-            .store
-            .payment_event_count(&order_no)
-            .await
-            .unwrap(),
-        1
-    );
-    let metrics = app.send(app.http.get(app.url("/metrics"))).await.1;
-    let metrics = metrics.as_str().unwrap();
+    assert_eq!(app.payment_events(&order_no).await, 1);
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("wxpay_notifies_total{outcome=\"paid\"} 1"),
         "{metrics}"
@@ -115,14 +107,7 @@ async fn forged_and_mismatched_notifies_are_refused(db: Db) {
         assert!(is_fail(&reply), "{name}: {reply}");
         assert_eq!(app.status_of(&order_no).await, "awaiting_payment", "{name}");
     }
-    assert_eq!(
-        app.state
-            .store
-            .payment_event_count(&order_no)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.payment_events(&order_no).await, 0);
     app.cleanup().await;
 }
 
