@@ -191,7 +191,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
     // equal the order's (the happy path: a single database round trip).
     let settled = state
         .store
-        .settle(&Settlement {
+        .try_settle(&Settlement {
             order_no: notify.out_trade_no(),
             transaction_id: notify.transaction_id(),
             amount_fen: notify.total_fee().get(),
@@ -204,7 +204,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             now: now_ms(),
         })
         .await;
-    if let Ok(SettleOutcome::Paid) = settled {
+    if let Ok(Some(SettleOutcome::Paid)) = settled {
         state
             .metrics
             .settlements
@@ -213,7 +213,8 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
         tracing::info!(order_no = %notify.out_trade_no(), "order paid (notify)");
         return Verdict::accepted(PAID);
     }
-    // It did not pay: say exactly why, from the stored order.
+    // It did not pay: say exactly why, from the stored order (read once, for the checks
+    // below and for the outcome).
     let order = match state.store.order(notify.out_trade_no()).await {
         Ok(Some(order)) => order,
         Ok(None) => {
@@ -253,10 +254,18 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             "notify does not match the order",
         );
     }
+    let settled = settled.map(|decided| {
+        decided.unwrap_or_else(|| {
+            SettleOutcome::for_order(
+                order.status.as_str(),
+                order.transaction_id.as_deref(),
+                notify.transaction_id(),
+            )
+        })
+    });
     match settled {
-        // A concurrent duplicate paid it between the statement and the read above.
-        Ok(SettleOutcome::Paid) => Verdict::accepted("duplicate"),
-        Ok(SettleOutcome::AlreadyPaid) => Verdict::accepted("duplicate"),
+        // Already paid by this transaction (`Paid` returned above and does not come here).
+        Ok(SettleOutcome::Paid | SettleOutcome::AlreadyPaid) => Verdict::accepted("duplicate"),
         Ok(SettleOutcome::Refused(reason)) => {
             tracing::error!(order_no = %order.order_no, reason, "verified notify refused");
             Verdict::refused(StatusCode::CONFLICT, "refused", reason)

@@ -36,23 +36,25 @@ pub enum SettleOutcome {
     Refused(&'static str),
 }
 
+impl SettleOutcome {
+    /// Why a settlement that did not move the order did not, from the order's status and
+    /// the transaction that paid it (if any).
+    pub fn for_order(status: &str, paid_by: Option<&str>, transaction_id: &str) -> Self {
+        match (status, paid_by) {
+            ("paid", Some(tx_id)) if tx_id == transaction_id => SettleOutcome::AlreadyPaid,
+            ("paid", _) => SettleOutcome::Refused("order already paid by another transaction"),
+            ("closed", _) => SettleOutcome::Refused("order is closed"),
+            ("failed", _) => SettleOutcome::Refused("order failed"),
+            _ => SettleOutcome::Refused("amount, appid, mch_id or sign type differ from the order"),
+        }
+    }
+}
+
 impl Store {
+    /// Settles and says why when it did not pay (reading the order's status for that).
     pub async fn settle(&self, s: &Settlement<'_>) -> Result<SettleOutcome, StoreError> {
-        let moved = match self.backend() {
-            Backend::Postgres => self.settle_in_one_statement(s).await,
-            Backend::Sqlite => self.settle_in_a_transaction(s).await,
-        };
-        match moved {
-            Ok(true) => return Ok(SettleOutcome::Paid),
-            Ok(false) => {}
-            // orders.transaction_id and payment_events' key are unique: this transaction
-            // already paid another order.
-            Err(e) if is_unique_violation(&e) => {
-                return Ok(SettleOutcome::Refused(
-                    "transaction_id already used by another order",
-                ));
-            }
-            Err(e) => return Err(e.into()),
+        if let Some(outcome) = self.try_settle(s).await? {
+            return Ok(outcome);
         }
         let row = sqlx::query("SELECT status, transaction_id FROM orders WHERE order_no = $1")
             .bind(s.order_no)
@@ -63,13 +65,35 @@ impl Store {
         };
         let status: String = row.try_get(0)?;
         let paid_by: Option<String> = row.try_get(1)?;
-        Ok(match (status.as_str(), paid_by) {
-            ("paid", Some(tx_id)) if tx_id == s.transaction_id => SettleOutcome::AlreadyPaid,
-            ("paid", _) => SettleOutcome::Refused("order already paid by another transaction"),
-            ("closed", _) => SettleOutcome::Refused("order is closed"),
-            ("failed", _) => SettleOutcome::Refused("order failed"),
-            _ => SettleOutcome::Refused("amount, appid, mch_id or sign type differ from the order"),
-        })
+        Ok(SettleOutcome::for_order(
+            &status,
+            paid_by.as_deref(),
+            s.transaction_id,
+        ))
+    }
+
+    /// The guarded write alone: `Some` when it decided (paid, or the transaction id is
+    /// taken by another order), `None` when the guards did not match and the order's
+    /// state says why ([`SettleOutcome::for_order`]). For callers that read the order
+    /// anyway, so it is read once.
+    pub async fn try_settle(
+        &self,
+        s: &Settlement<'_>,
+    ) -> Result<Option<SettleOutcome>, StoreError> {
+        let moved = match self.backend() {
+            Backend::Postgres => self.settle_in_one_statement(s).await,
+            Backend::Sqlite => self.settle_in_a_transaction(s).await,
+        };
+        match moved {
+            Ok(true) => Ok(Some(SettleOutcome::Paid)),
+            Ok(false) => Ok(None),
+            // orders.transaction_id and payment_events' key are unique: this transaction
+            // already paid another order.
+            Err(e) if is_unique_violation(&e) => Ok(Some(SettleOutcome::Refused(
+                "transaction_id already used by another order",
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// PostgreSQL: the guarded update and the payment record in one statement (one round
