@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 /// One kind of request; `send(i)` issues request number `i`.
 pub(crate) trait Scenario: Send + Sync + 'static {
@@ -38,58 +39,84 @@ fn histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
 }
 
+/// Latencies and counts, per worker and for the whole run.
+struct Tally {
+    latency: Histogram<u64>,
+    ok: u64,
+    failed: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            latency: histogram(),
+            ok: 0,
+            failed: 0,
+        }
+    }
+
+    fn record(&mut self, ok: bool, micros: u64) {
+        let _ = self.latency.record(micros);
+        if ok {
+            self.ok += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    fn add(&mut self, other: &Tally) {
+        let _ = self.latency.add(&other.latency);
+        self.ok += other.ok;
+        self.failed += other.failed;
+    }
+}
+
+fn micros_since(from: Instant) -> u64 {
+    u64::try_from(from.elapsed().as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// Waits for every task, then reports the run from `started` on.
+async fn gather(tasks: Vec<JoinHandle<()>>, tally: Arc<Mutex<Tally>>, started: Instant) -> Outcome {
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed();
+    let all = std::mem::replace(&mut *tally.lock().await, Tally::new());
+    Outcome {
+        requests: all.ok + all.failed,
+        errors: all.failed,
+        elapsed,
+        latency: all.latency,
+    }
+}
+
 pub(crate) async fn closed_loop<S: Scenario>(
     scenario: Arc<S>,
     workers: usize,
     duration: Duration,
 ) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new((histogram(), 0u64, 0u64)));
+    let tally = Arc::new(Mutex::new(Tally::new()));
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (scenario, next, results) = (
-            Arc::clone(&scenario),
-            Arc::clone(&next),
-            Arc::clone(&results),
-        );
+        let (scenario, next, tally) =
+            (Arc::clone(&scenario), Arc::clone(&next), Arc::clone(&tally));
         tasks.push(tokio::spawn(async move {
-            let mut local = histogram();
-            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut local = Tally::new();
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();
-                if scenario.send(i).await {
-                    ok += 1;
-                } else {
-                    failed += 1;
-                }
-                let _ = local.record(
-                    u64::try_from(sent.elapsed().as_micros())
-                        .unwrap_or(u64::MAX)
-                        .max(1),
-                );
+                let ok = scenario.send(i).await;
+                local.record(ok, micros_since(sent));
             }
-            let mut all = results.lock().await;
-            let _ = all.0.add(&local);
-            all.1 += ok;
-            all.2 += failed;
+            tally.lock().await.add(&local);
         }));
     }
-    for task in tasks {
-        let _ = task.await;
-    }
-    let elapsed = started.elapsed();
-    let (latency, ok, failed) = Arc::try_unwrap(results)
-        .map(Mutex::into_inner)
-        .unwrap_or_else(|_| (histogram(), 0, 0));
-    Outcome {
-        requests: ok + failed,
-        errors: failed,
-        elapsed,
-        latency,
-    }
+    gather(tasks, tally, started).await
 }
 
 pub(crate) async fn open_loop<S: Scenario>(
@@ -100,35 +127,20 @@ pub(crate) async fn open_loop<S: Scenario>(
     let interval = Duration::from_secs_f64(1.0 / rate);
     let started = Instant::now();
     let total = (rate * duration.as_secs_f64()) as usize;
-    let results = Arc::new(Mutex::new((histogram(), 0u64, 0u64)));
+    let tally = Arc::new(Mutex::new(Tally::new()));
     let mut tasks = Vec::with_capacity(total);
     for i in 0..total {
         let intended = started + interval.mul_f64(i as f64);
         tokio::time::sleep_until(intended.into()).await;
-        let (scenario, results) = (Arc::clone(&scenario), Arc::clone(&results));
+        let (scenario, tally) = (Arc::clone(&scenario), Arc::clone(&tally));
         tasks.push(tokio::spawn(async move {
             let ok = scenario.send(i).await;
-            let micros = u64::try_from(intended.elapsed().as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1);
-            let mut all = results.lock().await;
-            let _ = all.0.record(micros);
-            if ok { all.1 += 1 } else { all.2 += 1 }
+            // From the intended send time, read before waiting for the lock.
+            let micros = micros_since(intended);
+            tally.lock().await.record(ok, micros);
         }));
     }
-    for task in tasks {
-        let _ = task.await;
-    }
-    let elapsed = started.elapsed();
-    let (latency, ok, failed) = Arc::try_unwrap(results)
-        .map(Mutex::into_inner)
-        .unwrap_or_else(|_| (histogram(), 0, 0));
-    Outcome {
-        requests: ok + failed,
-        errors: failed,
-        elapsed,
-        latency,
-    }
+    gather(tasks, tally, started).await
 }
 
 /// Genuine notifies, one per pre-created order, each delivered once.
@@ -161,23 +173,17 @@ impl Scenario for Notifies {
 /// Order reads by their owner.
 pub(crate) struct Status {
     pub http: reqwest::Client,
-    pub api: String,
     pub token: String,
-    pub order_nos: Vec<String>,
+    /// Each order's URL, made before the run.
+    pub urls: Vec<String>,
 }
 
 impl Scenario for Status {
     async fn send(&self, i: usize) -> bool {
-        let Some(no) = self.order_nos.get(i % self.order_nos.len().max(1)) else {
+        let Some(url) = self.urls.get(i % self.urls.len().max(1)) else {
             return false;
         };
-        match self
-            .http
-            .get(format!("{}/v1/orders/{no}", self.api))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-        {
+        match self.http.get(url).bearer_auth(&self.token).send().await {
             Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
             Err(_) => false,
         }
