@@ -1,14 +1,18 @@
 //! What the database does on its own at the same concurrency: the honest ceiling of the
 //! notify path. PostgreSQL: `pgbench -b simple-update`. SQLite: the notify's own
-//! statements (guarded update + payment insert) in one sqlx transaction each, with the
-//! server's durability settings, no HTTP, no XML, no signature.
+//! statements (guarded update + payment insert) in one sqlx transaction each, on a pool
+//! the server's `Store::connect` made (its durability settings and schema), without the
+//! server's write turn, HTTP, XML or signature.
 
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use secrecy::SecretString;
 use sqlx::Executor;
+use wxpay_server::config::DatabaseSettings;
+use wxpay_server::store::Store;
 
 use crate::proc::CpuTime;
 
@@ -67,28 +71,18 @@ pub(crate) async fn sqlite(
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<(f64, (f64, f64))> {
-    sqlx::any::install_default_drivers();
     let dir = std::env::temp_dir().join(format!("wxpay-ceiling-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}?mode=rwc", dir.join("ceiling.sqlite").display());
-    let pragmas: &'static str = if synchronous.eq_ignore_ascii_case("NORMAL") {
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
-    } else {
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
-    };
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(8)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                conn.execute(pragmas).await?;
-                Ok(())
-            })
-        })
-        .connect(&url)
-        .await?;
-    pool.execute(include_str!("../../server/migrations/sqlite/0001_init.sql"))
-        .await?;
+    // The server's own connection settings (WAL, synchronous, busy timeout) and schema.
+    let store = Store::connect(&DatabaseSettings {
+        url: SecretString::from(format!("sqlite://{}", dir.join("ceiling.sqlite").display())),
+        max_connections: 8,
+        sqlite_synchronous: synchronous.to_owned(),
+    })
+    .await?;
+    store.migrate().await?;
+    let pool = store.pool().clone();
     let now = crate::db::wxpay_now();
     pool.execute(format!("INSERT INTO users (openid, session_key, created_at, updated_at) VALUES ('o', 'k', {now}, {now})").as_str()).await?;
     // More orders than the run can pay, each paid once.
