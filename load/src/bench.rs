@@ -14,7 +14,7 @@ use crate::proc::{CpuTime, Memory};
 use crate::scenario::{Notifies, Orders, Outcome, Scenario, Status, closed_loop, open_loop};
 use crate::server::Server;
 use crate::users::{User, login};
-use crate::{Cli, Kind, db};
+use crate::{Cli, Db, Kind, db};
 
 const PRICE_FEN: i64 = 2800;
 
@@ -38,7 +38,7 @@ pub(crate) async fn run(cli: &Cli) -> anyhow::Result<String> {
 
 async fn set_up(cli: &Cli) -> anyhow::Result<Stage> {
     let sim = wxpay_sim::spawn(&wxpay_sim::SimConfig::default()).await?;
-    let (backend, url) = db::Backend::create(&cli.db, &cli.pg_admin).await?;
+    let (backend, url) = db::Backend::create(cli.db, &cli.pg_admin).await?;
     let catalog_dir = std::env::temp_dir().join(format!("wxpay-load-cat-{}", std::process::id()));
     std::fs::create_dir_all(&catalog_dir)?;
     let catalog = catalog_dir.join("catalog.toml");
@@ -124,7 +124,7 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
         )
         .await?;
         settle_after_bulk_load(cli, stage).await?;
-        return db::plans(&stage.pool, cli.db == "postgres", "1000000000000000005").await;
+        return db::plans(&stage.pool, cli.db == Db::Postgres, "1000000000000000005").await;
     }
     // The scenario's own orders, under prefix 2: awaiting payment for notifies (one per
     // request, each paid once), paid for status reads.
@@ -174,7 +174,7 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
 /// update) and the load's dirty pages checkpointed; SQLite with its WAL checkpointed
 /// (SQLite plans without statistics, as the server runs it: no ANALYZE).
 async fn settle_after_bulk_load(cli: &Cli, stage: &Stage) -> anyhow::Result<()> {
-    let statements = if cli.db == "postgres" {
+    let statements = if cli.db == Db::Postgres {
         "VACUUM ANALYZE; CHECKPOINT"
     } else {
         "PRAGMA wal_checkpoint(TRUNCATE)"
@@ -284,7 +284,7 @@ fn report(
     let ms = |q: f64| (outcome.ms(q) * 100.0).round() / 100.0;
     json!({
         "kind": format!("{:?}", cli.kind).to_lowercase(),
-        "db": cli.db,
+        "db": cli.db.name(),
         "mode": cli.rate.map_or_else(
             || format!("closed {}", cli.concurrency),
             |r| format!("open {r}/s"),

@@ -5,16 +5,18 @@ use std::time::{Duration, Instant};
 
 use sqlx::{AnyPool, Connection, Executor, Row};
 
+use crate::Db;
+
 pub(crate) enum Backend {
     Sqlite { dir: std::path::PathBuf },
     Postgres { admin: String, name: String },
 }
 
 impl Backend {
-    pub(crate) async fn create(kind: &str, pg_admin: &str) -> anyhow::Result<(Backend, String)> {
+    pub(crate) async fn create(kind: Db, pg_admin: &str) -> anyhow::Result<(Backend, String)> {
         sqlx::any::install_default_drivers();
         let tag = std::process::id();
-        if kind == "sqlite" {
+        if kind == Db::Sqlite {
             let dir = std::env::temp_dir().join(format!("wxpay-load-{tag}"));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir)?;

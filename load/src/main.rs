@@ -27,14 +27,31 @@ enum Kind {
 }
 
 /// Load driver for wxpay.
+/// The database under test: one type, so every place reads `--db` the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// As in the reports (and on the command line).
+    fn name(self) -> &'static str {
+        match self {
+            Db::Sqlite => "sqlite",
+            Db::Postgres => "postgres",
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "wxpay-load")]
 struct Cli {
     #[arg(value_enum)]
     kind: Kind,
     /// sqlite or postgres.
-    #[arg(long, default_value = "sqlite")]
-    db: String,
+    #[arg(long, value_enum, default_value = "sqlite")]
+    db: Db,
     /// A PostgreSQL database to create the run's own database from.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_admin: String,
@@ -69,19 +86,19 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
     if cli.kind == Kind::Ceiling {
-        let report = if cli.db == "postgres" {
+        let report = if cli.db == Db::Postgres {
             let tps = ceiling::pgbench(
                 &cli.pg_admin,
                 cli.pgbench_scale,
                 cli.concurrency,
                 cli.seconds,
             )?;
-            json!({"kind": "ceiling", "db": cli.db, "concurrency": cli.concurrency, "tps": tps.round()})
+            json!({"kind": "ceiling", "db": cli.db.name(), "concurrency": cli.concurrency, "tps": tps.round()})
         } else {
             let (tps, (user, system)) =
                 ceiling::sqlite(&cli.synchronous, cli.concurrency, cli.seconds).await?;
             json!({
-                "kind": "ceiling", "db": cli.db, "concurrency": cli.concurrency,
+                "kind": "ceiling", "db": cli.db.name(), "concurrency": cli.concurrency,
                 "synchronous": cli.synchronous, "tps": tps.round(),
                 "cpu_us_per_tx": user + system, "user_us_per_tx": user, "system_us_per_tx": system,
             })
