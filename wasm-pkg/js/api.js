@@ -47,7 +47,10 @@ function makeApi(raw) {
     if (memory === null) memory = raw.wasmMemory();
     const { written } = encoder.encodeInto(input, new Uint8Array(memory.buffer, at, capacity));
     const length = operation(written);
-    return new Uint8Array(memory.buffer, raw.scratchBuffer(0), length);
+    // The buffer moves only for an output longer than it (signs never are): ask for its
+    // address again only then, which saves a wasm call on the hot path.
+    const output = length <= capacity ? at : raw.scratchBuffer(0);
+    return new Uint8Array(memory.buffer, output, length);
   }
 
   function scratchText(operation, input) {
@@ -61,6 +64,11 @@ function makeApi(raw) {
 
   function item(value) {
     return value.length + ':' + value;
+  }
+
+  // The keyed calls' input starts with the key and signType items (checked first).
+  function keyPrefix(key, signType) {
+    return item(text('key', key)) + item(signTypeArg(signType));
   }
 
   // Results come back packed the same way: items one after another.
@@ -136,13 +144,11 @@ function makeApi(raw) {
     },
 
     sign(params, key, signType) {
-      const input = item(text('key', key)) + item(signTypeArg(signType)) + pack(params);
-      return scratchAscii(raw.signScratch, input);
+      return scratchAscii(raw.signScratch, keyPrefix(key, signType) + pack(params));
     },
 
     verifySign(params, key, signType) {
-      const input = item(text('key', key)) + item(signTypeArg(signType)) + pack(params);
-      return scratchAscii(raw.verifyScratch, input) === '1';
+      return scratchAscii(raw.verifyScratch, keyPrefix(key, signType) + pack(params)) === '1';
     },
 
     buildPaymentParams(options) {
@@ -164,7 +170,7 @@ function makeApi(raw) {
         text('appId', appId),
         text('prepayId', prepayId),
         text('key', key),
-        signTypeArg(signType) || 'MD5',
+        signTypeArg(signType),
         nonceStr === undefined ? randomNonce() : text('nonceStr', nonceStr),
         seconds,
       ));
@@ -200,8 +206,7 @@ function makeApi(raw) {
     },
 
     verifyPayNotify(xml, key, signType) {
-      const input = item(text('key', key)) + item(signTypeArg(signType)) + text('xml', xml);
-      return object(scratchText(raw.verifyPayNotifyScratch, input));
+      return object(scratchText(raw.verifyPayNotifyScratch, keyPrefix(key, signType) + text('xml', xml)));
     },
 
     decryptRefundInfo(reqInfo, key) {

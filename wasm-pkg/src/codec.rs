@@ -118,10 +118,8 @@ pub fn to_xml_scratch(len: usize) -> Result<usize, JsValue> {
 #[wasm_bindgen(js_name = verifyPayNotifyScratch)]
 pub fn verify_pay_notify_scratch(len: usize) -> Result<usize, JsValue> {
     crate::scratch::run(len, |input| {
-        let mut rest = input;
-        let key = crate::packed::take(&mut rest)?;
-        let sign_type = crate::packed::take(&mut rest)?;
-        verify_notify(rest, key, sign_type)
+        let (key, sign_type, xml) = crate::packed::keyed(input)?;
+        verify_notify(xml, key, sign_type)
     })
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params};
+use wxpay_core::{ApiKey, Params, RequestPayment};
 
 use crate::errors::{self, WxError};
 use crate::packed::{items, push};
@@ -277,16 +277,18 @@ fn check_shapes(params: &Fields, report: &mut Report) {
     }
 }
 
-/// The five signed fields with their values as text.
-fn signed_set<'a>(params: &'a Fields, app_id: &'a str) -> Params<'a> {
-    let mut set = Params::new();
-    set.insert("appId", app_id);
-    for field in ["nonceStr", "package", "signType", "timeStamp"] {
-        if let Some(value) = text(params, field) {
-            set.insert(field, value);
-        }
-    }
-    set
+/// The five signed fields with their values as text: the set `RequestPayment` signs. An
+/// absent field is empty, which signing skips, as it would skip the field itself.
+fn signed_set(params: &Fields, app_id: &str) -> Params<'static> {
+    let field = |name| text(params, name).unwrap_or_default();
+    let payment = RequestPayment {
+        time_stamp: field("timeStamp"),
+        nonce_str: field("nonceStr"),
+        package: field("package"),
+        sign_type: field("signType"),
+        pay_sign: String::new(),
+    };
+    payment.signed_params(app_id).into_owned()
 }
 
 /// A way servers commonly get paySign wrong, and how to put it right.
@@ -371,7 +373,7 @@ const MISTAKES: [Mistake; 6] = [
 ];
 
 fn check_pay_sign(params: &Fields, app_id: &str, key: &ApiKey, report: &mut Report) {
-    let set: Params<'static> = signed_set(params, app_id).into_owned();
+    let set = signed_set(params, app_id);
     report.canonical = Some(set.canonical_string());
     let declared = text(params, "signType")
         .and_then(|t| t.parse::<SignType>().ok())
@@ -471,7 +473,7 @@ mod tests {
     /// The official params signed the way a mistaken server would.
     fn signed_wrongly(rewrite: fn(&mut Params<'static>), algorithm: SignType) -> Fields {
         let params = official();
-        let mut set: Params<'static> = signed_set(&params, APP_ID).into_owned();
+        let mut set = signed_set(&params, APP_ID);
         rewrite(&mut set);
         let key = ApiKey::new(KEY).unwrap();
         with("paySign", s(sign::sign(&set, &key, algorithm).as_str()))

@@ -13,6 +13,15 @@ fn malformed() -> WxError {
     )
 }
 
+/// The input of the keyed calls (sign, verify, notify): packed items `key` and
+/// `signType`, then the rest as the call's own input.
+pub fn keyed(input: &str) -> Result<(&str, &str, &str), WxError> {
+    let mut rest = input;
+    let key = take(&mut rest)?;
+    let sign_type = take(&mut rest)?;
+    Ok((key, sign_type, rest))
+}
+
 /// Takes one `<len>:<text>` item off the front of `rest`.
 pub fn take<'a>(rest: &mut &'a str) -> Result<&'a str, WxError> {
     let colon = rest.find(':').ok_or_else(malformed)?;

@@ -26,14 +26,6 @@ pub fn verify_params(packed: &str, key: &str, sign_type: &str) -> Result<bool, W
     Ok(sign::verify(&params, &key, expected).is_ok())
 }
 
-/// The input (scratch): packed items `key`, `signType`, then the params.
-fn keyed(input: &str) -> Result<(&str, &str, &str), WxError> {
-    let mut rest = input;
-    let key = crate::packed::take(&mut rest)?;
-    let sign_type = crate::packed::take(&mut rest)?;
-    Ok((key, sign_type, rest))
-}
-
 #[wasm_bindgen(js_name = canonicalScratch)]
 pub fn canonical_scratch(len: usize) -> Result<usize, JsValue> {
     crate::scratch::run(len, canonical)
@@ -42,7 +34,7 @@ pub fn canonical_scratch(len: usize) -> Result<usize, JsValue> {
 #[wasm_bindgen(js_name = signScratch)]
 pub fn sign_scratch(len: usize) -> Result<usize, JsValue> {
     crate::scratch::run(len, |input| {
-        let (key, sign_type, packed) = keyed(input)?;
+        let (key, sign_type, packed) = crate::packed::keyed(input)?;
         sign_params(packed, key, sign_type)
     })
 }
@@ -51,7 +43,7 @@ pub fn sign_scratch(len: usize) -> Result<usize, JsValue> {
 #[wasm_bindgen(js_name = verifyScratch)]
 pub fn verify_scratch(len: usize) -> Result<usize, JsValue> {
     crate::scratch::run(len, |input| {
-        let (key, sign_type, packed) = keyed(input)?;
+        let (key, sign_type, packed) = crate::packed::keyed(input)?;
         Ok(if verify_params(packed, key, sign_type)? {
             "1"
         } else {
