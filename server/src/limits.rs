@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use actix_web::http::StatusCode;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::LimitSettings;
@@ -16,24 +16,26 @@ pub struct Limits {
     login_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     orders_per_user: Option<DefaultKeyedRateLimiter<i64>>,
     orders_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    clock: DefaultClock,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
 }
 
+/// Counts a request for `key` (none: not limited, e.g. no client address known).
 fn check<K: std::hash::Hash + Eq + Clone>(
     limiter: &Option<DefaultKeyedRateLimiter<K>>,
-    key: &K,
-    clock: &DefaultClock,
+    key: Option<&K>,
     what: &str,
 ) -> Result<(), ApiError> {
-    let Some(limiter) = limiter else {
+    let (Some(limiter), Some(key)) = (limiter, key) else {
         return Ok(());
     };
     limiter.check_key(key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(clock.now()).as_secs().max(1);
+        let wait = not_until
+            .wait_time_from(limiter.clock().now())
+            .as_secs()
+            .max(1);
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
@@ -50,38 +52,20 @@ impl Limits {
             login_per_ip: limiter(settings.login_per_ip_per_minute),
             orders_per_user: limiter(settings.orders_per_user_per_minute),
             orders_per_ip: limiter(settings.orders_per_ip_per_minute),
-            clock: DefaultClock::default(),
         }
     }
 
     pub(crate) fn login(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        match ip {
-            Some(ip) => check(
-                &self.login_per_ip,
-                &ip,
-                &self.clock,
-                "logins from this address",
-            ),
-            None => Ok(()),
-        }
+        check(&self.login_per_ip, ip.as_ref(), "logins from this address")
     }
 
     pub(crate) fn order(&self, user_id: i64, ip: Option<IpAddr>) -> Result<(), ApiError> {
         check(
             &self.orders_per_user,
-            &user_id,
-            &self.clock,
+            Some(&user_id),
             "orders for this user",
         )?;
-        match ip {
-            Some(ip) => check(
-                &self.orders_per_ip,
-                &ip,
-                &self.clock,
-                "orders from this address",
-            ),
-            None => Ok(()),
-        }
+        check(&self.orders_per_ip, ip.as_ref(), "orders from this address")
     }
 
     /// Drops buckets that are full again, so idle keys do not accumulate.

@@ -98,6 +98,19 @@ async fn reload(state: &AppState, order_no: &str) -> Result<OrderRow, ApiError> 
         .ok_or_else(ApiError::order_not_found)
 }
 
+/// The order as stored now: as the prepay_id's update returned it, else read again
+/// (whatever a concurrent notify or close made it).
+async fn current(
+    state: &AppState,
+    updated: Option<OrderRow>,
+    order_no: &str,
+) -> Result<OrderRow, ApiError> {
+    match updated {
+        Some(order) => Ok(order),
+        None => reload(state, order_no).await,
+    }
+}
+
 /// Checks the lines and prices them from the catalog. The client sends no price.
 async fn price(state: &AppState, request: &CreateOrder) -> Result<(Vec<OrderItem>, Fen), ApiError> {
     if request.items.is_empty() || request.items.len() > MAX_LINES {
@@ -232,12 +245,7 @@ pub(super) async fn create(
     } else {
         (None, None)
     };
-    // The order as stored now: as the prepay_id's update returned it, else read again
-    // (whatever a concurrent notify or close made it).
-    let order = match updated {
-        Some(order) => order,
-        None => reload(&state, &order.order_no).await?,
-    };
+    let order = current(&state, updated, &order.order_no).await?;
     if replayed {
         let view = view(&state, &order, payment).await?;
         return Ok(HttpResponse::Ok()
@@ -286,10 +294,7 @@ pub(super) async fn payment(
     let order = owned_order(&state, &user, &order_no).await?;
     let prepay = payments::ensure_prepay(&state, &order).await?;
     let payment = payments::payment_params(&state, &prepay.prepay_id)?;
-    let order = match prepay.updated {
-        Some(order) => order,
-        None => reload(&state, &order.order_no).await?,
-    };
+    let order = current(&state, prepay.updated, &order.order_no).await?;
     Ok(HttpResponse::Ok().json(view(&state, &order, Some(payment)).await?))
 }
 
