@@ -14,27 +14,27 @@ use sqlx::Executor;
 use wxpay_server::config::DatabaseSettings;
 use wxpay_server::store::Store;
 
+use crate::Db;
+use crate::db::Backend;
 use crate::proc::CpuTime;
 
-/// `scale`: pgbench's size factor (10 = 1,000,000 accounts; 1 for a smoke run).
-pub(crate) fn pgbench(
+/// `scale`: pgbench's size factor (10 = 1,000,000 accounts; 1 for a smoke run). On a
+/// database of its own, made and dropped like the bench's.
+pub(crate) async fn pgbench(
     admin_url: &str,
     scale: u32,
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<f64> {
-    let name = format!("wxpay_pgbench_{}", std::process::id());
-    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-    let url = format!("{base}/{name}");
-    let psql = |sql: &str| {
-        Command::new("psql")
-            .args([admin_url, "-q", "-c", sql])
-            .output()
-    };
-    psql(&format!("DROP DATABASE IF EXISTS \"{name}\""))?;
-    psql(&format!("CREATE DATABASE \"{name}\""))?;
+    let (database, url) = Backend::create(Db::Postgres, admin_url).await?;
+    let tps = run_pgbench(&url, scale, clients, seconds);
+    database.drop_it().await;
+    tps
+}
+
+fn run_pgbench(url: &str, scale: u32, clients: usize, seconds: u64) -> anyhow::Result<f64> {
     let init = Command::new("pgbench")
-        .args(["-i", "-q", "-s", &scale.to_string(), &url])
+        .args(["-i", "-q", "-s", &scale.to_string(), url])
         .output()?;
     anyhow::ensure!(
         init.status.success(),
@@ -52,11 +52,10 @@ pub(crate) fn pgbench(
             "2",
             "-T",
             &seconds.to_string(),
-            &url,
+            url,
         ])
         .output()?;
     let text = String::from_utf8_lossy(&run.stdout).into_owned();
-    psql(&format!("DROP DATABASE IF EXISTS \"{name}\""))?;
     text.lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.split_whitespace().nth(2))
@@ -71,12 +70,10 @@ pub(crate) async fn sqlite(
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<(f64, (f64, f64))> {
-    let dir = std::env::temp_dir().join(format!("wxpay-ceiling-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let (database, url) = Backend::create(Db::Sqlite, "").await?;
     // The server's own connection settings (WAL, synchronous, busy timeout) and schema.
     let store = Store::connect(&DatabaseSettings {
-        url: SecretString::from(format!("sqlite://{}", dir.join("ceiling.sqlite").display())),
+        url: SecretString::from(url),
         max_connections: 8,
         sqlite_synchronous: synchronous.to_owned(),
     })
@@ -144,6 +141,6 @@ pub(crate) async fn sqlite(
     let tps = total as f64 / started.elapsed().as_secs_f64();
     let (user, system) = CpuTime::of("self").us_per(&cpu_before, total);
     pool.close().await;
-    let _ = std::fs::remove_dir_all(dir);
+    database.drop_it().await;
     Ok((tps, (user, system)))
 }

@@ -92,7 +92,8 @@ async fn main() -> anyhow::Result<()> {
                 cli.pgbench_scale,
                 cli.concurrency,
                 cli.seconds,
-            )?;
+            )
+            .await?;
             json!({"kind": "ceiling", "db": cli.db.name(), "concurrency": cli.concurrency, "tps": tps.round()})
         } else {
             let (tps, (user, system)) =
