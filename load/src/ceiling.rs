@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use sqlx::Executor;
 use wxpay_server::config::DatabaseSettings;
-use wxpay_server::store::Store;
+use wxpay_server::store::{Backend as StoreBackend, Store, sql};
 
 use crate::Db;
 use crate::db::Backend;
@@ -84,7 +84,7 @@ pub(crate) async fn sqlite(
     pool.execute(format!("INSERT INTO users (openid, session_key, created_at, updated_at) VALUES ('o', 'k', {now}, {now})").as_str()).await?;
     // More orders than the run can pay, each paid once.
     let orders = 5_000 * usize::try_from(seconds).unwrap_or(60) + 1_000;
-    crate::db::bulk_orders(&pool, 1, "o", "9", orders, "created", 2800).await?;
+    crate::db::bulk_orders(&pool, 1, "o", "9", orders, "awaiting_payment", 2800).await?;
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = CpuTime::of("self");
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -92,41 +92,43 @@ pub(crate) async fn sqlite(
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let (pool, next) = (pool.clone(), Arc::clone(&next));
+        let pay = sql::pay_statement(StoreBackend::Sqlite);
         tasks.push(tokio::spawn(async move {
             let mut done = 0u64;
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let order_no = format!("9{i:018}");
-                // As the notify path on SQLite: one transaction, the guarded update and
-                // the payment record.
-                let Ok(mut tx) = pool.begin().await else { continue };
-                let moved = sqlx::query(
-                    "UPDATE orders SET status = 'paid', transaction_id = $1, paid_at = $2, time_end = $3, updated_at = $2 \
-                     WHERE order_no = $4 AND status IN ('created', 'awaiting_payment') AND amount_fen = $5 AND appid = $6 AND mch_id = $7 AND sign_type = $8",
-                )
-                .bind(format!("42{order_no}"))
-                .bind(now)
-                .bind("20261127120000")
-                .bind(&order_no)
-                .bind(2800_i64)
-                .bind(wxpay_sim::config::DOC_APPID)
-                .bind(wxpay_sim::config::DOC_MCH_ID)
-                .bind("HMAC-SHA256")
-                .execute(&mut *tx)
-                .await;
-                let inserted = sqlx::query(
-                    "INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) VALUES ($1, $2, $3, 'notify', $4, $5)",
-                )
-                .bind(format!("42{order_no}"))
-                .bind(&order_no)
-                .bind(2800_i64)
-                .bind("{}")
-                .bind(now)
-                .execute(&mut *tx)
-                .await;
-                if moved.is_ok_and(|m| m.rows_affected() == 1)
-                    && inserted.is_ok()
-                    && tx.commit().await.is_ok()
+                // The notify path's own statements on SQLite: one transaction, the
+                // guarded update and the payment record.
+                let Ok(mut tx) = pool.begin().await else {
+                    continue;
+                };
+                let tx_id = format!("42{order_no}");
+                let moved = sqlx::query(&pay)
+                    .bind(&tx_id)
+                    .bind(now)
+                    .bind("20261127120000")
+                    .bind(&order_no)
+                    .bind(2800_i64)
+                    .bind(wxpay_sim::config::DOC_APPID)
+                    .bind(wxpay_sim::config::DOC_MCH_ID)
+                    .bind("notify")
+                    .bind("{}")
+                    .bind("HMAC-SHA256")
+                    .bind(0_i64)
+                    .fetch_optional(&mut *tx)
+                    .await;
+                let inserted = sqlx::query(sql::INSERT_EVENT)
+                    .bind(&tx_id)
+                    .bind(&order_no)
+                    .bind(2800_i64)
+                    .bind("notify")
+                    .bind("{}")
+                    .bind(now)
+                    .bind("payment")
+                    .execute(&mut *tx)
+                    .await;
+                if moved.is_ok_and(|m| m.is_some()) && inserted.is_ok() && tx.commit().await.is_ok()
                 {
                     done += 1;
                 }

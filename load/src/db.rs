@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::{AnyPool, Connection, Executor, Row};
 
+use wxpay_server::store::{Backend as StoreBackend, sql};
+
 use crate::Db;
 
 pub(crate) enum Backend {
@@ -93,22 +95,32 @@ pub(crate) async fn bulk_orders(
         let mut tx = pool.begin().await?;
         let mut sql = String::from(
             "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, sign_type, \
-             appid, mch_id, created_at, updated_at, expires_at, last_checked_at, transaction_id, paid_at) VALUES ",
+             appid, mch_id, created_at, updated_at, expires_at, last_checked_at, transaction_id, paid_at, \
+             next_check_at) VALUES ",
         );
         for i in 0..rows {
             let n = done + i;
             let order_no = format!("{prefix}{n:018}");
-            let (tx_id, paid) = if status == "paid" {
-                (format!("'42{order_no}'"), now.to_string())
+            // Paid orders are off the reconciler's work list; open ones are on it.
+            let (tx_id, paid, next_check) = if status == "paid" {
+                (
+                    format!("'42{order_no}'"),
+                    now.to_string(),
+                    "NULL".to_owned(),
+                )
             } else {
-                ("NULL".to_owned(), "NULL".to_owned())
+                (
+                    "NULL".to_owned(),
+                    "NULL".to_owned(),
+                    (now + 60_000).to_string(),
+                )
             };
             if i > 0 {
                 sql.push(',');
             }
             sql.push_str(&format!(
                 "('{order_no}', {user_id}, '{openid}', {amount_fen}, 'load', '{status}', 'HMAC-SHA256', \
-                 '{}', '{}', {now}, {now}, {}, {now}, {tx_id}, {paid})",
+                 '{}', '{}', {now}, {now}, {}, {now}, {tx_id}, {paid}, {next_check})",
                 wxpay_sim::config::DOC_APPID,
                 wxpay_sim::config::DOC_MCH_ID,
                 now + 86_400_000,
@@ -131,30 +143,31 @@ pub(crate) fn wxpay_now() -> i64 {
     .unwrap_or(i64::MAX)
 }
 
-/// The server's hot statements as it runs them, with literals for the parameters.
+/// `sql` with `$1`, `$2`, ... replaced by `values` (highest number first, so `$1` does
+/// not eat the start of `$10`): the server's own statement text, explainable.
+fn with_literals(sql: &str, values: &[&str]) -> String {
+    let mut out = sql.to_owned();
+    for (i, value) in values.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), value);
+    }
+    out
+}
+
+/// The server's hot statements as it runs them (the store's own text), with literals
+/// for the parameters.
 fn hot_statements(postgres: bool, sample: &str) -> Vec<(&'static str, String)> {
-    let open = "('created', 'awaiting_payment')";
-    let notify = if postgres {
-        format!(
-            "WITH moved AS (UPDATE orders SET status = 'paid', transaction_id = 'x', paid_at = 1, \
-               time_end = 'x', updated_at = 1 WHERE order_no = '{sample}' AND status IN {open} \
-               AND amount_fen = 1 AND appid = 'a' AND mch_id = 'm' AND sign_type = 'MD5' \
-               RETURNING order_no) \
-             INSERT INTO payment_events (transaction_id, order_no, amount_fen, source, fields, received_at) \
-             SELECT 'x', order_no, 1, 'notify', '{{}}', 1 FROM moved"
-        )
+    let backend = if postgres {
+        StoreBackend::Postgres
     } else {
-        format!(
-            "UPDATE orders SET status = 'paid', transaction_id = 'x', paid_at = 1, time_end = 'x', \
-               updated_at = 1 WHERE order_no = '{sample}' AND status IN {open} AND amount_fen = 1 \
-               AND appid = 'a' AND mch_id = 'm' AND sign_type = 'MD5'"
-        )
+        StoreBackend::Sqlite
     };
-    let lock = if postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let order = format!("'{sample}'");
+    let notify = with_literals(
+        &sql::pay_statement(backend),
+        &[
+            "'x'", "1", "'x'", &order, "1", "'a'", "'m'", "'notify'", "'{}'", "'MD5'", "0",
+        ],
+    );
     vec![
         (
             "notify: the guarded transition (and payment record)",
@@ -178,11 +191,10 @@ fn hot_statements(postgres: bool, sample: &str) -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "reconciler: claim a batch of open orders",
-            format!(
-                "UPDATE orders SET last_checked_at = 1 WHERE order_no IN ( \
-                   SELECT order_no FROM orders WHERE status IN {open} AND last_checked_at < 9000000000000000 \
-                   ORDER BY last_checked_at LIMIT 100 {lock}) RETURNING order_no"
+            "reconciler: claim a batch of due orders",
+            with_literals(
+                &sql::claim_due_statement(backend),
+                &["1", "9000000000000000", "100"],
             ),
         ),
     ]
@@ -208,8 +220,8 @@ pub(crate) async fn plans(pool: &AnyPool, postgres: bool, sample: &str) -> anyho
             out.push_str(&format!("   {line}\n"));
         }
     }
-    let batch = "SELECT order_no FROM orders WHERE status IN ('created', 'awaiting_payment') \
-                 AND last_checked_at < $1 ORDER BY last_checked_at LIMIT 100";
+    let batch = "SELECT order_no FROM orders WHERE next_check_at IS NOT NULL \
+                 AND next_check_at <= $1 ORDER BY next_check_at LIMIT 100";
     let runs = 200u32;
     let started = Instant::now();
     let mut claimed = 0;

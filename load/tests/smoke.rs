@@ -150,7 +150,7 @@ fn sqlite_ceiling_and_plans() {
         "{plans}"
     );
     let claim = section(&plans, "reconciler: claim");
-    assert!(claim.contains("USING INDEX orders_pending"), "{plans}");
+    assert!(claim.contains("USING INDEX orders_due"), "{plans}");
     assert!(!plans.contains("SCAN orders"), "{plans}");
     assert!(
         plans.contains("reconciler batch selection: 100 orders"),
@@ -191,7 +191,7 @@ fn notify_and_ceiling_on_postgres() {
         "{plans}"
     );
     let claim = section(&plans, "reconciler: claim");
-    assert!(claim.contains("Index Scan using orders_pending"), "{plans}");
+    assert!(claim.contains("Index Scan using orders_due"), "{plans}");
     // pgbench ships with PostgreSQL's client tools; CI (WXPAY_REQUIRE_POSTGRES=1) has it.
     let pgbench = Command::new("pgbench").arg("--version").output();
     if !pgbench.is_ok_and(|o| o.status.success()) {

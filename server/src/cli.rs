@@ -42,8 +42,9 @@ struct DatabaseArgs {
     /// TOML configuration file (see wxpay.example.toml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// sqlite://FILE or postgres://... (overrides the configuration).
-    #[arg(long, env = "WXPAY_DATABASE__URL", hide_env_values = true)]
+    /// sqlite://FILE or postgres://... (overrides the configuration and
+    /// WXPAY_DATABASE__URL; with --sandbox, the only way to choose the database).
+    #[arg(long)]
     database_url: Option<String>,
 }
 
@@ -61,6 +62,14 @@ struct ServeArgs {
     /// Where the embedded simulator listens (with --sandbox).
     #[arg(long, default_value = sandbox::DEFAULT_SIM_BIND, requires = "sandbox")]
     sim_bind: String,
+    /// Seed of the embedded simulator, for a repeatable run (with --sandbox; by default
+    /// a fresh one each start, so its transaction ids never repeat across restarts).
+    #[arg(long, requires = "sandbox")]
+    sim_seed: Option<u64>,
+    /// Allow http:// for server.public_base_url and WeChat's base URLs in production,
+    /// for a TLS-terminating proxy on this machine. Never for a public address.
+    #[arg(long)]
+    insecure_http: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,11 +160,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(sandbox::prepare(
             &mut settings,
             &args.sim_bind,
+            args.sim_seed,
             args.database.database_url.is_some(),
         )?)
     } else {
+        settings.check_production(args.insecure_http)?;
         None
     };
+    let sandbox_database = args.sandbox && args.database.database_url.is_none();
+    if sandbox_database {
+        sandbox::check_database(&settings).await?;
+    }
     let public_url = if args.sandbox {
         PublicUrl::FromBind
     } else {
@@ -166,14 +181,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if sandbox_catalog {
         app.state()
             .store
-            .upsert_products(&crate::catalog::parse(crate::catalog::DEMO)?)
+            .replace_catalog(&crate::catalog::parse(crate::catalog::DEMO)?)
             .await?;
+    }
+    if sandbox_database {
+        sandbox::mark_database(&app.state().store).await?;
     }
     let api = format!("http://{}", app.local_addr());
     let app_handle = app.handle();
     match simulator {
-        Some(simulator) => {
-            sandbox::banner(&api, &simulator.base_url());
+        Some(sandboxed) => {
+            sandbox::banner(&api, &sandboxed);
+            let simulator = sandboxed.simulator;
             let sim_handle = simulator.handle();
             let app_task = tokio::spawn(app.run_until_stopped());
             let sim_task = tokio::spawn(simulator.run_until_stopped());

@@ -39,9 +39,13 @@ query_stale_after_secs = 10
 reconcile_interval_ms = 30000
 reconcile_after_secs = 60
 reconcile_batch = 100
+reconcile_max_failures = 30
+reconcile_max_backoff_secs = 3600
+idempotency_key_ttl_secs = 86400
 
 [auth]
 token_ttl_secs = 604800
+single_session = false
 
 [limits]
 login_per_ip_per_minute = 60
@@ -71,6 +75,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Limit on notify bodies (WeChat's are a few KiB).
     pub notify_max_body_bytes: usize,
+    /// Serve `/metrics` on this address only (not on `bind`), e.g. a private interface.
+    pub metrics_bind: Option<String>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,12 +123,21 @@ pub struct OrderSettings {
     /// The reconciler queries orders awaiting payment whose last check is older.
     pub reconcile_after_secs: u64,
     pub reconcile_batch: u32,
+    /// Checks of one order that may fail in a row (WeChat errors) before the reconciler
+    /// stops and flags the order for an operator; the pause doubles after each failure.
+    pub reconcile_max_failures: u32,
+    /// The longest pause between two failed checks of one order.
+    pub reconcile_max_backoff_secs: u64,
+    /// Idempotency-Keys are forgotten (deleted) after this long.
+    pub idempotency_key_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub token_ttl_secs: u64,
+    /// A login ends the user's other sessions (their tokens stop working).
+    pub single_session: bool,
 }
 
 /// Rate limits per instance (0 turns one off). Per-IP limits see the TCP peer: behind a
@@ -131,6 +148,10 @@ pub struct LimitSettings {
     pub login_per_ip_per_minute: u32,
     pub orders_per_user_per_minute: u32,
     pub orders_per_ip_per_minute: u32,
+    /// A header your reverse proxy sets to the client's address (`X-Real-IP`, or
+    /// `X-Forwarded-For`, whose last entry is the one the proxy added). Only set it when
+    /// a proxy you trust always sets it: clients can send any header.
+    pub client_ip_header: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +165,16 @@ pub enum ConfigError {
     },
     #[error("invalid {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("refusing to start in production: {key} {reason}")]
+    Unsafe { key: &'static str, reason: String },
 }
+
+/// The longest `body` WeChat takes (String(128), counted in bytes).
+pub const MAX_BODY_BYTES: usize = 128;
+/// What the server appends to `orders.description`: `-` and a 26-digit order number.
+const ORDER_NO_SUFFIX_BYTES: usize = 27;
+/// WeChat's minimum for `time_expire` (older documents: more than 5 minutes from now).
+const MIN_ORDER_TTL_SECS: u64 = 5 * 60;
 
 /// The WeChat credentials, checked.
 #[derive(Debug, Clone)]
@@ -244,6 +274,81 @@ impl Settings {
         Ok(url.trim_end_matches('/').to_owned())
     }
 
+    /// Checks that hold in every mode (sandbox and tests included).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let description = &self.orders.description;
+        if description.len() + ORDER_NO_SUFFIX_BYTES > MAX_BODY_BYTES {
+            return Err(ConfigError::Invalid {
+                key: "orders.description",
+                reason: format!(
+                    "is {} bytes; with the order number it must fit WeChat's {MAX_BODY_BYTES}-byte \
+                     body, so at most {} bytes (a Chinese character is 3)",
+                    description.len(),
+                    MAX_BODY_BYTES - ORDER_NO_SUFFIX_BYTES
+                ),
+            });
+        }
+        if description.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "orders.description",
+                reason: "must not be empty (WeChat shows it to the payer)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// What production (`serve` without `--sandbox`) refuses: WeChat's public
+    /// documentation credentials, plain-HTTP URLs (unless `insecure_http`, for a local
+    /// proxy), and orders that expire sooner than WeChat allows. The error names the key.
+    pub fn check_production(&self, insecure_http: bool) -> Result<(), ConfigError> {
+        use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+        let unsafe_key = |key, reason: &str| ConfigError::Unsafe {
+            key,
+            reason: reason.to_owned(),
+        };
+        let doc = "is WeChat's public documentation value (sandbox only): set your own";
+        let w = &self.wechat;
+        if w.appid.as_deref() == Some(DOC_APPID) {
+            return Err(unsafe_key("wechat.appid", doc));
+        }
+        if w.mch_id.as_deref() == Some(DOC_MCH_ID) {
+            return Err(unsafe_key("wechat.mch_id", doc));
+        }
+        if w.api_key.as_ref().map(ExposeSecret::expose_secret) == Some(DOC_API_KEY) {
+            return Err(unsafe_key("wechat.api_key", doc));
+        }
+        if w.app_secret.as_ref().map(ExposeSecret::expose_secret) == Some(DOC_APP_SECRET) {
+            return Err(unsafe_key("wechat.app_secret", doc));
+        }
+        if !insecure_http {
+            let http = "is plain http://: WeChat and your users' payments need https:// \
+                        (--insecure-http allows it behind a local TLS proxy)";
+            let urls = [
+                (
+                    "server.public_base_url",
+                    self.server.public_base_url.as_deref(),
+                ),
+                ("wechat.pay_base_url", Some(w.pay_base_url.as_str())),
+                ("wechat.mp_base_url", Some(w.mp_base_url.as_str())),
+            ];
+            for (key, url) in urls {
+                if url.is_some_and(|u| u.to_ascii_lowercase().starts_with("http://")) {
+                    return Err(unsafe_key(key, http));
+                }
+            }
+        }
+        if self.orders.ttl_secs < MIN_ORDER_TTL_SECS {
+            return Err(unsafe_key(
+                "orders.ttl_secs",
+                &format!(
+                    "is {} s: WeChat's time_expire must be at least {MIN_ORDER_TTL_SECS} s away",
+                    self.orders.ttl_secs
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn notify_url(&self) -> Result<String, ConfigError> {
         Ok(format!(
             "{}{}",
@@ -256,6 +361,37 @@ impl Settings {
 impl OrderSettings {
     pub fn ttl(&self) -> Duration {
         Duration::from_secs(self.ttl_secs)
+    }
+
+    fn reconcile_after_ms(&self) -> i64 {
+        i64::try_from(self.reconcile_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+
+    /// When the reconciler first looks at a new order: after `reconcile_after_secs`, and
+    /// no later than its expiry.
+    pub fn first_check_at(&self, now: i64, expires_at: i64) -> i64 {
+        self.next_check_at(now, expires_at)
+    }
+
+    /// After a check WeChat answered: the next one `reconcile_after_secs` later, or at
+    /// the order's expiry if that is sooner (then it is closed).
+    pub fn next_check_at(&self, now: i64, expires_at: i64) -> i64 {
+        now.saturating_add(self.reconcile_after_ms())
+            .min(expires_at.max(now))
+    }
+
+    /// After the `failures`-th failed check in a row: when to retry, doubling from
+    /// `reconcile_after_secs` (at least 100 ms) up to `reconcile_max_backoff_secs`; None
+    /// once `reconcile_max_failures` is reached (the reconciler gives up).
+    pub fn retry_at(&self, now: i64, failures: u32) -> Option<i64> {
+        if failures >= self.reconcile_max_failures {
+            return None;
+        }
+        let cap =
+            i64::try_from(self.reconcile_max_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let doubling = 2i64.saturating_pow(failures.saturating_sub(1));
+        let pause = self.reconcile_after_ms().max(100).saturating_mul(doubling);
+        Some(now.saturating_add(pause.min(cap.max(100))))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 mod error;
 mod ids;
+pub mod keyed_locks;
 pub mod limits;
 pub mod metrics;
 mod payments;
@@ -23,4 +24,4 @@ pub mod store;
 pub mod telemetry;
 
 pub use routes::NOTIFY_PATH;
-pub use startup::{Application, PublicUrl};
+pub use startup::{AppHandle, Application, PublicUrl};

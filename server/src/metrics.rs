@@ -1,4 +1,8 @@
-//! Prometheus metrics: requests, latencies, orders by state, notifies by outcome.
+//! Prometheus metrics: requests, latencies, orders by state, notifies by outcome, late
+//! and double payments, the reconciler.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -8,7 +12,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::store::OrderStatus;
+use crate::store::{OrderCounts, OrderStatus};
+
+/// How long the order counts of one database scan serve `/metrics` (a scrape must not
+/// scan the orders table each time).
+pub const ORDER_COUNTS_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -51,8 +59,18 @@ pub struct Metrics {
     pub settlements: Family<OutcomeLabel, Counter>,
     pub orders_created: Counter,
     pub orders_by_status: Family<StatusLabel, Gauge>,
+    /// Orders the reconciler gave up on (an operator must look).
+    pub orders_needing_attention: Gauge,
     pub wechat_failures: Family<OutcomeLabel, Counter>,
     pub reconciler_checks: Counter,
+    /// Checks the reconciler stopped retrying (the order was flagged).
+    pub reconciler_gave_up: Counter,
+    /// Verified payments of orders that were not awaiting payment here.
+    pub late_payments: Counter,
+    /// Second transactions for orders already paid.
+    pub double_payments: Counter,
+    /// When the order gauges were last read from the database.
+    counts_read_at: Mutex<Option<Instant>>,
 }
 
 impl Default for Metrics {
@@ -64,8 +82,12 @@ impl Default for Metrics {
         let settlements = Family::<OutcomeLabel, Counter>::default();
         let orders_created = Counter::default();
         let orders_by_status = Family::<StatusLabel, Gauge>::default();
+        let orders_needing_attention = Gauge::default();
         let wechat_failures = Family::<OutcomeLabel, Counter>::default();
         let reconciler_checks = Counter::default();
+        let reconciler_gave_up = Counter::default();
+        let late_payments = Counter::default();
+        let double_payments = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests handled",
@@ -89,6 +111,21 @@ impl Default for Metrics {
         registry.register("orders_created", "Orders created", orders_created.clone());
         registry.register("orders", "Orders by status", orders_by_status.clone());
         registry.register(
+            "orders_needing_attention",
+            "Orders the reconciler gave up on after repeated failures",
+            orders_needing_attention.clone(),
+        );
+        registry.register(
+            "late_payments",
+            "Verified payments of orders that were not awaiting payment (fulfil or refund)",
+            late_payments.clone(),
+        );
+        registry.register(
+            "double_payments",
+            "Second transactions for orders already paid (refund one)",
+            double_payments.clone(),
+        );
+        registry.register(
             "wechat_failures",
             "Failed calls to WeChat, by API",
             wechat_failures.clone(),
@@ -98,6 +135,11 @@ impl Default for Metrics {
             "Orders the reconciler checked with WeChat",
             reconciler_checks.clone(),
         );
+        registry.register(
+            "reconciler_gave_up",
+            "Orders the reconciler stopped checking after repeated failures",
+            reconciler_gave_up.clone(),
+        );
         Metrics {
             registry,
             http_requests,
@@ -106,8 +148,13 @@ impl Default for Metrics {
             settlements,
             orders_created,
             orders_by_status,
+            orders_needing_attention,
             wechat_failures,
             reconciler_checks,
+            reconciler_gave_up,
+            late_payments,
+            double_payments,
+            counts_read_at: Mutex::new(None),
         }
     }
 }
@@ -123,9 +170,25 @@ impl Metrics {
             .inc();
     }
 
-    pub fn set_orders_by_status(&self, counts: &[(OrderStatus, i64)]) {
+    /// Whether the order gauges are older than [`ORDER_COUNTS_TTL`]; if so, the caller
+    /// (and only that one caller) reads them now.
+    pub fn order_counts_due(&self) -> bool {
+        let mut read_at = self
+            .counts_read_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if read_at.is_some_and(|at| at.elapsed() < ORDER_COUNTS_TTL) {
+            return false;
+        }
+        *read_at = Some(Instant::now());
+        true
+    }
+
+    pub fn set_order_counts(&self, counts: &OrderCounts) {
+        self.orders_needing_attention.set(counts.needing_attention);
         for status in OrderStatus::ALL {
             let count = counts
+                .by_status
                 .iter()
                 .find(|(s, _)| *s == status)
                 .map_or(0, |(_, c)| *c);

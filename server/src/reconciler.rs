@@ -1,27 +1,36 @@
-//! The reconciler: notifies can be late or lost, so open orders whose last word from
-//! WeChat is older than a threshold are queried; SUCCESS settles them through the same
-//! exactly-once path, expired unpaid ones are closed at WeChat. Instances sharing
-//! PostgreSQL claim disjoint batches (`FOR UPDATE SKIP LOCKED`).
+//! The reconciler: notifies can be late or lost, so it works through an explicit list
+//! of orders to ask WeChat about (`orders.next_check_at`): open orders (SUCCESS settles
+//! them through the same exactly-once path, expired unpaid ones are closed at WeChat)
+//! and closed orders whose trade WeChat may still hold open (closed there, or recorded as
+//! a late payment). A check WeChat does not answer is retried with a doubling pause; after
+//! `reconcile_max_failures` in a row the order leaves the list and is flagged for an
+//! operator, so no order is queried forever. Instances sharing PostgreSQL claim disjoint
+//! batches (`FOR UPDATE SKIP LOCKED`). Beside that, housekeeping deletes expired sessions
+//! and old idempotency keys.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock::now_ms;
 use crate::payments;
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{OrderRow, StoreError};
 
-/// One pass: claims a batch and checks each order. Returns how many were checked.
+/// A claimed order is not claimed again for this long (a crashed instance's claims come
+/// back after it); a finished check sets the real next time.
+const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
+
+/// How often housekeeping runs.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
+/// One pass: claims a batch of due orders and checks each. Returns how many were checked.
 pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
-    let orders = &state.settings.orders;
     let now = now_ms();
-    let after_ms =
-        i64::try_from(orders.reconcile_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let claimed = state
         .store
-        .claim_unsettled(
-            now.saturating_sub(after_ms),
+        .claim_due(
             now,
-            i64::from(orders.reconcile_batch),
+            now.saturating_add(CLAIM_LEASE_MS),
+            i64::from(state.settings.orders.reconcile_batch),
         )
         .await?;
     for order_no in &claimed {
@@ -29,22 +38,82 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
             continue;
         };
         state.metrics.reconciler_checks.inc();
-        if let Err(error) = payments::sync_with_wechat(state, &order).await {
-            tracing::warn!(%order_no, %error, "reconciler: order not settled this pass");
-        }
+        check(state, &order).await?;
     }
     Ok(claimed.len())
 }
 
-/// Runs passes forever, `reconcile_interval_ms` apart.
+/// Checks one order with WeChat and schedules (or ends) its next check.
+async fn check(state: &AppState, order: &OrderRow) -> Result<(), StoreError> {
+    let settings = &state.settings.orders;
+    match payments::sync_with_wechat(state, order).await {
+        Ok(()) => {
+            let now = now_ms();
+            let next = settings.next_check_at(now, order.expires_at);
+            state.store.check_answered(&order.order_no, now, next).await
+        }
+        Err(error) => {
+            let failures = u32::try_from(order.check_failures)
+                .unwrap_or(u32::MAX)
+                .saturating_add(1);
+            let retry_at = settings.retry_at(now_ms(), failures);
+            if retry_at.is_none() {
+                state.metrics.reconciler_gave_up.inc();
+                tracing::error!(
+                    order_no = %order.order_no,
+                    failures,
+                    %error,
+                    "reconciler: giving up on this order after repeated failures; it needs an operator"
+                );
+            } else {
+                tracing::warn!(order_no = %order.order_no, failures, %error, "reconciler: check failed, retrying later");
+            }
+            state
+                .store
+                .check_failed(&order.order_no, i64::from(failures), retry_at)
+                .await
+        }
+    }
+}
+
+/// Deletes expired sessions and idempotency keys older than their retention.
+async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
+    let now = now_ms();
+    let retention_ms = i64::try_from(
+        state
+            .settings
+            .orders
+            .idempotency_key_ttl_secs
+            .saturating_mul(1000),
+    )
+    .unwrap_or(i64::MAX);
+    state
+        .store
+        .housekeeping(now, now.saturating_sub(retention_ms))
+        .await
+}
+
+/// Runs passes forever, `reconcile_interval_ms` apart, and housekeeping every minute.
 pub async fn run(state: AppState) {
     let interval = Duration::from_millis(state.settings.orders.reconcile_interval_ms.max(10));
+    let mut last_housekeeping: Option<Instant> = None;
     loop {
         state.limits.forget_idle();
         match pass(&state).await {
             Ok(0) => {}
             Ok(checked) => tracing::info!(checked, "reconciler pass"),
             Err(error) => tracing::error!(%error, "reconciler pass failed"),
+        }
+        if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING_EVERY) {
+            last_housekeeping = Some(Instant::now());
+            match housekeeping(&state).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(
+                    deleted,
+                    "housekeeping: expired sessions and idempotency keys deleted"
+                ),
+                Err(error) => tracing::error!(%error, "housekeeping failed"),
+            }
         }
         tokio::time::sleep(interval).await;
     }

@@ -1,22 +1,47 @@
 //! `wxpay serve --sandbox`: the server against an embedded WeChat simulator, with
 //! WeChat's documentation credentials and a demo catalog. Payments are simulated.
+//!
+//! The sandbox only ever writes to a database it created (its own SQLite file, marked in
+//! `wxpay_meta`) unless `--database-url` is given on the command line: an inherited
+//! `WXPAY_DATABASE__URL` or a config file's URL might point at a real database.
 
-use secrecy::SecretString;
+use anyhow::Context as _;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{Connection, Row};
 use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
 use wxpay_sim::{SimConfig, Simulator};
 
 use crate::config::Settings;
+use crate::store::Store;
 
 pub const DEFAULT_SIM_BIND: &str = "127.0.0.1:8081";
 pub const DEFAULT_DATABASE: &str = "sqlite://wxpay-sandbox.sqlite";
 
-/// Binds the simulator and points `settings` at it.
+/// The `wxpay_meta` entry that says the sandbox created a database.
+const CREATED_BY: (&str, &str) = ("created_by", "wxpay serve --sandbox");
+
+/// The embedded simulator and the seed it runs with.
+#[derive(Debug)]
+pub struct SandboxSim {
+    pub simulator: Simulator,
+    pub seed: u64,
+}
+
+/// Binds the simulator and points `settings` at it. Without `seed`, a fresh one: the
+/// simulator keeps no state across restarts, and with the same seed it would hand out
+/// the transaction ids already recorded in the sandbox's database again.
 pub fn prepare(
     settings: &mut Settings,
     sim_bind: &str,
+    seed: Option<u64>,
     database_given: bool,
-) -> anyhow::Result<Simulator> {
-    let simulator = Simulator::bind(&SimConfig::default(), sim_bind)?;
+) -> anyhow::Result<SandboxSim> {
+    let seed = seed.unwrap_or_else(rand::random);
+    let config = SimConfig {
+        seed,
+        ..SimConfig::default()
+    };
+    let simulator = Simulator::bind(&config, sim_bind)?;
     let base = simulator.base_url();
     let wechat = &mut settings.wechat;
     wechat.appid = Some(DOC_APPID.to_owned());
@@ -26,18 +51,66 @@ pub fn prepare(
     wechat.mp_base_url = base.clone();
     wechat.pay_base_url = base;
     if !database_given {
+        if std::env::var_os("WXPAY_DATABASE__URL").is_some() {
+            tracing::warn!(
+                "WXPAY_DATABASE__URL is ignored in sandbox mode (it may be a real database); \
+                 the sandbox uses {DEFAULT_DATABASE}; pass --database-url to choose one"
+            );
+        }
         settings.database.url = SecretString::from(DEFAULT_DATABASE);
     }
-    Ok(simulator)
+    Ok(SandboxSim { simulator, seed })
+}
+
+/// The sandbox's own database may be used only if it does not exist yet or the sandbox
+/// created it.
+pub async fn check_database(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database.url.expose_secret();
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if !std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let marked = async {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}?mode=ro")).await?;
+        let row = sqlx::query("SELECT value FROM wxpay_meta WHERE key = $1")
+            .bind(CREATED_BY.0)
+            .fetch_optional(&mut conn)
+            .await?;
+        let value: Option<String> = row.map(|r| r.try_get(0)).transpose()?;
+        Ok::<_, sqlx::Error>(value.as_deref() == Some(CREATED_BY.1))
+    }
+    .await
+    .unwrap_or(false);
+    if !marked {
+        anyhow::bail!(
+            "{path} exists but was not created by `wxpay serve --sandbox`; the sandbox \
+             never writes to another database. Delete or move it, or pass --database-url \
+             to use a database on purpose"
+        );
+    }
+    Ok(())
+}
+
+/// Marks the sandbox's database as its own.
+pub async fn mark_database(store: &Store) -> anyhow::Result<()> {
+    store
+        .set_meta(CREATED_BY.0, CREATED_BY.1)
+        .await
+        .context("cannot mark the sandbox database")
 }
 
 #[allow(clippy::print_stdout)] // The banner is the command's output.
-pub fn banner(api: &str, sim: &str) {
+pub fn banner(api: &str, sim: &SandboxSim) {
+    let url = sim.simulator.base_url();
     println!("wxpay sandbox: payments are SIMULATED, no real money moves.");
     println!("  API:              {api}");
-    println!("  WeChat simulator: {sim}  (control API under {sim}/sim/)");
+    println!("  WeChat simulator: {url}  (control API under {url}/sim/)");
     println!(
         "  credentials:      WeChat's documentation ones (appid {DOC_APPID}, mch_id {DOC_MCH_ID})"
+    );
+    println!(
+        "  simulator seed:   {}  (repeat a run with --sim-seed {})",
+        sim.seed, sim.seed
     );
     println!("  try:              curl {api}/v1/products");
 }

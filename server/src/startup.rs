@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use wxpay_client::{ClientOptions, LoginClient, PayClient, RetryPolicy};
 
 use crate::config::{ConfigError, Settings};
+use crate::keyed_locks::KeyedLocks;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -28,7 +29,29 @@ pub enum PublicUrl {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// `/metrics` alone, when `server.metrics_bind` is set.
+    metrics_server: Option<(Server, SocketAddr)>,
     state: AppState,
+}
+
+/// Stops the application (and its metrics listener).
+#[derive(Clone)]
+pub struct AppHandle {
+    servers: Vec<ServerHandle>,
+}
+
+impl std::fmt::Debug for AppHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppHandle").finish_non_exhaustive()
+    }
+}
+
+impl AppHandle {
+    pub async fn stop(&self, graceful: bool) {
+        for server in &self.servers {
+            server.stop(graceful).await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Application {
@@ -43,6 +66,7 @@ impl Application {
     /// Checks the configuration, connects and migrates the database, loads the catalog
     /// and binds the listener. Nothing is served until `run_until_stopped`.
     pub async fn build(settings: Settings, public_url: PublicUrl) -> anyhow::Result<Application> {
+        settings.validate()?;
         let credentials = settings.credentials()?;
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
@@ -57,7 +81,9 @@ impl Application {
         let store = Store::connect(&settings.database).await?;
         store.migrate().await?;
         if let Some(path) = &settings.orders.catalog {
-            store.upsert_products(&catalog::load(path)?).await?;
+            for sku in store.replace_catalog(&catalog::load(path)?).await? {
+                tracing::warn!(%sku, "product no longer in the catalog: deactivated, no longer sold");
+            }
         }
         let options = ClientOptions {
             connect_timeout: Duration::from_millis(settings.wechat.connect_timeout_ms),
@@ -78,7 +104,6 @@ impl Application {
             &credentials.appid,
             &credentials.mch_id,
             credentials.api_key.clone(),
-            credentials.sign_type,
             &options,
         )?;
         let max_body = settings.server.max_body_bytes;
@@ -93,13 +118,19 @@ impl Application {
             notify_url: notify_url.into(),
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(Limits::new(&settings_limits)),
+            order_checks: Arc::new(KeyedLocks::default()),
         };
+        let metrics_server = match &state.settings.server.metrics_bind {
+            Some(bind) => Some(metrics_server(&state, bind)?),
+            None => None,
+        };
+        let metrics_here = metrics_server.is_none();
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(access_log::log_request))
                 .app_data(data.clone())
-                .configure(|cfg| routes::configure(cfg, max_body))
+                .configure(|cfg| routes::configure(cfg, max_body, metrics_here))
         })
         // The embedding binary (or test) owns signals and stops through the handle.
         .disable_signals()
@@ -114,8 +145,14 @@ impl Application {
         Ok(Application {
             server,
             addr,
+            metrics_server,
             state,
         })
+    }
+
+    /// Where `/metrics` is served when `server.metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(_, addr)| *addr)
     }
 
     pub fn port(&self) -> u16 {
@@ -130,16 +167,44 @@ impl Application {
         &self.state
     }
 
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> AppHandle {
+        let mut servers = vec![self.server.handle()];
+        if let Some((metrics, _)) = &self.metrics_server {
+            servers.push(metrics.handle());
+        }
+        AppHandle { servers }
     }
 
     /// Serves, with the reconciler beside it, until stopped through the handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(reconciler::run(self.state.clone()));
+        let metrics = self.metrics_server.map(|(server, _)| tokio::spawn(server));
         let result = self.server.await;
         reconciler.abort();
+        if let Some(metrics) = metrics {
+            // Stopped through the same handle; its result adds nothing.
+            let _ = metrics.await;
+        }
         self.state.store.close().await;
         result
     }
+}
+
+/// A listener that serves `/metrics` only (one worker: scrapes are rare).
+fn metrics_server(state: &AppState, bind: &str) -> anyhow::Result<(Server, SocketAddr)> {
+    let listener = TcpListener::bind(bind)
+        .map_err(|e| anyhow::anyhow!("cannot bind server.metrics_bind {bind}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(routes::configure_metrics)
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    Ok((server, addr))
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use wxpay_client::{LoginClient, PayClient};
 
 use crate::config::{Credentials, Settings};
+use crate::keyed_locks::KeyedLocks;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub notify_url: Arc<str>,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<Limits>,
+    /// Readers of one stale order take turns, so only the first asks WeChat.
+    pub order_checks: Arc<KeyedLocks>,
 }

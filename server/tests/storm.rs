@@ -60,12 +60,20 @@ async fn storm(db: Db, instances: usize) {
                 mch_id: MCH_ID,
                 now,
                 expires_at: now + 3_600_000,
+                prepay_request: "{}",
+                next_check_at: now + 3_600_000,
                 items: &item,
                 idempotency: None,
             })
             .await
             .unwrap();
         assert!(matches!(inserted, InsertOutcome::Inserted));
+        // Awaiting payment, as after unifiedorder (a payment of a `created` order is late).
+        store
+            .set_prepay(&order_no, "wx-storm", now + 3_600_000, now)
+            .await
+            .unwrap()
+            .unwrap();
         let body = apps[0]
             .notify_for(&order_no, amount)
             .build_xml(&apps[0].key);
@@ -94,7 +102,7 @@ async fn storm(db: Db, instances: usize) {
     );
     let paid = store.count_orders_by_status().await.unwrap();
     assert_eq!(
-        paid,
+        paid.by_status,
         vec![(wxpay_server::store::OrderStatus::Paid, ORDERS as i64)]
     );
     let row = sqlx::query("SELECT COUNT(*), COUNT(DISTINCT transaction_id), COUNT(DISTINCT order_no) FROM payment_events")

@@ -58,6 +58,8 @@ async fn concurrent_writers_on_one_sqlite_connection_all_finish() {
                         mch_id: "10000100",
                         now,
                         expires_at: now + 3_600_000,
+                        prepay_request: "{}",
+                        next_check_at: now + 3_600_000,
                         items: &item,
                         idempotency: Some(("one-key", "same-request")),
                     })

@@ -55,9 +55,11 @@ impl PayError {
 }
 
 /// A JSAPI order. Everything here is part of the order's identity at WeChat: repeat an
-/// `out_trade_no` only with exactly the same values.
+/// `out_trade_no` only with exactly the same values (the sign type included: WeChat keeps
+/// it with the order, and the payer's paySign must use it too).
 #[derive(Debug, Clone)]
 pub struct UnifiedOrder<'a> {
+    pub sign_type: SignType,
     pub out_trade_no: &'a str,
     /// Shown to the payer (at most 128 characters).
     pub body: &'a str,
@@ -127,7 +129,9 @@ pub enum CloseOutcome {
     NotFound,
 }
 
-/// The merchant side of WeChat Pay (`api.mch.weixin.qq.com`).
+/// The merchant side of WeChat Pay (`api.mch.weixin.qq.com`). Each call takes the sign
+/// type of the order it is about: an order keeps the type it was created with for its
+/// whole life, whatever the configuration says today.
 #[derive(Debug, Clone)]
 pub struct PayClient {
     http: reqwest::Client,
@@ -135,7 +139,6 @@ pub struct PayClient {
     appid: String,
     mch_id: String,
     key: ApiKey,
-    sign_type: SignType,
     retry: RetryPolicy,
 }
 
@@ -145,7 +148,6 @@ impl PayClient {
         appid: &str,
         mch_id: &str,
         key: ApiKey,
-        sign_type: SignType,
         options: &ClientOptions,
     ) -> reqwest::Result<PayClient> {
         Ok(PayClient {
@@ -154,7 +156,6 @@ impl PayClient {
             appid: appid.to_owned(),
             mch_id: mch_id.to_owned(),
             key,
-            sign_type,
             retry: options.retry,
         })
     }
@@ -165,10 +166,6 @@ impl PayClient {
 
     pub fn mch_id(&self) -> &str {
         &self.mch_id
-    }
-
-    pub fn sign_type(&self) -> SignType {
-        self.sign_type
     }
 
     pub fn key(&self) -> &ApiKey {
@@ -192,7 +189,9 @@ impl PayClient {
         if let Some(time_expire) = order.time_expire {
             fields.push(("time_expire", time_expire));
         }
-        let reply = self.call("/pay/unifiedorder", &fields).await?;
+        let reply = self
+            .call("/pay/unifiedorder", &fields, order.sign_type)
+            .await?;
         let prepay_id = reply
             .get("prepay_id")
             .filter(|p| !p.is_empty())
@@ -202,9 +201,17 @@ impl PayClient {
         })
     }
 
-    pub async fn order_query(&self, out_trade_no: &str) -> Result<QueriedTrade, PayError> {
+    pub async fn order_query(
+        &self,
+        out_trade_no: &str,
+        sign_type: SignType,
+    ) -> Result<QueriedTrade, PayError> {
         let reply = self
-            .call("/pay/orderquery", &[("out_trade_no", out_trade_no)])
+            .call(
+                "/pay/orderquery",
+                &[("out_trade_no", out_trade_no)],
+                sign_type,
+            )
             .await?;
         let text = |name: &str| reply.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
         let total_fee = match reply.get("total_fee") {
@@ -226,9 +233,17 @@ impl PayClient {
         })
     }
 
-    pub async fn close_order(&self, out_trade_no: &str) -> Result<CloseOutcome, PayError> {
+    pub async fn close_order(
+        &self,
+        out_trade_no: &str,
+        sign_type: SignType,
+    ) -> Result<CloseOutcome, PayError> {
         match self
-            .call("/pay/closeorder", &[("out_trade_no", out_trade_no)])
+            .call(
+                "/pay/closeorder",
+                &[("out_trade_no", out_trade_no)],
+                sign_type,
+            )
             .await
         {
             Ok(_) => Ok(CloseOutcome::Closed),
@@ -243,7 +258,12 @@ impl PayClient {
 
     /// Signs once, then sends the identical body until it succeeds, fails for good, or
     /// the retry budget is spent.
-    async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Result<Params<'static>, PayError> {
+    async fn call(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        sign_type: SignType,
+    ) -> Result<Params<'static>, PayError> {
         let nonce = nonce();
         let mut params: Params<'_> = [
             ("appid", self.appid.as_str()),
@@ -253,13 +273,13 @@ impl PayClient {
         .into_iter()
         .chain(fields.iter().copied())
         .collect();
-        sign::sign_in_place(&mut params, &self.key, self.sign_type);
+        sign::sign_in_place(&mut params, &self.key, sign_type);
         let body = xml::to_xml(&params)
             .map_err(|e| PayError::Malformed(format!("request cannot be encoded: {e}")))?;
         let url = http::join(&self.base, path);
         let mut retry = 0;
         loop {
-            match self.send_once(&url, &body).await {
+            match self.send_once(&url, &body, sign_type).await {
                 Err(e) if e.is_retryable() && retry + 1 < self.retry.attempts => {
                     retry += 1;
                     tracing::warn!(path, retry, error = %e, "retrying WeChat Pay call with the same request");
@@ -270,7 +290,12 @@ impl PayClient {
         }
     }
 
-    async fn send_once(&self, url: &str, body: &str) -> Result<Params<'static>, PayError> {
+    async fn send_once(
+        &self,
+        url: &str,
+        body: &str,
+        sign_type: SignType,
+    ) -> Result<Params<'static>, PayError> {
         let response = self
             .http
             .post(url)
@@ -297,8 +322,7 @@ impl PayClient {
                     .collect(),
             });
         }
-        sign::verify(&reply, &self.key, Some(self.sign_type))
-            .map_err(|_| PayError::BadSignature)?;
+        sign::verify(&reply, &self.key, Some(sign_type)).map_err(|_| PayError::BadSignature)?;
         if reply.get("appid").is_some_and(|a| a != self.appid)
             || reply.get("mch_id").is_some_and(|m| m != self.mch_id)
         {

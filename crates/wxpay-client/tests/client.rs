@@ -60,17 +60,16 @@ impl Harness {
         .unwrap()
     }
 
-    fn pay_client(&self, sign_type: SignType) -> PayClient {
-        self.pay_client_with(sign_type, DOC_API_KEY, self.options())
+    fn pay_client(&self) -> PayClient {
+        self.pay_client_with(DOC_API_KEY, self.options())
     }
 
-    fn pay_client_with(&self, sign_type: SignType, key: &str, options: ClientOptions) -> PayClient {
+    fn pay_client_with(&self, key: &str, options: ClientOptions) -> PayClient {
         PayClient::new(
             &self.sim.base_url,
             DOC_APPID,
             DOC_MCH_ID,
             ApiKey::new(key).unwrap(),
-            sign_type,
             &options,
         )
         .unwrap()
@@ -118,6 +117,7 @@ impl Harness {
 
 fn order(no: &str) -> UnifiedOrder<'_> {
     UnifiedOrder {
+        sign_type: SignType::HmacSha256,
         out_trade_no: no,
         body: "wxpay test shop-order",
         total_fee: Fen::new(1999),
@@ -196,22 +196,40 @@ async fn errors_never_carry_the_app_secret() {
 async fn unified_order_both_sign_types_and_identical_repeats() {
     let h = Harness::start().await;
     for (no, sign_type) in [("c-md5", SignType::Md5), ("c-hmac", SignType::HmacSha256)] {
-        let client = h.pay_client(sign_type);
-        let first = client.unified_order(&order(no)).await.unwrap();
-        let again = client.unified_order(&order(no)).await.unwrap();
+        let client = h.pay_client();
+        let request = UnifiedOrder {
+            sign_type,
+            ..order(no)
+        };
+        let first = client.unified_order(&request).await.unwrap();
+        let again = client.unified_order(&request).await.unwrap();
         assert_eq!(first.prepay_id, again.prepay_id);
-        let mut changed = order(no);
-        changed.total_fee = Fen::new(1);
-        let err = client.unified_order(&changed).await.unwrap_err();
-        assert_eq!(err.err_code(), Some("OUT_TRADE_NO_USED"));
-        assert!(!err.is_retryable());
+        for changed in [
+            UnifiedOrder {
+                total_fee: Fen::new(1),
+                ..request.clone()
+            },
+            // The sign type is part of the order at WeChat.
+            UnifiedOrder {
+                sign_type: if sign_type == SignType::Md5 {
+                    SignType::HmacSha256
+                } else {
+                    SignType::Md5
+                },
+                ..request.clone()
+            },
+        ] {
+            let err = client.unified_order(&changed).await.unwrap_err();
+            assert_eq!(err.err_code(), Some("OUT_TRADE_NO_USED"));
+            assert!(!err.is_retryable());
+        }
     }
 }
 
 #[tokio::test]
 async fn safe_failures_are_retried_with_the_same_request() {
     let h = Harness::start().await;
-    let client = h.pay_client(SignType::HmacSha256);
+    let client = h.pay_client();
     for (no, fault) in [
         (
             "r-sys",
@@ -251,11 +269,7 @@ async fn safe_failures_are_retried_with_the_same_request() {
 #[tokio::test]
 async fn a_wrong_key_is_a_return_fail_and_not_retried() {
     let h = Harness::start().await;
-    let client = h.pay_client_with(
-        SignType::Md5,
-        "00000000000000000000000000000000",
-        h.options(),
-    );
+    let client = h.pay_client_with("00000000000000000000000000000000", h.options());
     let err = client.unified_order(&order("wrong-key")).await.unwrap_err();
     assert!(
         matches!(&err, PayError::Return { return_msg } if return_msg.contains("签名错误")),
@@ -267,28 +281,35 @@ async fn a_wrong_key_is_a_return_fail_and_not_retried() {
 #[tokio::test]
 async fn query_and_close_follow_the_trade() {
     let h = Harness::start().await;
-    let client = h.pay_client(SignType::Md5);
-    let err = client.order_query("q-none").await.unwrap_err();
+    let client = h.pay_client();
+    let md5 = SignType::Md5;
+    let err = client.order_query("q-none", md5).await.unwrap_err();
     assert_eq!(err.err_code(), Some("ORDERNOTEXIST"));
     assert_eq!(
-        client.close_order("q-none").await.unwrap(),
+        client.close_order("q-none", md5).await.unwrap(),
         CloseOutcome::NotFound
     );
-    client.unified_order(&order("q-1")).await.unwrap();
-    let trade = client.order_query("q-1").await.unwrap();
+    client
+        .unified_order(&UnifiedOrder {
+            sign_type: md5,
+            ..order("q-1")
+        })
+        .await
+        .unwrap();
+    let trade = client.order_query("q-1", md5).await.unwrap();
     assert_eq!(trade.state, TradeState::NotPay);
     assert_eq!(trade.total_fee, Some(Fen::new(1999)));
     assert_eq!(trade.out_trade_no, "q-1");
     assert_eq!(
-        client.close_order("q-1").await.unwrap(),
+        client.close_order("q-1", md5).await.unwrap(),
         CloseOutcome::Closed
     );
     assert_eq!(
-        client.close_order("q-1").await.unwrap(),
+        client.close_order("q-1", md5).await.unwrap(),
         CloseOutcome::AlreadyClosed
     );
     assert_eq!(
-        client.order_query("q-1").await.unwrap().state,
+        client.order_query("q-1", md5).await.unwrap().state,
         TradeState::Closed
     );
 }

@@ -31,6 +31,10 @@ pub enum FenError {
 impl Fen {
     pub const ZERO: Fen = Fen(0);
 
+    /// The largest amount WeChat Pay takes: `total_fee` is an Int (2^31 - 1 fen,
+    /// 21,474,836.47 CNY). A larger order must be refused before any call to WeChat.
+    pub const WECHAT_MAX: Fen = Fen(2_147_483_647);
+
     pub const fn new(fen: i64) -> Self {
         Fen(fen)
     }

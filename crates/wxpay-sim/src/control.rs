@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::config::MerchantConfig;
 use crate::faults::FaultSpec;
-use crate::state::Sim;
+use crate::state::{Sim, TradeState};
 
 pub(crate) fn bad_request(message: String) -> HttpResponse {
     HttpResponse::BadRequest().json(json!({ "error": message }))
@@ -110,6 +110,29 @@ pub(crate) async fn trade(
             attach: t.field("attach"),
             body: t.field("body"),
         }),
+    }
+}
+
+/// `POST /sim/trades/{out_trade_no}/refund`: the merchant refunded a paid trade in full
+/// on WeChat's merchant platform (outside any API): orderquery now says `REFUND`.
+pub(crate) async fn refund_trade(
+    sim: web::Data<Arc<Sim>>,
+    out_trade_no: web::Path<String>,
+    filter: web::Query<TradeFilter>,
+) -> HttpResponse {
+    let mut state = sim.state();
+    let found = state.trades.values_mut().find(|t| {
+        t.out_trade_no == *out_trade_no && filter.mch_id.as_ref().is_none_or(|m| *m == t.mch_id)
+    });
+    match found {
+        None => HttpResponse::NotFound().json(json!({ "error": "no such trade" })),
+        Some(t) if t.state != TradeState::Success => {
+            HttpResponse::Conflict().json(json!({ "error": "only a paid trade can be refunded" }))
+        }
+        Some(t) => {
+            t.state = TradeState::Refund;
+            HttpResponse::Ok().json(json!({ "trade_state": t.state.wire() }))
+        }
     }
 }
 

@@ -21,6 +21,9 @@ pub enum Endpoint {
 pub enum FaultKind {
     /// Answer normally after `delay_ms`.
     Delay,
+    /// The request reaches WeChat only after `delay_ms` (a slow way in): WeChat acts after
+    /// the wait, so whatever the caller did meanwhile happened first at WeChat.
+    SlowRequest,
     /// Do the work, then hold the answer for `delay_ms` (default 30 s): the caller times
     /// out although WeChat acted, the case that makes retries with the same parameters
     /// necessary.
@@ -49,7 +52,10 @@ impl FaultKind {
         match endpoint {
             Endpoint::Jscode2session => matches!(self, Delay | Timeout | Http5xx | Busy),
             Endpoint::Unifiedorder | Endpoint::Orderquery | Endpoint::Closeorder => {
-                matches!(self, Delay | Timeout | Http5xx | SystemError | BadSign)
+                matches!(
+                    self,
+                    Delay | SlowRequest | Timeout | Http5xx | SystemError | BadSign
+                )
             }
             Endpoint::Notify => matches!(self, Delay | Drop | Duplicate | Reorder),
         }

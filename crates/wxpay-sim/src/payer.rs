@@ -130,7 +130,7 @@ fn check(
         return Err("prepay_id expired");
     }
     match trade.state {
-        TradeState::Success => return Err("order already paid"),
+        TradeState::Success | TradeState::Refund => return Err("order already paid"),
         TradeState::Closed => return Err("order closed"),
         TradeState::Notpay => {}
     }

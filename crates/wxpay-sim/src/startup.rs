@@ -132,6 +132,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sim/faults", web::delete().to(control::clear_faults))
         .route("/sim/notifies", web::get().to(control::notifies))
         .route("/sim/trades/{out_trade_no}", web::get().to(control::trade))
+        .route(
+            "/sim/trades/{out_trade_no}/refund",
+            web::post().to(control::refund_trade),
+        )
         .route("/sim/merchants", web::get().to(control::merchants))
         .route("/sim/merchants", web::post().to(control::add_merchant))
         .route(

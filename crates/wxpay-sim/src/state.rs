@@ -53,14 +53,23 @@ pub enum TradeState {
     Notpay,
     Success,
     Closed,
+    /// Paid, then refunded (here only through the control API, as a merchant refunding
+    /// on WeChat's merchant platform would).
+    Refund,
 }
 
 impl TradeState {
+    /// Paid at some point (a refund does not undo that the payment happened).
+    pub fn was_paid(self) -> bool {
+        matches!(self, TradeState::Success | TradeState::Refund)
+    }
+
     pub fn wire(self) -> &'static str {
         match self {
             TradeState::Notpay => "NOTPAY",
             TradeState::Success => "SUCCESS",
             TradeState::Closed => "CLOSED",
+            TradeState::Refund => "REFUND",
         }
     }
 
@@ -69,6 +78,7 @@ impl TradeState {
             TradeState::Notpay => "订单未支付",
             TradeState::Success => "支付成功",
             TradeState::Closed => "订单已关闭",
+            TradeState::Refund => "订单发生过退款，退款详情请查询退款单",
         }
     }
 }

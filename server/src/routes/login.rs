@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use wxpay_client::LoginError;
 
+use crate::auth::CurrentUser;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::ApiError;
 use crate::ids;
@@ -27,7 +28,7 @@ pub(super) async fn login(
     req: HttpRequest,
     request: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.limits.login(req.peer_addr().map(|a| a.ip()))?;
+    state.limits.login(state.limits.client(&req))?;
     let code = request.code.trim();
     if code.is_empty() || code.len() > 128 {
         return Err(ApiError::bad_request(
@@ -50,18 +51,37 @@ pub(super) async fn login(
         )
         .await?;
     let token = ids::token();
+    let token_hash = ids::token_hash(&token);
     let ttl_ms =
         i64::try_from(state.settings.auth.token_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(ttl_ms);
     state
         .store
-        .create_session(&ids::token_hash(&token), user_id, now, expires_at)
+        .create_session(&token_hash, user_id, now, expires_at)
         .await?;
-    tracing::info!(user_id, "logged in");
+    let ended = if state.settings.auth.single_session {
+        state
+            .store
+            .delete_other_sessions(user_id, &token_hash)
+            .await?
+    } else {
+        0
+    };
+    tracing::info!(user_id, other_sessions_ended = ended, "logged in");
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         expires_at: rfc3339(expires_at),
     }))
+}
+
+/// `POST /v1/logout`: the caller's token stops working (other sessions are kept).
+pub(super) async fn logout(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    state.store.delete_session(&user.0.token_hash).await?;
+    tracing::info!(user_id = user.0.user_id, "logged out");
+    Ok(HttpResponse::NoContent().finish())
 }
 
 fn login_error(error: &LoginError) -> ApiError {

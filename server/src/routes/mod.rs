@@ -13,13 +13,17 @@ use crate::error::ApiError;
 /// Where WeChat POSTs pay notifies (`notify_url` = public base URL + this).
 pub const NOTIFY_PATH: &str = "/wechat/pay/notify";
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+/// The API. `/metrics` is here unless it has its own listener (`server.metrics_bind`).
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, metrics: bool) {
+    if metrics {
+        configure_metrics(cfg);
+    }
     cfg.app_data(json_config(max_body_bytes))
         .app_data(path_config())
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
         .route("/v1/login", web::post().to(login::login))
+        .route("/v1/logout", web::post().to(login::logout))
         .route("/v1/products", web::get().to(products::list))
         .route("/v1/orders", web::post().to(orders::create))
         .route("/v1/orders/{order_no}", web::get().to(orders::get))
@@ -33,6 +37,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         )
         .route(NOTIFY_PATH, web::post().to(notify::receive))
         .default_service(web::to(not_found));
+}
+
+pub(crate) fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(ops::metrics));
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {

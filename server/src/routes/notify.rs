@@ -1,26 +1,29 @@
 //! `POST /wechat/pay/notify`: WeChat's pay result notify. The pipeline is fixed: bounded
-//! raw body -> strict XML -> signature (sign type from the message, else the order's) ->
-//! integrity against the stored order -> exactly-once transition -> WeChat's reply.
-//! Anything refused gets FAIL, changes nothing, and is logged and counted.
+//! raw body -> strict XML -> signature (sign type from the message; the order's type is
+//! binding) -> integrity against the stored order -> recorded exactly once -> WeChat's
+//! reply. A verified payment is recorded and acknowledged whatever the order's local
+//! state (late and double payments are flagged, never refused); `return_code` FAIL and a
+//! signed `result_code` FAIL are acknowledged and change nothing. Anything unverified or
+//! not matching the order gets FAIL and changes nothing. Everything is logged and counted.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use wxpay_core::notify::{ExpectedOrder, NotifyError, UnverifiedPayNotify};
+use wxpay_core::notify::{NotifyError, UnverifiedPayNotify};
+use wxpay_core::reply;
 use wxpay_core::xml::XmlParser;
-use wxpay_core::{Fen, reply};
 
 use crate::clock::now_ms;
-use crate::metrics::OutcomeLabel;
+use crate::payments::note_settlement;
 use crate::state::AppState;
-use crate::store::{SettleOutcome, Settlement};
+use crate::store::{Refusal, SettleOutcome, Settlement};
 
 /// An oversized body is read (and dropped) up to this much so the FAIL reply reaches the
 /// sender; a larger one is cut off.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// The outcome of the notify that paid its order.
-const PAID: &str = "paid";
+/// Outcomes of notifies that recorded a payment (and logged it).
+const RECORDED: [&str; 3] = ["paid", "late_payment", "double_payment"];
 
 /// What happened to one notify: the HTTP status, the reply and the metric label.
 struct Verdict {
@@ -31,10 +34,15 @@ struct Verdict {
 
 impl Verdict {
     fn accepted(outcome: &'static str) -> Verdict {
+        Verdict::acknowledged(outcome, "")
+    }
+
+    /// SUCCESS, with a note for the log.
+    fn acknowledged(outcome: &'static str, reason: &'static str) -> Verdict {
         Verdict {
             status: StatusCode::OK,
             outcome,
-            reason: "",
+            reason,
         }
     }
 
@@ -59,11 +67,15 @@ pub(super) async fn receive(
     };
     state.metrics.notify(verdict.outcome);
     if verdict.status == StatusCode::OK {
-        // A paid notify has already logged "order paid (notify)" with its order number in
+        // A notify that recorded a payment has already logged it with its order number in
         // this request's span; a second line would say nothing new (and costs ~7 µs of a
         // notify's CPU at peak, BENCHMARKS.md).
-        if verdict.outcome != PAID {
-            tracing::info!(outcome = verdict.outcome, "notify acknowledged");
+        if !RECORDED.contains(&verdict.outcome) {
+            tracing::info!(
+                outcome = verdict.outcome,
+                detail = verdict.reason,
+                "notify acknowledged"
+            );
         }
         HttpResponse::Ok()
             .content_type("text/xml")
@@ -148,12 +160,10 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
         .and_then(UnverifiedPayNotify::from_params);
     let unverified = match parsed {
         Ok(notify) => notify,
+        // A communication-level failure report: nothing to verify or record. WeChat's
+        // rule (protocol §2.11) is to acknowledge it and log it.
         Err(NotifyError::ReturnFail { .. }) => {
-            return Verdict::refused(
-                StatusCode::BAD_REQUEST,
-                "return_fail",
-                "return_code is not SUCCESS",
-            );
+            return Verdict::acknowledged("return_fail", "return_code is not SUCCESS");
         }
         Err(_) => {
             return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "malformed notify");
@@ -161,7 +171,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
     };
     // Verified before any database work, so a forgery costs no query. The sign type is
     // the message's (its sign_type, else the sign's length); that it is the order's own
-    // type is a guard of the paying statement, checked below when it does not pay.
+    // type is a guard of the recording statement.
     let notify = match unverified.verify(&state.credentials.api_key, None) {
         Ok(notify) => notify,
         Err(NotifyError::Signature(_)) => {
@@ -171,12 +181,10 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
                 "signature check failed",
             );
         }
+        // Signed, and says the payment failed: acknowledged (else WeChat retries it for a
+        // day), and no order changes.
         Err(NotifyError::ResultFail { .. }) => {
-            return Verdict::refused(
-                StatusCode::BAD_REQUEST,
-                "result_fail",
-                "result_code is not SUCCESS",
-            );
+            return Verdict::acknowledged("result_fail", "result_code is not SUCCESS");
         }
         Err(_) => {
             return Verdict::refused(
@@ -187,11 +195,9 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
         }
     };
     let fields = serde_json::to_string(notify.params()).unwrap_or_default();
-    // One statement pays the order only if amount, appid, mch_id and sign type all
-    // equal the order's (the happy path: a single database round trip).
     let settled = state
         .store
-        .try_settle(&Settlement {
+        .settle(&Settlement {
             order_no: notify.out_trade_no(),
             transaction_id: notify.transaction_id(),
             amount_fen: notify.total_fee().get(),
@@ -201,83 +207,49 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             time_end: notify.time_end(),
             source: "notify",
             fields: &fields,
+            refunded: false,
             now: now_ms(),
         })
         .await;
-    if let Ok(Some(SettleOutcome::Paid)) = settled {
-        state
-            .metrics
-            .settlements
-            .get_or_create(&OutcomeLabel { outcome: "notify" })
-            .inc();
-        tracing::info!(order_no = %notify.out_trade_no(), "order paid (notify)");
-        return Verdict::accepted(PAID);
-    }
-    // It did not pay: say exactly why, from the stored order (read once, for the checks
-    // below and for the outcome).
-    let order = match state.store.order(notify.out_trade_no()).await {
-        Ok(Some(order)) => order,
-        Ok(None) => {
-            return Verdict::refused(
-                StatusCode::NOT_FOUND,
-                "unknown_order",
-                "unknown out_trade_no",
-            );
-        }
-        Err(error) => {
-            tracing::error!(%error, "notify: cannot load the order");
-            return Verdict::refused(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "temporary failure",
-            );
-        }
-    };
-    if order.sign_type != notify.sign_type().as_str() {
-        return Verdict::refused(
-            StatusCode::BAD_REQUEST,
-            "bad_signature",
-            "signed with another sign type than the order's",
-        );
-    }
-    let expected = ExpectedOrder {
-        appid: &order.appid,
-        mch_id: &order.mch_id,
-        out_trade_no: &order.order_no,
-        total_fee: Fen::new(order.amount_fen),
-    };
-    if let Err(mismatch) = notify.check_matches(&expected) {
-        tracing::error!(order_no = %order.order_no, field = mismatch.0, "genuine notify does not match the order");
-        return Verdict::refused(
-            StatusCode::BAD_REQUEST,
-            "mismatch",
-            "notify does not match the order",
-        );
-    }
-    let settled = settled.map(|decided| {
-        decided.unwrap_or_else(|| {
-            SettleOutcome::for_order(
-                order.status.as_str(),
-                order.transaction_id.as_deref(),
-                notify.transaction_id(),
-            )
-        })
-    });
-    match settled {
-        // Already paid by this transaction (`Paid` returned above and does not come here).
-        Ok(SettleOutcome::Paid | SettleOutcome::AlreadyPaid) => Verdict::accepted("duplicate"),
-        Ok(SettleOutcome::Refused(reason)) => {
-            tracing::error!(order_no = %order.order_no, reason, "verified notify refused");
-            Verdict::refused(StatusCode::CONFLICT, "refused", reason)
-        }
+    let outcome = match settled {
+        Ok(outcome) => outcome,
         Err(error) => {
             // Not acknowledged: WeChat will retry, and the reconciler also looks.
-            tracing::error!(order_no = %order.order_no, %error, "notify: cannot record the payment");
-            Verdict::refused(
+            tracing::error!(order_no = %notify.out_trade_no(), %error, "notify: cannot record the payment");
+            return Verdict::refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error",
                 "temporary failure",
-            )
+            );
+        }
+    };
+    note_settlement(
+        state,
+        "notify",
+        notify.out_trade_no(),
+        notify.transaction_id(),
+        outcome,
+    );
+    match outcome {
+        SettleOutcome::Paid { late: false } => Verdict::accepted("paid"),
+        SettleOutcome::Paid { late: true } => Verdict::accepted("late_payment"),
+        SettleOutcome::ExtraPayment => Verdict::accepted("double_payment"),
+        SettleOutcome::AlreadyRecorded => Verdict::accepted("duplicate"),
+        SettleOutcome::Refused(refusal) => refused(refusal),
+    }
+}
+
+/// The FAIL for a verified notify that does not match our records.
+fn refused(refusal: Refusal) -> Verdict {
+    let reason = refusal.reason();
+    match refusal {
+        Refusal::UnknownOrder => Verdict::refused(StatusCode::NOT_FOUND, "unknown_order", reason),
+        Refusal::SignType => Verdict::refused(StatusCode::BAD_REQUEST, "bad_signature", reason),
+        Refusal::Mismatch(_) => Verdict::refused(StatusCode::BAD_REQUEST, "mismatch", reason),
+        // The records disagree with WeChat (its transaction ids are unique): not
+        // acknowledged, so WeChat keeps the evidence coming while an operator looks.
+        Refusal::TransactionConflict => {
+            Verdict::refused(StatusCode::CONFLICT, "transaction_conflict", reason)
         }
     }
 }

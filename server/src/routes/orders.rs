@@ -10,7 +10,7 @@ use crate::auth::CurrentUser;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::ApiError;
 use crate::ids;
-use crate::payments;
+use crate::payments::{self, Attempt, PrepayRequest};
 use crate::state::AppState;
 use crate::store::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
 
@@ -43,6 +43,12 @@ struct OrderView {
     paid_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transaction_id: Option<String>,
+    /// Paid while it was not awaiting payment here (closed, failed, or before its
+    /// prepay_id was recorded), or found paid only after WeChat refunded it: the merchant
+    /// fulfils or refunds it.
+    late_payment: bool,
+    /// A second WeChat transaction paid it too: one must be refunded.
+    double_payment: bool,
     items: Vec<OrderItem>,
     /// Pass straight to `wx.requestPayment`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,6 +78,8 @@ fn view_with_items(
         expires_at: rfc3339(order.expires_at),
         paid_at: order.paid_at.map(rfc3339),
         transaction_id: order.transaction_id.clone(),
+        late_payment: order.late_payment,
+        double_payment: order.double_payment,
         items,
         payment,
     }
@@ -96,19 +104,6 @@ async fn reload(state: &AppState, order_no: &str) -> Result<OrderRow, ApiError> 
         .order(order_no)
         .await?
         .ok_or_else(ApiError::order_not_found)
-}
-
-/// The order as stored now: as the prepay_id's update returned it, else read again
-/// (whatever a concurrent notify or close made it).
-async fn current(
-    state: &AppState,
-    updated: Option<OrderRow>,
-    order_no: &str,
-) -> Result<OrderRow, ApiError> {
-    match updated {
-        Some(order) => Ok(order),
-        None => reload(state, order_no).await,
-    }
 }
 
 /// Checks the lines and prices them from the catalog. The client sends no price.
@@ -154,7 +149,16 @@ async fn price(state: &AppState, request: &CreateOrder) -> Result<(Vec<OrderItem
         let line_total = Fen::new(product.price_fen).checked_mul(line.quantity);
         total = line_total
             .and_then(|t| total.checked_add(t))
-            .ok_or_else(|| ApiError::unprocessable("INVALID_ITEMS", "order total is too large"))?;
+            .filter(|t| *t <= Fen::WECHAT_MAX)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "INVALID_ITEMS",
+                    format!(
+                        "order total exceeds WeChat Pay's limit of {} fen",
+                        Fen::WECHAT_MAX.get()
+                    ),
+                )
+            })?;
         items.push(OrderItem {
             sku: product.sku.clone(),
             name: product.name.clone(),
@@ -191,7 +195,7 @@ pub(super) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     state
         .limits
-        .order(user.0.user_id, req.peer_addr().map(|a| a.ip()))?;
+        .order(user.0.user_id, state.limits.client(&req))?;
     let key = idempotency_key(&req)?;
     let (items, total) = price(&state, &request).await?;
     let now = now_ms();
@@ -202,8 +206,12 @@ pub(super) async fn create(
             .unwrap_or_default()
             .as_bytes(),
     );
+    // At most 128 bytes: the configured part is checked at start-up for that.
     let description = format!("{}-{}", state.settings.orders.description, order_no);
-    let description: String = description.chars().take(128).collect();
+    let expires_at = now.saturating_add(ttl_ms);
+    let prepay_request =
+        PrepayRequest::for_new_order(&state, &description, total, &user.0.openid, expires_at)
+            .to_json();
     let new_order = NewOrder {
         order_no: &order_no,
         user_id: user.0.user_id,
@@ -214,7 +222,9 @@ pub(super) async fn create(
         appid: &state.credentials.appid,
         mch_id: &state.credentials.mch_id,
         now,
-        expires_at: now.saturating_add(ttl_ms),
+        expires_at,
+        prepay_request: &prepay_request,
+        next_check_at: state.settings.orders.first_check_at(now, expires_at),
         items: &items,
         idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
     };
@@ -238,14 +248,18 @@ pub(super) async fn create(
             (reload(&state, &order_no).await?, true)
         }
     };
-    let (payment, updated) = if order.status.is_open() {
-        let prepay = payments::ensure_prepay(&state, &order).await?;
-        let params = payments::payment_params(&state, &prepay.prepay_id)?;
-        (Some(params), prepay.updated)
+    let attempt = if replayed {
+        Attempt::Later
     } else {
-        (None, None)
+        Attempt::First
     };
-    let order = current(&state, updated, &order.order_no).await?;
+    let (order, payment) = if order.status.is_open() {
+        let prepay = payments::ensure_prepay(&state, &order, attempt).await?;
+        let params = payments::payment_params(&state, &prepay)?;
+        (prepay.order, Some(params))
+    } else {
+        (order, None)
+    };
     if replayed {
         let view = view(&state, &order, payment).await?;
         return Ok(HttpResponse::Ok()
@@ -272,30 +286,23 @@ pub(super) async fn get(
             .saturating_mul(1000),
     )
     .unwrap_or(i64::MAX);
-    let order = if order.status.is_open() && now_ms() - order.last_checked_at >= stale_ms {
-        if let Err(error) = payments::sync_with_wechat(&state, &order).await {
-            // Answer from our records; the reconciler will try again.
-            tracing::warn!(order_no = %order.order_no, %error, "could not refresh the order from WeChat");
-        }
-        reload(&state, &order.order_no).await?
-    } else {
-        order
-    };
+    let order = payments::refresh_if_stale(&state, order, stale_ms).await?;
     Ok(HttpResponse::Ok().json(view(&state, &order, None).await?))
 }
 
 /// `POST /v1/orders/{order_no}/payment`: fresh `wx.requestPayment` params (and a new
-/// prepay_id when the old one expired but the order has not).
+/// prepay_id when the old one expired but the order has not). Params are only given for
+/// an order that is open after the prepay_id was obtained: a cancel that wins the race
+/// makes this a 409.
 pub(super) async fn payment(
     state: web::Data<AppState>,
     user: CurrentUser,
     order_no: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let order = owned_order(&state, &user, &order_no).await?;
-    let prepay = payments::ensure_prepay(&state, &order).await?;
-    let payment = payments::payment_params(&state, &prepay.prepay_id)?;
-    let order = current(&state, prepay.updated, &order.order_no).await?;
-    Ok(HttpResponse::Ok().json(view(&state, &order, Some(payment)).await?))
+    let prepay = payments::ensure_prepay(&state, &order, Attempt::Later).await?;
+    let payment = payments::payment_params(&state, &prepay)?;
+    Ok(HttpResponse::Ok().json(view(&state, &prepay.order, Some(payment)).await?))
 }
 
 /// `POST /v1/orders/{order_no}/cancel`: closes the order at WeChat, then here.

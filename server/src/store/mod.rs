@@ -16,11 +16,17 @@ use secrecy::ExposeSecret;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use tokio::sync::OwnedMutexGuard;
 
-pub use orders::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
-pub use payments::{SettleOutcome, Settlement};
+pub use orders::{InsertOutcome, NewOrder, OrderCounts, OrderItem, OrderRow, OrderStatus};
+pub use payments::{Refusal, SettleOutcome, Settlement};
+
+/// The hot statements as the store runs them, for the load driver's plans and ceiling.
+pub mod sql {
+    pub use super::orders::claim_due_statement;
+    pub use super::payments::{INSERT_EVENT, PAY, pay_statement};
+}
 pub use products::Product;
 pub use users::SessionUser;
 
@@ -159,6 +165,44 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
+        Ok(())
+    }
+
+    /// Deletes expired sessions and idempotency keys created before `keys_before`.
+    /// Returns how many rows went.
+    pub async fn housekeeping(&self, now: i64, keys_before: i64) -> Result<u64, StoreError> {
+        let mut conn = self.write_conn().await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(keys_before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        Ok(sessions + keys)
+    }
+
+    /// A fact about this database (`wxpay_meta`), e.g. who created it.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM wxpay_meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO wxpay_meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
         Ok(())
     }
 

@@ -53,6 +53,10 @@ impl OrderStatus {
 /// States an open order is in (for guarded updates).
 const OPEN: &str = "('created', 'awaiting_payment')";
 
+/// States of an order that is over unpaid here, but whose trade WeChat may still hold
+/// open (then the reconciler closes it there).
+const OVER_UNPAID: &str = "('closed', 'failed')";
+
 #[derive(Debug, Clone)]
 pub struct OrderRow {
     pub order_no: String,
@@ -73,11 +77,26 @@ pub struct OrderRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub last_checked_at: i64,
+    /// Paid while it was not awaiting payment here (see the 0002 migration).
+    pub late_payment: bool,
+    /// A second WeChat transaction paid it too.
+    pub double_payment: bool,
+    /// The first unifiedorder's business fields (JSON), re-sent on every refresh.
+    pub prepay_request: Option<String>,
+    /// When the reconciler asks WeChat next (None: not on its work list).
+    pub next_check_at: Option<i64>,
+    pub check_failures: i64,
+    pub needs_attention: bool,
 }
 
 const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
     sign_type, appid, mch_id, prepay_id, prepay_expires_at, transaction_id, paid_at, time_end, \
-    failure, created_at, expires_at, last_checked_at";
+    failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
+    prepay_request, next_check_at, check_failures, needs_attention";
+
+fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    Ok(r.try_get::<i64, _>(column)? != 0)
+}
 
 fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -101,6 +120,12 @@ fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         last_checked_at: r.try_get("last_checked_at")?,
+        late_payment: flag(r, "late_payment")?,
+        double_payment: flag(r, "double_payment")?,
+        prepay_request: r.try_get("prepay_request")?,
+        next_check_at: r.try_get("next_check_at")?,
+        check_failures: r.try_get("check_failures")?,
+        needs_attention: flag(r, "needs_attention")?,
     })
 }
 
@@ -125,6 +150,10 @@ pub struct NewOrder<'a> {
     pub mch_id: &'a str,
     pub now: i64,
     pub expires_at: i64,
+    /// The unifiedorder's business fields (JSON), kept for identical refreshes.
+    pub prepay_request: &'a str,
+    /// The reconciler's first look.
+    pub next_check_at: i64,
     pub items: &'a [OrderItem],
     /// (key, hash of the request) when the client sent an Idempotency-Key.
     pub idempotency: Option<(&'a str, &'a str)>,
@@ -153,6 +182,12 @@ impl NewOrder<'_> {
             created_at: self.now,
             expires_at: self.expires_at,
             last_checked_at: self.now,
+            late_payment: false,
+            double_payment: false,
+            prepay_request: Some(self.prepay_request.to_owned()),
+            next_check_at: Some(self.next_check_at),
+            check_failures: 0,
+            needs_attention: false,
         }
     }
 }
@@ -176,8 +211,9 @@ impl Store {
         let mut tx = conn.begin().await?;
         sqlx::query(
             "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, \
-               sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at) \
-             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9)",
+               sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at, \
+               prepay_request, next_check_at) \
+             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12)",
         )
         .bind(order.order_no)
         .bind(order.user_id)
@@ -189,6 +225,8 @@ impl Store {
         .bind(order.mch_id)
         .bind(order.now)
         .bind(order.expires_at)
+        .bind(order.prepay_request)
+        .bind(order.next_check_at)
         .execute(&mut *tx)
         .await?;
         for (line, item) in (1i64..).zip(order.items) {
@@ -292,6 +330,8 @@ impl Store {
         row.as_ref().map(order_row).transpose()
     }
 
+    /// open -> closed or failed. The order leaves the reconciler's work list: WeChat
+    /// agreed (closed there, or never had it). Returns whether this call moved it.
     pub async fn finish_unpaid(
         &self,
         order_no: &str,
@@ -300,7 +340,8 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let sql = format!(
-            "UPDATE orders SET status = $1, failure = $2, updated_at = $3 \
+            "UPDATE orders SET status = $1, failure = $2, updated_at = $3, next_check_at = NULL, \
+               check_failures = 0 \
              WHERE order_no = $4 AND status IN {OPEN}"
         );
         let done = sqlx::query(&sql)
@@ -313,8 +354,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn touch_checked(&self, order_no: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET last_checked_at = $1 WHERE order_no = $2")
+    /// A closed or failed order whose trade WeChat may hold open (a unifiedorder that
+    /// answered after the order was closed here): back on the work list, due now, so the
+    /// reconciler closes it at WeChat (or finds it paid).
+    pub async fn schedule_wechat_close(&self, order_no: &str, now: i64) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE orders SET next_check_at = $1, check_failures = 0 \
+             WHERE order_no = $2 AND status IN {OVER_UNPAID}"
+        );
+        sqlx::query(&sql)
             .bind(now)
             .bind(order_no)
             .execute(&mut *self.write_conn().await?)
@@ -322,46 +370,141 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` open orders not checked since `cutoff` by stamping them
-    /// checked now. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several instances claim
-    /// disjoint batches at the same time; SQLite has a single writer.
-    pub async fn claim_unsettled(
+    /// WeChat's trade of a closed or failed order is closed (or never existed): off the
+    /// work list.
+    pub async fn wechat_closed(&self, order_no: &str, now: i64) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE orders SET next_check_at = NULL, check_failures = 0, last_checked_at = $1 \
+             WHERE order_no = $2 AND status IN {OVER_UNPAID}"
+        );
+        sqlx::query(&sql)
+            .bind(now)
+            .bind(order_no)
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims one order's check with WeChat for a reader who found it stale: only the
+    /// caller whose view of `last_checked_at` is still current wins, so concurrent
+    /// readers (on any instance) cause one orderquery, not one each.
+    pub async fn claim_check(
         &self,
-        cutoff: i64,
+        order_no: &str,
+        seen_last_checked_at: i64,
         now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET last_checked_at = $1 WHERE order_no = $2 AND last_checked_at = $3",
+        )
+        .bind(now)
+        .bind(order_no)
+        .bind(seen_last_checked_at)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Claims up to `limit` orders that are due on the reconciler's work list, leasing
+    /// each until `lease_until` (a crashed instance's claims come back then). On
+    /// PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several instances claim disjoint
+    /// batches at the same time; SQLite has a single writer.
+    pub async fn claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
         limit: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let lock = match self.backend() {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE orders SET last_checked_at = $1 WHERE order_no IN ( \
-               SELECT order_no FROM orders WHERE status IN {OPEN} AND last_checked_at < $2 \
-               ORDER BY last_checked_at LIMIT $3 {lock}) \
-             RETURNING order_no"
-        );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(&claim_due_statement(self.backend()))
+            .bind(lease_until)
             .bind(now)
-            .bind(cutoff)
             .bind(limit)
             .fetch_all(&mut *self.write_conn().await?)
             .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    pub async fn count_orders_by_status(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM orders GROUP BY status")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get(0)?;
-                let count: i64 = r.try_get(1)?;
-                let status = OrderStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown order status {status}")))?;
-                Ok((status, count))
-            })
-            .collect()
+    /// WeChat answered a check: the next one is at `next_at` (if the order is still on
+    /// the work list: an answer that settled or closed it took it off).
+    pub async fn check_answered(
+        &self,
+        order_no: &str,
+        now: i64,
+        next_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET last_checked_at = $1, check_failures = 0, next_check_at = $2 \
+             WHERE order_no = $3 AND next_check_at IS NOT NULL",
+        )
+        .bind(now)
+        .bind(next_at)
+        .bind(order_no)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(())
     }
+
+    /// A check got no answer: the `failures`-th in a row. Retried at `retry_at`, or, when
+    /// that is None, given up on: off the work list and flagged for an operator.
+    pub async fn check_failed(
+        &self,
+        order_no: &str,
+        failures: i64,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET check_failures = $1, next_check_at = $2, needs_attention = $3 \
+             WHERE order_no = $4 AND next_check_at IS NOT NULL",
+        )
+        .bind(failures)
+        .bind(retry_at)
+        .bind(i64::from(retry_at.is_none()))
+        .bind(order_no)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// Orders by status, and how many need an operator's attention.
+    pub async fn count_orders_by_status(&self) -> Result<OrderCounts, StoreError> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*), CAST(SUM(needs_attention) AS BIGINT) FROM orders GROUP BY status",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut counts = OrderCounts::default();
+        for r in &rows {
+            let status: String = r.try_get(0)?;
+            let count: i64 = r.try_get(1)?;
+            let attention: Option<i64> = r.try_get(2)?;
+            let status = OrderStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown order status {status}")))?;
+            counts.by_status.push((status, count));
+            counts.needing_attention += attention.unwrap_or(0);
+        }
+        Ok(counts)
+    }
+}
+
+/// The reconciler's claim, as each backend runs it (the load driver explains the same
+/// text): $1 lease_until, $2 now, $3 limit. The partial index `orders_due` holds exactly
+/// the orders on the work list, so a pass costs log N whatever the history.
+pub fn claim_due_statement(backend: Backend) -> String {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    format!(
+        "UPDATE orders SET next_check_at = $1 WHERE order_no IN ( \
+           SELECT order_no FROM orders WHERE next_check_at IS NOT NULL AND next_check_at <= $2 \
+           ORDER BY next_check_at LIMIT $3 {lock}) \
+         RETURNING order_no"
+    )
+}
+
+/// What `/metrics` shows of the orders table.
+#[derive(Debug, Clone, Default)]
+pub struct OrderCounts {
+    pub by_status: Vec<(OrderStatus, i64)>,
+    pub needing_attention: i64,
 }

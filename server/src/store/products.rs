@@ -34,6 +34,31 @@ impl Store {
         Ok(())
     }
 
+    /// Makes the catalog exactly `products`: each is inserted or updated (and
+    /// reactivated); products that are no longer listed are deactivated (never deleted:
+    /// order lines keep their sku) and no longer sold. Returns the deactivated skus.
+    pub async fn replace_catalog(&self, products: &[Product]) -> Result<Vec<String>, StoreError> {
+        self.upsert_products(products).await?;
+        let rows = sqlx::query("SELECT sku FROM products WHERE active = 1")
+            .fetch_all(self.pool())
+            .await?;
+        let mut gone = Vec::new();
+        for row in &rows {
+            let sku: String = row.try_get(0)?;
+            if !products.iter().any(|p| p.sku == sku) {
+                gone.push(sku);
+            }
+        }
+        let mut conn = self.write_conn().await?;
+        for sku in &gone {
+            sqlx::query("UPDATE products SET active = 0 WHERE sku = $1")
+                .bind(sku)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(gone)
+    }
+
     pub async fn active_products(&self) -> Result<Vec<Product>, StoreError> {
         let rows =
             sqlx::query("SELECT sku, name, price_fen FROM products WHERE active = 1 ORDER BY sku")

@@ -9,6 +9,8 @@ use super::{Store, StoreError};
 pub struct SessionUser {
     pub user_id: i64,
     pub openid: String,
+    /// The session's key (the token's hash), for logout.
+    pub token_hash: String,
 }
 
 impl Store {
@@ -74,8 +76,32 @@ impl Store {
             Ok(SessionUser {
                 user_id: r.try_get(0)?,
                 openid: r.try_get(1)?,
+                token_hash: token_hash.to_owned(),
             })
         })
         .transpose()
+    }
+
+    /// Ends one session (logout). Returns whether it existed.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends every session of a user but one (a single-session login). Returns how many.
+    pub async fn delete_other_sessions(
+        &self,
+        user_id: i64,
+        keep_token_hash: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_token_hash)
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -168,7 +168,7 @@ async fn floods_get_429_with_retry_after(db: Db) {
 async fn health_checks_answer_while_wechat_is_down(db: Db) {
     let app = TestApp::spawn_with(db, |s| s.wechat.request_timeout_ms = 300).await;
     let (token, _) = app.login().await;
-    app.sim.stop().await;
+    app.sim.as_ref().unwrap().stop().await;
     for path in ["/healthz", "/readyz"] {
         assert_eq!(app.send(app.http.get(app.url(path))).await.0, 200, "{path}");
     }

@@ -107,22 +107,16 @@ fn classes(
             text,
         ),
         (
-            "order already closed",
-            signed(app.notify_for(closed_no, 2800)),
+            "closed order, amount differs",
+            signed(app.notify_for(closed_no, 2801)),
             text,
         ),
         (
-            "result_code FAIL (genuinely signed)",
-            signed(
-                app.notify_for(order_no, 2800)
-                    .field("result_code", "FAIL")
-                    .field("err_code", "NOTENOUGH"),
-            ),
-            text,
-        ),
-        (
-            "return_code FAIL with success fields",
-            signed(app.notify_for(order_no, 2800).field("return_code", "FAIL")),
+            "result_code FAIL with a sign made with another key",
+            app.notify_for(order_no, 2800)
+                .field("result_code", "FAIL")
+                .build_xml(&other_key)
+                .into_bytes(),
             text,
         ),
         (

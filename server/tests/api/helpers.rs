@@ -150,11 +150,14 @@ async fn sweep_dead_databases(admin_url: &str) {
 
 pub struct TestApp {
     pub address: String,
-    pub sim: RunningSim,
+    /// The simulator this instance owns (None: it shares another instance's).
+    pub sim: Option<RunningSim>,
+    pub sim_url: String,
+    db_url: String,
     pub http: reqwest::Client,
     pub state: AppState,
     pub key: ApiKey,
-    handle: actix_web::dev::ServerHandle,
+    handle: wxpay_server::AppHandle,
     database: Option<TestDatabase>,
 }
 
@@ -213,7 +216,20 @@ impl TestApp {
         })
         .await
         .unwrap();
-        let mut settings = base_settings(url, &sim.base_url);
+        let sim_url = sim.base_url.clone();
+        let mut app = Self::start(url, &sim_url, tweak).await;
+        app.sim = Some(sim);
+        app
+    }
+
+    /// A second instance beside this one: the same database and the same simulator, its
+    /// own settings (e.g. a configuration changed between two deployments).
+    pub async fn spawn_beside(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::start(&self.db_url, &self.sim_url, tweak).await
+    }
+
+    async fn start(url: &str, sim_url: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = base_settings(url, sim_url);
         tweak(&mut settings);
         let app = Application::build(settings, PublicUrl::FromBind)
             .await
@@ -229,7 +245,9 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
-            sim,
+            sim: None,
+            sim_url: sim_url.to_owned(),
+            db_url: url.to_owned(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
             key: ApiKey::new(DOC_API_KEY).unwrap(),
@@ -241,7 +259,9 @@ impl TestApp {
     /// Stops the app and the simulator and drops the test database.
     pub async fn cleanup(mut self) {
         self.handle.stop(false).await;
-        self.sim.stop().await;
+        if let Some(sim) = &self.sim {
+            sim.stop().await;
+        }
         self.state.store.close().await;
         if let Some(db) = self.database.take() {
             db.drop_it().await;
@@ -263,7 +283,7 @@ impl TestApp {
     }
 
     pub async fn sim_post(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.sim.base_url);
+        let url = format!("{}{path}", self.sim_url);
         self.http
             .post(url)
             .json(&body)
@@ -276,7 +296,7 @@ impl TestApp {
     }
 
     pub async fn sim_get(&self, path: &str) -> (u16, Value) {
-        let url = format!("{}{path}", self.sim.base_url);
+        let url = format!("{}{path}", self.sim_url);
         self.send(self.http.get(url)).await
     }
 

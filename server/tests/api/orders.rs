@@ -128,6 +128,7 @@ async fn item_rules_are_explained(db: Db) {
             .count_orders_by_status()
             .await
             .unwrap()
+            .by_status
             .iter()
             .map(|(_, n)| n)
             .sum::<i64>(),

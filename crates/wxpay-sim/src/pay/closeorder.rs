@@ -14,7 +14,7 @@ pub(super) fn apply(_sim: &Sim, state: &mut SimState, request: &Request<'_>) -> 
         .filter(|t| t.appid == appid)
         .ok_or_else(|| BizError::new("ORDERNOTEXIST", "此交易订单号不存在"))?;
     match trade.state {
-        TradeState::Success => Err(BizError::new(
+        TradeState::Success | TradeState::Refund => Err(BizError::new(
             "ORDERPAID",
             "订单已支付，不能发起关单，请发起退款",
         )),

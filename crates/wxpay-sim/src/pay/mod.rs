@@ -114,34 +114,38 @@ async fn handle(
             )));
         }
     };
-    let (outcome, fault) = {
+    let (key, sign_type, fault) = {
         let mut state = sim.state();
-        let checked = check_signature(&state, &params);
-        match checked {
+        match check_signature(&state, &params) {
             Err(reply) => return reply,
-            Ok((key, sign_type)) => {
-                let fault = state.take_fault(endpoint);
-                let request = Request { params, sign_type };
-                let outcome = match fault.as_ref().map(|f| f.kind) {
-                    Some(FaultKind::Http5xx) => None,
-                    Some(FaultKind::SystemError) => Some(Err(BizError::new(
-                        "SYSTEMERROR",
-                        "系统超时，请用相同参数重新调用",
-                    ))),
-                    _ => Some(api(sim, &mut state, &request)),
-                };
-                let reply = outcome.map(|result| {
-                    signed_reply(
-                        &mut state,
-                        &request,
-                        &key,
-                        result,
-                        fault_is(&fault, FaultKind::BadSign),
-                    )
-                });
-                (reply, fault)
-            }
+            Ok((key, sign_type)) => (key, sign_type, state.take_fault(endpoint)),
         }
+    };
+    if let Some(fault) = &fault
+        && fault.kind == FaultKind::SlowRequest
+    {
+        tokio::time::sleep(fault.delay()).await;
+    }
+    let outcome = {
+        let mut state = sim.state();
+        let request = Request { params, sign_type };
+        let outcome = match fault.as_ref().map(|f| f.kind) {
+            Some(FaultKind::Http5xx) => None,
+            Some(FaultKind::SystemError) => Some(Err(BizError::new(
+                "SYSTEMERROR",
+                "系统超时，请用相同参数重新调用",
+            ))),
+            _ => Some(api(sim, &mut state, &request)),
+        };
+        outcome.map(|result| {
+            signed_reply(
+                &mut state,
+                &request,
+                &key,
+                result,
+                fault_is(&fault, FaultKind::BadSign),
+            )
+        })
     };
     if let Some(fault) = &fault
         && matches!(fault.kind, FaultKind::Delay | FaultKind::Timeout)

@@ -1,7 +1,7 @@
 //! `POST /pay/orderquery`: the trade as WeChat sees it.
 
 use super::{BizError, BizResult, Request};
-use crate::state::{Sim, SimState, TradeState};
+use crate::state::{Sim, SimState};
 
 pub(super) fn apply(_sim: &Sim, state: &mut SimState, request: &Request<'_>) -> BizResult {
     request.require("appid")?;
@@ -39,7 +39,7 @@ pub(super) fn apply(_sim: &Sim, state: &mut SimState, request: &Request<'_>) -> 
     if let Some(attach) = trade.field("attach") {
         fields.push(("attach", attach.to_owned()));
     }
-    if trade.state == TradeState::Success {
+    if trade.state.was_paid() {
         fields.extend([
             ("is_subscribe", "N".to_owned()),
             ("bank_type", "CFT".to_owned()),

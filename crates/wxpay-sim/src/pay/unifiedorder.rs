@@ -77,7 +77,9 @@ pub(super) fn apply(sim: &Sim, state: &mut SimState, request: &Request<'_>) -> B
     let key = (mch_id.to_owned(), out_trade_no.to_owned());
     if let Some(existing) = state.trades.get(&key) {
         match existing.state {
-            TradeState::Success => return Err(BizError::new("ORDERPAID", "该订单已支付")),
+            TradeState::Success | TradeState::Refund => {
+                return Err(BizError::new("ORDERPAID", "该订单已支付"));
+            }
             TradeState::Closed => return Err(BizError::new("ORDERCLOSED", "该订单已关闭")),
             TradeState::Notpay if existing.order_fields != order_fields => {
                 return Err(BizError::new(

@@ -1,0 +1,59 @@
+//! The payment side of an order: getting a prepay_id from WeChat (always with the
+//! order's first request, byte for byte, so WeChat never holds two orders for it), the
+//! `wx.requestPayment` params, recording verified payments (exactly once per transaction,
+//! whatever the order's local state), and bringing an order in line with WeChat's view
+//! (orderquery / closeorder).
+
+mod prepay;
+mod settle;
+mod sync;
+
+use actix_web::http::StatusCode;
+use wxpay_client::PayError;
+use wxpay_core::SignType;
+
+use crate::error::ApiError;
+use crate::store::{OrderRow, OrderStatus, StoreError};
+
+pub(crate) use prepay::{Attempt, PrepayRequest, ensure_prepay, payment_params};
+pub(crate) use settle::note_settlement;
+pub(crate) use sync::{close_at_wechat, refresh_if_stale, sync_with_wechat};
+
+/// The sign type the order was created with: binding for its whole life (paySign,
+/// refreshes, queries, closes, notifies), whatever the configuration says today.
+fn sign_type(order: &OrderRow) -> Result<SignType, ApiError> {
+    order.sign_type.parse().map_err(|_| {
+        ApiError::from(StoreError::Corrupt(format!(
+            "order {} has an unknown sign type",
+            order.order_no
+        )))
+    })
+}
+
+fn unavailable(order_no: &str, error: &PayError) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "WECHAT_UNAVAILABLE",
+        format!(
+            "WeChat Pay did not answer in time ({error}); the order is kept: \
+             retry with POST /v1/orders/{order_no}/payment"
+        ),
+    )
+    .for_order(order_no)
+}
+
+pub(crate) fn already_paid() -> ApiError {
+    ApiError::conflict("ORDER_ALREADY_PAID", "the order is already paid")
+}
+
+pub(crate) fn closed() -> ApiError {
+    ApiError::conflict("ORDER_CLOSED", "the order is closed; create a new order")
+}
+
+/// The 409 for an order that is no longer open.
+fn not_open(order: &OrderRow) -> ApiError {
+    match order.status {
+        OrderStatus::Paid => already_paid(),
+        _ => closed(),
+    }
+}
