@@ -21,19 +21,10 @@ async fn json(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn the_sandbox_runs_the_whole_flow_over_http() {
-    let sandbox = Sandbox::start("flow").unwrap();
+/// A user logs in, orders two lattes, pays in the simulator, and the order is read back
+/// until it is paid: (the order as last read, the user's token).
+async fn buy_two_lattes(sandbox: &Sandbox) -> (Value, String) {
     let http = wxpay_tests::http_client();
-    let products = json(
-        http.get(format!("{}/v1/products", sandbox.api))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(products["products"].as_array().unwrap().len(), 4);
-
     let wx_login = json(
         http.post(format!("{}/sim/login", sandbox.sim))
             .json(&json!({ "appid": APPID }))
@@ -77,9 +68,9 @@ async fn the_sandbox_runs_the_whole_flow_over_http() {
     .await;
     assert_eq!(paid["errMsg"], "requestPayment:ok");
 
-    let mut status = Value::Null;
+    let mut seen = Value::Null;
     for _ in 0..100 {
-        let seen = json(
+        seen = json(
             http.get(format!("{}/v1/orders/{order_no}", sandbox.api))
                 .bearer_auth(&token)
                 .send()
@@ -87,13 +78,29 @@ async fn the_sandbox_runs_the_whole_flow_over_http() {
                 .unwrap(),
         )
         .await;
-        status = seen["status"].clone();
-        if status == "paid" {
+        if seen["status"] == "paid" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(status, "paid");
+    (seen, token)
+}
+
+#[tokio::test]
+async fn the_sandbox_runs_the_whole_flow_over_http() {
+    let sandbox = Sandbox::start("flow").unwrap();
+    let http = wxpay_tests::http_client();
+    let products = json(
+        http.get(format!("{}/v1/products", sandbox.api))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(products["products"].as_array().unwrap().len(), 4);
+    let (order, _) = buy_two_lattes(&sandbox).await;
+    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(order["late_payment"], false);
     let notifies = json(
         http.get(format!("{}/sim/notifies", sandbox.sim))
             .send()
@@ -114,6 +121,72 @@ async fn the_sandbox_runs_the_whole_flow_over_http() {
         metrics.contains("wxpay_notifies_total{outcome=\"paid\"} 1"),
         "{metrics}"
     );
+}
+
+/// The README's sandbox command, started twice on the same working directory (its
+/// default database): payments after the restart are paid too (the simulator has a
+/// fresh seed each start, so its transaction ids do not repeat the recorded ones).
+#[tokio::test]
+async fn the_sandbox_keeps_working_after_a_restart() {
+    let dir = wxpay_tests::test_dir("restart").unwrap();
+    let mut paid = Vec::new();
+    for start in 0..2 {
+        let sandbox = Sandbox::start_in(&dir, &[], &[]).unwrap();
+        for _ in 0..2 {
+            let (order, _) = buy_two_lattes(&sandbox).await;
+            assert_eq!(order["status"], "paid", "start {start}: {order}");
+            paid.push(order["transaction_id"].as_str().unwrap().to_owned());
+        }
+        assert!(dir.join("wxpay-sandbox.sqlite").exists());
+    }
+    paid.dedup();
+    assert_eq!(paid.len(), 4, "four payments, four transactions");
+    // --sim-seed makes a run repeatable (and, on the same database, shows why the default
+    // is a fresh seed: the first seeded run's transaction ids are taken by then).
+    let seeded = Sandbox::start_in(&dir, &["--sim-seed", "7"], &[]).unwrap();
+    let (order, _) = buy_two_lattes(&seeded).await;
+    assert_eq!(order["status"], "paid", "{order}");
+    drop(seeded);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An inherited WXPAY_DATABASE__URL may point at a real database: the sandbox ignores it
+/// (with a warning) and never writes to a database it did not create.
+#[tokio::test]
+async fn the_sandbox_only_writes_to_its_own_database() {
+    let dir = wxpay_tests::test_dir("sandbox-db").unwrap();
+    let production = format!("sqlite://{}", dir.join("production.sqlite").display());
+    let sandbox = Sandbox::start_in(&dir, &[], &[("WXPAY_DATABASE__URL", &production)]).unwrap();
+    let (order, _) = buy_two_lattes(&sandbox).await;
+    assert_eq!(order["status"], "paid");
+    assert!(
+        sandbox
+            .log()
+            .contains("WXPAY_DATABASE__URL is ignored in sandbox mode"),
+        "{}",
+        sandbox.log()
+    );
+    drop(sandbox);
+    assert!(!dir.join("production.sqlite").exists(), "never touched");
+    assert!(dir.join("wxpay-sandbox.sqlite").exists());
+
+    // A wxpay database the sandbox did not create, where the sandbox's file would be.
+    let other = wxpay_tests::test_dir("sandbox-db-other").unwrap();
+    let foreign = format!("sqlite://{}", other.join("wxpay-sandbox.sqlite").display());
+    let (ok, _, err) = wxpay(&["migrate", "--database-url", &foreign], "", &[]);
+    assert!(ok, "{err}");
+    let refused = Sandbox::start_in(&other, &[], &[]).unwrap_err();
+    assert!(
+        refused.contains("not created by `wxpay serve --sandbox`"),
+        "{refused}"
+    );
+    // Given on the command line, it is used on purpose.
+    let chosen = Sandbox::start_in(&other, &["--database-url", &foreign], &[]).unwrap();
+    let (order, _) = buy_two_lattes(&chosen).await;
+    assert_eq!(order["status"], "paid");
+    drop(chosen);
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(other);
 }
 
 fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
@@ -209,5 +282,68 @@ fn every_subcommand_has_help_and_production_needs_its_secrets() {
     let (ok, out, err) = wxpay(&["migrate", "--database-url", &database], "", &[]);
     assert!(ok, "{err}");
     assert!(out.contains("\"migrated\": true"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Production (`serve` without `--sandbox`) refuses WeChat's documentation credentials,
+/// plain-HTTP URLs (unless --insecure-http) and orders shorter-lived than WeChat allows,
+/// and names the key to fix.
+#[test]
+fn production_refuses_unsafe_settings() {
+    let dir = wxpay_tests::test_dir("prod-unsafe").unwrap();
+    let database = format!("sqlite://{}", dir.join("prod.sqlite").display());
+    use wxpay_tests::merchant;
+    let good = [
+        ("WXPAY_SERVER__PUBLIC_BASE_URL", "https://pay.example.com"),
+        ("WXPAY_WECHAT__APPID", merchant::APPID),
+        ("WXPAY_WECHAT__MCH_ID", merchant::MCH_ID),
+        ("WXPAY_WECHAT__APP_SECRET", merchant::APP_SECRET),
+        ("WXPAY_WECHAT__API_KEY", merchant::API_KEY),
+    ];
+    let serve = |spoil: (&str, &str), extra: &[&str]| {
+        let env: Vec<(&str, &str)> = good
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != spoil.0)
+            .chain([spoil])
+            .collect();
+        let mut args = vec![
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &database,
+        ];
+        args.extend_from_slice(extra);
+        wxpay(&args, "", &env)
+    };
+    for (spoil, key) in [
+        (("WXPAY_WECHAT__APPID", APPID), "wechat.appid"),
+        (("WXPAY_WECHAT__MCH_ID", "10000100"), "wechat.mch_id"),
+        (
+            ("WXPAY_WECHAT__API_KEY", "192006250b4c09247ec02edce69f6a2d"),
+            "wechat.api_key",
+        ),
+        (
+            ("WXPAY_SERVER__PUBLIC_BASE_URL", "http://pay.example.com"),
+            "server.public_base_url",
+        ),
+        (("WXPAY_ORDERS__TTL_SECS", "60"), "orders.ttl_secs"),
+    ] {
+        let (ok, _, err) = serve(spoil, &[]);
+        assert!(!ok, "{key}");
+        assert!(
+            err.contains("refusing to start") && err.contains(key),
+            "{key}: {err}"
+        );
+        assert!(!err.contains("192006250b4c09247ec02edce69f6a2d"), "{err}");
+    }
+    // --insecure-http lets plain http through (and start-up then goes on: the bind of a
+    // busy port fails, later, for another reason).
+    let (_, _, err) = serve(
+        ("WXPAY_SERVER__PUBLIC_BASE_URL", "http://127.0.0.1:9"),
+        &["--insecure-http", "--bind", "256.0.0.1:1"],
+    );
+    assert!(!err.contains("refusing to start"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Connection, Row};
-use wxpay_sim::SimConfig;
-use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+use wxpay_tests::merchant::{self, API_KEY, APP_SECRET, APPID, MCH_ID};
 use wxpay_tests::{http_client, wxpay_binary};
 
 const ORDERS: usize = 120;
@@ -41,7 +40,8 @@ struct Server {
 impl Server {
     fn start(&mut self) {
         let child = Command::new(wxpay_binary().unwrap())
-            .arg("serve")
+            // The simulator speaks plain HTTP on this machine.
+            .args(["serve", "--insecure-http"])
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -100,12 +100,9 @@ async fn paid_orders(db: &AnyPool) -> BTreeSet<String> {
 
 async fn crash_run(database_url: String, label: &str) {
     sqlx::any::install_default_drivers();
-    let sim = wxpay_sim::spawn(&SimConfig {
-        time_scale: 1000.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = wxpay_sim::spawn(&merchant::sim_config(1000.0))
+        .await
+        .unwrap();
     let dir = std::env::temp_dir().join(format!("wxpay-crash-{label}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let catalog = dir.join("catalog.toml");
@@ -120,10 +117,10 @@ async fn crash_run(database_url: String, label: &str) {
         ("WXPAY_SERVER__BIND", format!("127.0.0.1:{port}")),
         ("WXPAY_SERVER__PUBLIC_BASE_URL", api.clone()),
         ("WXPAY_DATABASE__URL", database_url.clone()),
-        ("WXPAY_WECHAT__APPID", DOC_APPID.into()),
-        ("WXPAY_WECHAT__MCH_ID", DOC_MCH_ID.into()),
-        ("WXPAY_WECHAT__APP_SECRET", DOC_APP_SECRET.into()),
-        ("WXPAY_WECHAT__API_KEY", DOC_API_KEY.into()),
+        ("WXPAY_WECHAT__APPID", APPID.into()),
+        ("WXPAY_WECHAT__MCH_ID", MCH_ID.into()),
+        ("WXPAY_WECHAT__APP_SECRET", APP_SECRET.into()),
+        ("WXPAY_WECHAT__API_KEY", API_KEY.into()),
         ("WXPAY_WECHAT__MP_BASE_URL", sim.base_url.clone()),
         ("WXPAY_WECHAT__PAY_BASE_URL", sim.base_url.clone()),
         ("WXPAY_ORDERS__CATALOG", catalog.display().to_string()),
@@ -146,7 +143,7 @@ async fn crash_run(database_url: String, label: &str) {
     let wx = post(
         &http,
         format!("{}/sim/login", sim.base_url),
-        json!({"appid": DOC_APPID}),
+        json!({"appid": APPID}),
         None,
     )
     .await;
@@ -169,7 +166,7 @@ async fn crash_run(database_url: String, label: &str) {
         .await;
         let mut pay = order["payment"].clone();
         assert!(pay.is_object(), "{order}");
-        pay["appid"] = json!(DOC_APPID);
+        pay["appid"] = json!(APPID);
         pay["openid"] = wx["openid"].clone();
         payments.push(pay);
     }

@@ -1,7 +1,7 @@
 //! Running the real `wxpay` binary for black-box tests.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,17 +32,36 @@ pub struct Sandbox {
     pub api: String,
     pub sim: String,
     pub dir: PathBuf,
+    /// Whether drop removes `dir` (not when the caller owns it, e.g. for a restart).
+    remove_dir: bool,
+}
+
+/// A fresh, empty directory for one test.
+pub fn test_dir(name: &str) -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("wxpay-blackbox-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
 impl Sandbox {
     /// Starts the sandbox on free ports with its own SQLite file and waits for its banner.
     pub fn start(name: &str) -> Result<Sandbox, String> {
-        let dir =
-            std::env::temp_dir().join(format!("wxpay-blackbox-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let dir = test_dir(name)?;
         let database = format!("sqlite://{}", dir.join("sandbox.sqlite").display());
+        let mut sandbox = Self::start_in(&dir, &["--database-url", &database], &[])?;
+        sandbox.remove_dir = true;
+        Ok(sandbox)
+    }
+
+    /// Starts the sandbox with `dir` as its working directory (where its default
+    /// database lives), extra arguments and environment; `dir` is kept on drop. Its log
+    /// goes to `dir/sandbox.log`; a start that fails returns that log.
+    pub fn start_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Sandbox, String> {
+        let log_path = dir.join("sandbox.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let mut child = Command::new(wxpay_binary()?)
+            .current_dir(dir)
             .args([
                 "serve",
                 "--sandbox",
@@ -51,18 +70,26 @@ impl Sandbox {
                 "--sim-bind",
                 "127.0.0.1:0",
             ])
-            .args(["--database-url", &database])
+            .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start wxpay: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        // Everything on stdout (the banner, and the log lines: tracing writes there) goes
+        // to the log too, read to the end: a closed pipe would fail the sandbox's writes.
+        let mut copy = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| e.to_string())?;
         let (mut api, mut sim) = (None, None);
         let deadline = Instant::now() + Duration::from_secs(30);
         while (api.is_none() || sim.is_none()) && Instant::now() < deadline {
             let Some(Ok(line)) = lines.next() else { break };
+            let _ = writeln!(copy, "{line}");
             let url = |prefix: &str| {
                 line.trim()
                     .strip_prefix(prefix)
@@ -72,17 +99,32 @@ impl Sandbox {
             api = api.or_else(|| url("API:"));
             sim = sim.or_else(|| url("WeChat simulator:"));
         }
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = writeln!(copy, "{line}");
+            }
+        });
         let mut sandbox = Sandbox {
             child,
             api: api.unwrap_or_default(),
             sim: sim.unwrap_or_default(),
-            dir,
+            dir: dir.to_owned(),
+            remove_dir: false,
         };
         if sandbox.api.is_empty() || sandbox.sim.is_empty() {
             let _ = sandbox.child.kill();
-            return Err("wxpay serve --sandbox did not print its banner".into());
+            let _ = sandbox.child.wait();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(format!(
+                "wxpay serve --sandbox did not print its banner: {log}"
+            ));
         }
         Ok(sandbox)
+    }
+
+    /// What the sandbox logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sandbox.log")).unwrap_or_default()
     }
 }
 
@@ -90,7 +132,9 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -101,4 +145,30 @@ pub fn http_client() -> reqwest::Client {
         .no_proxy()
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// A merchant for running `wxpay serve` in production mode against the simulator
+/// (production refuses WeChat's documentation credentials).
+pub mod merchant {
+    use wxpay_sim::{MerchantConfig, SimConfig};
+
+    pub const APPID: &str = "wx7e57000000000001";
+    pub const MCH_ID: &str = "1900000177";
+    pub const API_KEY: &str = "TestMerchantKeyTestMerchantKey32";
+    pub const APP_SECRET: &str = "TestMerchantSecretTestMerchant32";
+
+    /// The simulator, playing WeChat for this merchant only (time scaled by `time_scale`).
+    pub fn sim_config(time_scale: f64) -> SimConfig {
+        SimConfig {
+            merchants: vec![MerchantConfig {
+                appid: APPID.to_owned(),
+                mch_id: MCH_ID.to_owned(),
+                api_key: API_KEY.to_owned(),
+                app_secret: APP_SECRET.to_owned(),
+                unionid: false,
+            }],
+            time_scale,
+            ..SimConfig::default()
+        }
+    }
 }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::merchant::{API_KEY, APPID, MCH_ID};
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
 use wxpay_core::testing::PayNotifyBuilder;
 use wxpay_core::{ApiKey, Fen, SignType};
-use wxpay_sim::config::{DOC_API_KEY, DOC_APPID, DOC_MCH_ID};
 
 use crate::proc::{CpuTime, Memory};
 use crate::scenario::{Notifies, Orders, Outcome, Scenario, Status, closed_loop, open_loop};
@@ -37,7 +37,7 @@ pub(crate) async fn run(cli: &Cli) -> anyhow::Result<String> {
 }
 
 async fn set_up(cli: &Cli) -> anyhow::Result<Stage> {
-    let sim = wxpay_sim::spawn(&wxpay_sim::SimConfig::default()).await?;
+    let sim = wxpay_sim::spawn(&crate::merchant::sim_config()).await?;
     let (backend, url) = db::Backend::create(cli.db, &cli.pg_admin).await?;
     let catalog_dir = std::env::temp_dir().join(format!("wxpay-load-cat-{}", std::process::id()));
     std::fs::create_dir_all(&catalog_dir)?;
@@ -59,7 +59,7 @@ async fn set_up(cli: &Cli) -> anyhow::Result<Stage> {
         .build()?;
     server.wait_ready(&http).await?;
     // One logged-in user owns the pre-loaded and the scenario's orders.
-    let owner = login(&http, &sim.base_url, &server.api, DOC_APPID).await?;
+    let owner = login(&http, &sim.base_url, &server.api, APPID).await?;
     let pool = db::connect(&url).await?;
     Ok(Stage {
         sim,
@@ -207,18 +207,13 @@ async fn drive<S: Scenario>(cli: &Cli, scenario: S) -> Outcome {
 }
 
 fn notifies(stage: &Stage, count: usize) -> anyhow::Result<Notifies> {
-    let key = ApiKey::new(DOC_API_KEY)?;
+    let key = ApiKey::new(API_KEY)?;
     let bodies = (0..count)
         .map(|n| {
-            PayNotifyBuilder::new(
-                DOC_APPID,
-                DOC_MCH_ID,
-                &format!("2{n:018}"),
-                Fen::new(PRICE_FEN),
-            )
-            .sign_type(SignType::HmacSha256, false)
-            .field("transaction_id", &format!("4200{n:024}"))
-            .build_xml(&key)
+            PayNotifyBuilder::new(APPID, MCH_ID, &format!("2{n:018}"), Fen::new(PRICE_FEN))
+                .sign_type(SignType::HmacSha256, false)
+                .field("transaction_id", &format!("4200{n:024}"))
+                .build_xml(&key)
         })
         .collect();
     Ok(Notifies {
@@ -244,13 +239,7 @@ fn status_reads(stage: &Stage, count: usize) -> Status {
 async fn order_creation(cli: &Cli, stage: &Stage) -> anyhow::Result<Orders> {
     let mut tokens = Vec::new();
     for _ in 0..cli.concurrency.max(1) {
-        let user = login(
-            &stage.http,
-            &stage.sim.base_url,
-            &stage.server.api,
-            DOC_APPID,
-        )
-        .await?;
+        let user = login(&stage.http, &stage.sim.base_url, &stage.server.api, APPID).await?;
         tokens.push(user.token);
     }
     Ok(Orders {

@@ -121,8 +121,8 @@ pub(crate) async fn bulk_orders(
             sql.push_str(&format!(
                 "('{order_no}', {user_id}, '{openid}', {amount_fen}, 'load', '{status}', 'HMAC-SHA256', \
                  '{}', '{}', {now}, {now}, {}, {now}, {tx_id}, {paid}, {next_check})",
-                wxpay_sim::config::DOC_APPID,
-                wxpay_sim::config::DOC_MCH_ID,
+                crate::merchant::APPID,
+                crate::merchant::MCH_ID,
                 now + 86_400_000,
             ));
         }

@@ -4,6 +4,7 @@
 mod bench;
 mod ceiling;
 mod db;
+mod merchant;
 mod proc;
 mod scenario;
 mod server;

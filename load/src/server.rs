@@ -4,8 +4,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::merchant::{API_KEY, APP_SECRET, APPID, MCH_ID};
 use crate::proc::{CpuTime, Memory};
-use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
 
 pub(crate) struct Server {
     child: Child,
@@ -25,14 +25,15 @@ impl Server {
             .port();
         let api = format!("http://127.0.0.1:{port}");
         let child = Command::new(binary)
-            .arg("serve")
+            // The simulator speaks plain HTTP on this machine.
+            .args(["serve", "--insecure-http"])
             .env("WXPAY_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("WXPAY_SERVER__PUBLIC_BASE_URL", &api)
             .env("WXPAY_DATABASE__URL", database_url)
-            .env("WXPAY_WECHAT__APPID", DOC_APPID)
-            .env("WXPAY_WECHAT__MCH_ID", DOC_MCH_ID)
-            .env("WXPAY_WECHAT__APP_SECRET", DOC_APP_SECRET)
-            .env("WXPAY_WECHAT__API_KEY", DOC_API_KEY)
+            .env("WXPAY_WECHAT__APPID", APPID)
+            .env("WXPAY_WECHAT__MCH_ID", MCH_ID)
+            .env("WXPAY_WECHAT__APP_SECRET", APP_SECRET)
+            .env("WXPAY_WECHAT__API_KEY", API_KEY)
             .env("WXPAY_WECHAT__MP_BASE_URL", sim_url)
             .env("WXPAY_WECHAT__PAY_BASE_URL", sim_url)
             .env("WXPAY_ORDERS__CATALOG", catalog)

@@ -61,6 +61,11 @@ pub fn parse(text: &str) -> Result<Vec<Product>, CatalogError> {
                 "price_fen must be a positive integer number of fen",
             ));
         }
+        if p.price_fen > wxpay_core::Fen::WECHAT_MAX.get() {
+            return Err(invalid(
+                "price_fen is above WeChat Pay's limit of 2147483647 fen",
+            ));
+        }
         if !seen.insert(p.sku.as_str()) {
             return Err(invalid("sku appears twice"));
         }
@@ -84,6 +89,10 @@ mod tests {
         assert!(parse("[[products]]\nsku = \"a\"\nname = \"A\"\nprice_fen = 0\n").is_err());
         assert!(parse("[[products]]\nsku = \"a b\"\nname = \"A\"\nprice_fen = 1\n").is_err());
         assert!(parse("[[products]]\nsku = \"a\"\nname = \"A\"\nprice_fen = 1.5\n").is_err());
+        assert!(
+            parse("[[products]]\nsku = \"a\"\nname = \"A\"\nprice_fen = 2147483648\n").is_err()
+        );
+        assert!(parse("[[products]]\nsku = \"a\"\nname = \"A\"\nprice_fen = 2147483647\n").is_ok());
         let twice = "[[products]]\nsku = \"a\"\nname = \"A\"\nprice_fen = 1\n\
                      [[products]]\nsku = \"a\"\nname = \"B\"\nprice_fen = 2\n";
         assert!(parse(twice).is_err());

@@ -460,6 +460,93 @@ mod tests {
         );
     }
 
+    fn production() -> Settings {
+        let mut s = Settings::load(None).unwrap();
+        s.server.public_base_url = Some("https://pay.example.com".into());
+        s.wechat.appid = Some("wx1111111111111111".into());
+        s.wechat.mch_id = Some("1900000109".into());
+        s.wechat.app_secret = Some(SecretString::from("abcdefabcdefabcdefabcdefabcdefab"));
+        s.wechat.api_key = Some(SecretString::from("qazwsxedcrfvtgbyhnujmikolp111111"));
+        s
+    }
+
+    #[test]
+    fn production_refuses_unsafe_settings_and_names_the_key() {
+        use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+        assert!(production().check_production(false).is_ok());
+        type Spoil = fn(&mut Settings);
+        let cases: [(&str, Spoil); 8] = [
+            ("wechat.appid", |s| s.wechat.appid = Some(DOC_APPID.into())),
+            ("wechat.mch_id", |s| {
+                s.wechat.mch_id = Some(DOC_MCH_ID.into())
+            }),
+            ("wechat.api_key", |s| {
+                s.wechat.api_key = Some(SecretString::from(DOC_API_KEY))
+            }),
+            ("wechat.app_secret", |s| {
+                s.wechat.app_secret = Some(SecretString::from(DOC_APP_SECRET))
+            }),
+            ("server.public_base_url", |s| {
+                s.server.public_base_url = Some("http://pay.example.com".into())
+            }),
+            ("wechat.pay_base_url", |s| {
+                s.wechat.pay_base_url = "HTTP://api.mch.weixin.qq.com".into()
+            }),
+            ("wechat.mp_base_url", |s| {
+                s.wechat.mp_base_url = "http://api.weixin.qq.com".into()
+            }),
+            ("orders.ttl_secs", |s| s.orders.ttl_secs = 299),
+        ];
+        for (key, spoil) in cases {
+            let mut settings = production();
+            spoil(&mut settings);
+            let err = settings.check_production(false).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+            assert!(!err.contains(DOC_API_KEY) && !err.contains(DOC_APP_SECRET));
+        }
+        // A local TLS proxy: plain http allowed on purpose, nothing else.
+        let mut proxied = production();
+        proxied.server.public_base_url = Some("http://127.0.0.1:8443".into());
+        assert!(proxied.check_production(true).is_ok());
+        proxied.orders.ttl_secs = 60;
+        assert!(proxied.check_production(true).is_err());
+    }
+
+    #[test]
+    fn the_description_must_fit_wechats_body_in_bytes() {
+        let mut settings = Settings::load(None).unwrap();
+        assert!(settings.validate().is_ok());
+        settings.orders.description = "a".repeat(101);
+        assert!(settings.validate().is_ok(), "101 + 27 = 128 bytes");
+        settings.orders.description = "a".repeat(102);
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("orders.description"), "{err}");
+        // 34 Chinese characters are 102 bytes, not 34.
+        settings.orders.description = "咖".repeat(34);
+        assert!(settings.validate().is_err());
+        settings.orders.description = "咖".repeat(33);
+        assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn failed_checks_pause_longer_each_time_then_stop() {
+        let mut orders = Settings::load(None).unwrap().orders;
+        orders.reconcile_after_secs = 60;
+        orders.reconcile_max_backoff_secs = 3600;
+        orders.reconcile_max_failures = 30;
+        let pause = |failures| orders.retry_at(0, failures).map(|at| at / 1000);
+        assert_eq!(pause(1), Some(60));
+        assert_eq!(pause(2), Some(120));
+        assert_eq!(pause(6), Some(1920));
+        assert_eq!(pause(7), Some(3600), "capped");
+        assert_eq!(pause(29), Some(3600));
+        assert_eq!(pause(30), None, "given up");
+        // The next check after an answer: at the expiry when that comes first.
+        assert_eq!(orders.next_check_at(1_000, 30_000), 30_000);
+        assert_eq!(orders.next_check_at(1_000, 10_000_000), 61_000);
+        assert_eq!(orders.next_check_at(50_000, 10_000), 50_000);
+    }
+
     #[test]
     fn unknown_keys_in_a_section_are_refused() {
         let dir = std::env::temp_dir().join(format!("wxpay-config-typo-{}", std::process::id()));

@@ -77,7 +77,7 @@ async fn check(state: &AppState, order: &OrderRow) -> Result<(), StoreError> {
 }
 
 /// Deletes expired sessions and idempotency keys older than their retention.
-async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
+pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
     let now = now_ms();
     let retention_ms = i64::try_from(
         state

@@ -153,6 +153,8 @@ pub struct TestApp {
     /// The simulator this instance owns (None: it shares another instance's).
     pub sim: Option<RunningSim>,
     pub sim_url: String,
+    /// `http://...` of the metrics listener, when `server.metrics_bind` is set.
+    pub metrics_url: Option<String>,
     db_url: String,
     pub http: reqwest::Client,
     pub state: AppState,
@@ -240,6 +242,7 @@ impl TestApp {
             .await
             .unwrap();
         let address = format!("http://{}", app.local_addr());
+        let metrics_url = app.metrics_addr().map(|a| format!("http://{a}"));
         let state = app.state().clone();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
@@ -247,6 +250,7 @@ impl TestApp {
             address,
             sim: None,
             sim_url: sim_url.to_owned(),
+            metrics_url,
             db_url: url.to_owned(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
@@ -306,7 +310,16 @@ impl TestApp {
 
     /// A new user logged in through wx.login + /v1/login: (token, openid).
     pub async fn login(&self) -> (String, String) {
-        let sim = self.sim_post("/sim/login", json!({ "appid": APPID })).await;
+        self.login_as(None).await
+    }
+
+    /// A login of `openid` (a new user when None): (token, openid).
+    pub async fn login_as(&self, openid: Option<&str>) -> (String, String) {
+        let mut request = json!({ "appid": APPID });
+        if let Some(openid) = openid {
+            request["openid"] = json!(openid);
+        }
+        let sim = self.sim_post("/sim/login", request).await;
         let (status, body) = self
             .send(
                 self.http

@@ -21,6 +21,7 @@ mod adversarial;
 mod flow;
 mod money;
 mod notify;
+mod ops;
 mod orders;
 mod reconcile;
 mod wechat_faults;
