@@ -147,28 +147,20 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-/// A merchant for running `wxpay serve` in production mode against the simulator
-/// (production refuses WeChat's documentation credentials).
+/// The merchant `wxpay serve` runs as in production mode against the simulator
+/// (production refuses WeChat's documentation credentials): the simulator's test merchant.
 pub mod merchant {
+    pub use wxpay_sim::config::{
+        TEST_API_KEY as API_KEY, TEST_APP_SECRET as APP_SECRET, TEST_APPID as APPID,
+        TEST_MCH_ID as MCH_ID,
+    };
     use wxpay_sim::{MerchantConfig, SimConfig};
-
-    pub const APPID: &str = "wx7e57000000000001";
-    pub const MCH_ID: &str = "1900000177";
-    pub const API_KEY: &str = "TestMerchantKeyTestMerchantKey32";
-    pub const APP_SECRET: &str = "TestMerchantSecretTestMerchant32";
 
     /// The simulator, playing WeChat for this merchant only (time scaled by `time_scale`).
     pub fn sim_config(time_scale: f64) -> SimConfig {
         SimConfig {
-            merchants: vec![MerchantConfig {
-                appid: APPID.to_owned(),
-                mch_id: MCH_ID.to_owned(),
-                api_key: API_KEY.to_owned(),
-                app_secret: APP_SECRET.to_owned(),
-                unionid: false,
-            }],
             time_scale,
-            ..SimConfig::default()
+            ..SimConfig::for_merchant(MerchantConfig::test_merchant())
         }
     }
 }

@@ -271,6 +271,12 @@ impl Settings {
                 reason: "must be an absolute http(s) URL".into(),
             });
         }
+        if url.contains(['?', '#']) {
+            return Err(ConfigError::Invalid {
+                key: "server.public_base_url",
+                reason: "must have no query or fragment: WeChat's notify_url takes none".into(),
+            });
+        }
         Ok(url.trim_end_matches('/').to_owned())
     }
 
@@ -435,6 +441,13 @@ mod tests {
         );
         let err = settings.credentials().unwrap_err().to_string();
         assert!(err.contains("wechat.api_key"), "{err}");
+        let mut with_query = settings.clone();
+        with_query.server.public_base_url = Some("https://pay.example.com/?shop=1".into());
+        let err = with_query.notify_url().unwrap_err().to_string();
+        assert!(
+            err.contains("server.public_base_url") && err.contains("query"),
+            "{err}"
+        );
         assert!(!err.contains("too-short"));
         let shown = format!("{settings:?}");
         assert!(

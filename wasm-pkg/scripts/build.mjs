@@ -2,7 +2,7 @@
 // version (installed with cargo when missing), and the Node (CJS + ESM) and browser entry
 // points around js/api.js. No downloads outside the package registries.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,11 @@ const bindgenSize = readFileSync(join(dist, 'node', 'wxpay_wasm_bg.wasm')).lengt
 for (const target of ['node', 'web']) {
   const file = join(dist, target, 'wxpay_wasm_bg.wasm');
   run(wasmOpt, ['-Oz', ...features, file, '-o', file]);
+}
+
+// The repository's two license texts ship with the package (npm cannot reach outside it).
+for (const license of ['LICENSE-MIT', 'LICENSE-APACHE']) {
+  copyFileSync(join(here, '..', license), join(dist, license));
 }
 
 // wasm-bindgen's web output is an ES module with a .js name: say so for Node and bundlers.

@@ -34,4 +34,11 @@ test('package.json ships only what it lists', () => {
     assert.ok(readFileSync(fileURLToPath(new URL(`../${file}`, import.meta.url))).length > 0, file);
   }
   assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'browser', 'import', 'require']);
+  // "MIT OR Apache-2.0": both texts ship.
+  assert.equal(pkg.license, 'MIT OR Apache-2.0');
+  for (const license of ['dist/LICENSE-MIT', 'dist/LICENSE-APACHE']) {
+    assert.ok(pkg.files.includes(license), license);
+  }
+  const apache = readFileSync(fileURLToPath(new URL('../dist/LICENSE-APACHE', import.meta.url)), 'utf8');
+  assert.match(apache, /Apache License\s+Version 2\.0/);
 });

@@ -12,6 +12,14 @@ pub const DOC_MCH_ID: &str = "10000100";
 pub const DOC_API_KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 pub const DOC_APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 
+/// A merchant with made-up credentials ([`MerchantConfig::test_merchant`]), for running a
+/// backend in production mode against the simulator: production backends should refuse
+/// the documentation ones (`wxpay serve` does).
+pub const TEST_APPID: &str = "wx7e57000000000001";
+pub const TEST_MCH_ID: &str = "1900000177";
+pub const TEST_API_KEY: &str = "TestMerchantKeyTestMerchantKey32";
+pub const TEST_APP_SECRET: &str = "TestMerchantSecretTestMerchant32";
+
 /// One merchant and the Mini Program bound to it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +43,17 @@ impl MerchantConfig {
             mch_id: DOC_MCH_ID.to_owned(),
             api_key: DOC_API_KEY.to_owned(),
             app_secret: DOC_APP_SECRET.to_owned(),
+            unionid: false,
+        }
+    }
+
+    /// The merchant of the `TEST_*` credentials.
+    pub fn test_merchant() -> Self {
+        MerchantConfig {
+            appid: TEST_APPID.to_owned(),
+            mch_id: TEST_MCH_ID.to_owned(),
+            api_key: TEST_API_KEY.to_owned(),
+            app_secret: TEST_APP_SECRET.to_owned(),
             unionid: false,
         }
     }
@@ -105,6 +124,14 @@ pub enum ConfigError {
 }
 
 impl SimConfig {
+    /// The simulator playing WeChat for `merchant` alone.
+    pub fn for_merchant(merchant: MerchantConfig) -> Self {
+        SimConfig {
+            merchants: vec![merchant],
+            ..SimConfig::default()
+        }
+    }
+
     pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -170,6 +197,15 @@ mod tests {
         bad.time_scale = 0.0;
         assert!(bad.validate().is_err());
         assert!(toml::from_str::<SimConfig>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn the_test_merchant_is_valid_and_not_the_documentation_one() {
+        let merchant = MerchantConfig::test_merchant();
+        assert!(merchant.validate().is_ok());
+        assert_ne!(merchant.appid, DOC_APPID);
+        assert_ne!(merchant.api_key, DOC_API_KEY);
+        assert!(SimConfig::for_merchant(merchant).validate().is_ok());
     }
 
     #[test]

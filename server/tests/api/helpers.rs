@@ -304,6 +304,20 @@ impl TestApp {
         self.send(self.http.get(url)).await
     }
 
+    /// How many calls of `endpoint` a counted fault (`count: of`) has seen: the way to
+    /// count what the server asked WeChat.
+    pub async fn calls_seen(&self, endpoint: &str, of: u64) -> u64 {
+        let (_, faults) = self.sim_get("/sim/faults").await;
+        let left = faults["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["endpoint"] == endpoint)
+            .and_then(|f| f["count"].as_u64())
+            .unwrap_or(0);
+        of - left
+    }
+
     pub async fn fault(&self, spec: Value) {
         self.sim_post("/sim/faults", spec).await;
     }

@@ -259,19 +259,6 @@ async fn a_payment_refunded_elsewhere_is_recorded_and_leaves_the_work_list(db: D
     app.cleanup().await;
 }
 
-/// How many calls of `endpoint` a counted fault has seen (it started at `of`).
-async fn calls_seen(app: &TestApp, endpoint: &str, of: u64) -> u64 {
-    let (_, faults) = app.sim_get("/sim/faults").await;
-    let left = faults["faults"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["endpoint"] == endpoint)
-        .and_then(|f| f["count"].as_u64())
-        .unwrap_or(0);
-    of - left
-}
-
 async fn an_order_wechat_never_answers_about_backs_off_and_is_flagged(db: Db) {
     let app = TestApp::spawn_with(db, |s| {
         s.wechat.retry_attempts = 1;
@@ -286,7 +273,7 @@ async fn an_order_wechat_never_answers_about_backs_off_and_is_flagged(db: Db) {
     // Pauses of 100, 200 and 400 ms after the first three failures: the fourth comes
     // ~0.7 s in, and then nothing more, however long we wait.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let queried = calls_seen(&app, "orderquery", 1000).await;
+    let queried = app.calls_seen("orderquery", 1000).await;
     assert_eq!(queried, 4, "four checks, then it stops");
     let flagged = app.state.store.order(&order_no).await.unwrap().unwrap();
     assert!(flagged.needs_attention);
@@ -298,7 +285,7 @@ async fn an_order_wechat_never_answers_about_backs_off_and_is_flagged(db: Db) {
         "nothing is assumed"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(calls_seen(&app, "orderquery", 1000).await, 4);
+    assert_eq!(app.calls_seen("orderquery", 1000).await, 4);
     let metrics = app.metrics().await;
     assert!(
         metrics.contains("wxpay_reconciler_gave_up_total 1"),

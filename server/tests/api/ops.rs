@@ -108,19 +108,6 @@ async fn products_gone_from_the_catalog_are_no_longer_sold(db: Db) {
     app.cleanup().await;
 }
 
-/// Calls of `endpoint` a counted fault has seen (it started at `of`).
-async fn calls_seen(app: &TestApp, endpoint: &str, of: u64) -> u64 {
-    let (_, faults) = app.sim_get("/sim/faults").await;
-    let left = faults["faults"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["endpoint"] == endpoint)
-        .and_then(|f| f["count"].as_u64())
-        .unwrap_or(0);
-    of - left
-}
-
 async fn concurrent_readers_of_a_stale_order_cause_one_orderquery(db: Db) {
     let app = TestApp::spawn_with(db, |s| s.orders.query_stale_after_secs = 5).await;
     let (token, _, order) = app.user_with_order().await;
@@ -138,7 +125,7 @@ async fn concurrent_readers_of_a_stale_order_cause_one_orderquery(db: Db) {
         assert_eq!(*status, 200, "{body}");
         assert_eq!(body["status"], "awaiting_payment");
     }
-    assert_eq!(calls_seen(&app, "orderquery", 100).await, 1);
+    assert_eq!(app.calls_seen("orderquery", 100).await, 1);
     assert!(app.state.order_checks.is_empty(), "no lock left behind");
     app.cleanup().await;
 }
@@ -278,7 +265,7 @@ async fn an_order_above_wechats_limit_is_refused_before_wechat(db: Db) {
     );
     assert!(body["message"].as_str().unwrap().contains("2147483647"));
     assert_eq!(
-        calls_seen(&app, "unifiedorder", 100).await,
+        app.calls_seen("unifiedorder", 100).await,
         0,
         "WeChat was not asked"
     );
@@ -286,6 +273,6 @@ async fn an_order_above_wechats_limit_is_refused_before_wechat(db: Db) {
         .create_order(&token, json!([{"sku": "gold-bar", "quantity": 1}]), None)
         .await;
     assert_eq!(status, 201, "one is within the limit");
-    assert_eq!(calls_seen(&app, "unifiedorder", 100).await, 1);
+    assert_eq!(app.calls_seen("unifiedorder", 100).await, 1);
     app.cleanup().await;
 }
