@@ -4,10 +4,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use wxpay_core::miniprogram::decrypt_user_data;
-use wxpay_core::notify::verify_pay_notify;
-use wxpay_core::refund::decrypt_refund_info;
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params, SessionKey, xml};
+use wxpay_core::v2::notify::verify_pay_notify;
+use wxpay_core::v2::refund::decrypt_refund_info;
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::{Params, xml};
+use wxpay_core::{ApiKey, SessionKey};
 
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::merchant::{API_KEY, APPID, MCH_ID};
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
-use wxpay_core::testing::PayNotifyBuilder;
-use wxpay_core::{ApiKey, Fen, SignType};
+use wxpay_core::v2::SignType;
+use wxpay_core::v2::testing::PayNotifyBuilder;
+use wxpay_core::{ApiKey, Fen};
 
 use crate::proc::{CpuTime, Memory};
 use crate::scenario::{Notifies, Orders, Outcome, Scenario, Status, closed_loop, open_loop};

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params, verify_pay_notify, xml};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::{Params, verify_pay_notify, xml};
 
 use crate::config::Settings;
 use crate::startup::{Application, PublicUrl};

@@ -8,7 +8,8 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use wxpay_core::{ApiKey, SignType};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::SignType;
 
 /// Every default, as a TOML document (the same keys as `wxpay.example.toml`).
 const DEFAULTS: &str = r#"

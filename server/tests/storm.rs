@@ -93,7 +93,7 @@ async fn storm(db: Db, instances: usize) {
 
     let acknowledged = replies
         .iter()
-        .filter(|(status, body)| *status == 200 && body == wxpay_core::reply::SUCCESS_REPLY)
+        .filter(|(status, body)| *status == 200 && body == wxpay_core::v2::reply::SUCCESS_REPLY)
         .count();
     assert_eq!(
         acknowledged,

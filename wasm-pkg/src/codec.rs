@@ -3,13 +3,14 @@
 //! this keeps a JSON library, and its float formatting, out of the wasm.
 
 use wasm_bindgen::prelude::*;
+use wxpay_core::SessionKey;
 use wxpay_core::miniprogram::{
     UserDataError, decrypt_user_data_text, raw_data_signature, session_signature,
 };
-use wxpay_core::notify::{NotifyError, verify_pay_notify};
-use wxpay_core::refund::decrypt_refund_info;
-use wxpay_core::xml::{self, XmlError};
-use wxpay_core::{RequestPayment, SessionKey};
+use wxpay_core::v2::RequestPayment;
+use wxpay_core::v2::notify::{NotifyError, verify_pay_notify};
+use wxpay_core::v2::refund::decrypt_refund_info;
+use wxpay_core::v2::xml::{self, XmlError};
 
 use crate::errors::{self, WxError};
 use crate::packed::{pack_pairs, push, unpack};

@@ -35,7 +35,7 @@ pub fn key(key: &str) -> Result<wxpay_core::ApiKey, WxError> {
     wxpay_core::ApiKey::new(key).map_err(|e| WxError::new("INVALID_KEY", e.to_string()))
 }
 
-pub fn sign_type(name: Option<&str>) -> Result<Option<wxpay_core::SignType>, WxError> {
+pub fn sign_type(name: Option<&str>) -> Result<Option<wxpay_core::v2::SignType>, WxError> {
     match name {
         None | Some("") => Ok(None),
         Some(name) => name.parse().map(Some).map_err(|_| {

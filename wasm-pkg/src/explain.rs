@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params, RequestPayment};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::{Params, RequestPayment};
 
 use crate::errors::{self, WxError};
 use crate::packed::{items, push};

@@ -2,7 +2,7 @@
 //! value as `<UTF-16 length>:<text>`, one after the other. Lengths count UTF-16 units
 //! because that is what JavaScript's `length` gives; any text is representable.
 
-use wxpay_core::Params;
+use wxpay_core::v2::Params;
 
 use crate::errors::WxError;
 

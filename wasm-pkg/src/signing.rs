@@ -1,7 +1,7 @@
 //! Canonical strings, signing and verification on packed parameter maps.
 
 use wasm_bindgen::prelude::*;
-use wxpay_core::sign;
+use wxpay_core::v2::sign;
 
 use crate::errors::{self, WxError};
 use crate::packed::unpack;

@@ -1,8 +1,9 @@
 //! WeChat Pay v2: unifiedorder (JSAPI), orderquery, closeorder.
 
 use rand::Rng;
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Fen, Params, xml};
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::{Params, xml};
+use wxpay_core::{ApiKey, Fen};
 
 use crate::http::{self, ClientOptions};
 use crate::retry::RetryPolicy;

@@ -17,7 +17,7 @@ use wxpay_client::{
     ClientOptions, CloseOutcome, LoginClient, LoginError, PayClient, PayError, RetryPolicy,
     TradeState, UnifiedOrder,
 };
-use wxpay_core::sign::SignType;
+use wxpay_core::v2::sign::SignType;
 use wxpay_core::{ApiKey, Fen};
 use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
 use wxpay_sim::{RunningSim, SimConfig};

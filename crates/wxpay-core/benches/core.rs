@@ -16,9 +16,10 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use md5::{Digest, Md5};
 use serde_json::Value;
-use wxpay_core::notify::verify_pay_notify;
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::Params;
+use wxpay_core::v2::notify::verify_pay_notify;
+use wxpay_core::v2::sign::{self, SignType};
 
 const WORKLOADS: &str = include_str!("workloads.json");
 
@@ -109,7 +110,7 @@ fn w2(c: &mut Criterion) {
         |b| b.iter(|| Md5::digest(black_box(sign_temp.as_bytes()))),
     );
     group.bench_function("parse only", |b| {
-        b.iter(|| wxpay_core::xml::parse(black_box(&body)).map(|p| p.len()))
+        b.iter(|| wxpay_core::v2::xml::parse(black_box(&body)).map(|p| p.len()))
     });
     group.finish();
 }

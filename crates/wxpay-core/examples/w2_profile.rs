@@ -14,7 +14,9 @@
     reason = "a profiling harness: a bad workload file should stop it loudly"
 )]
 
-use wxpay_core::{ApiKey, verify_pay_notify};
+use wxpay_core::ApiKey;
+
+use wxpay_core::v2::verify_pay_notify;
 
 fn main() {
     let workloads: serde_json::Value =

@@ -1,13 +1,18 @@
 //! wxpay-core: the pure signing core of wxpay.
 //!
-//! Everything WeChat Pay v2 and Mini Program login need that involves no I/O, no clock,
-//! no randomness and no logging: canonical strings, MD5 / HMAC-SHA256 signs, strict flat
-//! XML, pay notify verification (as a proof type), `wx.requestPayment` params, refund
-//! `req_info` and `encryptedData` decryption. It compiles natively and to
-//! `wasm32-unknown-unknown`. Time, nonces and randomness come in from the caller.
+//! Everything WeChat Pay and Mini Program login need that involves no I/O, no clock, no
+//! randomness and no logging. It compiles natively and to `wasm32-unknown-unknown`. Time,
+//! nonces and randomness come in from the caller.
+//!
+//! - [`v2`]: API v2 (XML, MD5 / HMAC-SHA256): canonical strings, signs, strict flat XML,
+//!   pay notify verification (as a proof type), `wx.requestPayment` params, refund
+//!   `req_info`.
+//! - Shared by both versions: [`money`] (`Fen`, integer money), [`secret`] (keys that never
+//!   print), [`miniprogram`] (login-state signatures, `encryptedData`).
 //!
 //! ```
-//! use wxpay_core::{ApiKey, Params, SignType, sign};
+//! use wxpay_core::ApiKey;
+//! use wxpay_core::v2::{Params, SignType, sign};
 //!
 //! let key = ApiKey::new("192006250b4c09247ec02edce69f6a2d").unwrap();
 //! let params: Params = [
@@ -28,20 +33,8 @@
 mod hash;
 pub mod miniprogram;
 pub mod money;
-pub mod notify;
-pub mod params;
-pub mod payment;
-pub mod refund;
-pub mod reply;
 pub mod secret;
-pub mod sign;
-#[cfg(feature = "testing")]
-pub mod testing;
-pub mod xml;
+pub mod v2;
 
 pub use money::Fen;
-pub use notify::{UnverifiedPayNotify, VerifiedPayNotify, verify_pay_notify};
-pub use params::Params;
-pub use payment::RequestPayment;
 pub use secret::{ApiKey, SessionKey};
-pub use sign::{Sign, SignType};

@@ -14,10 +14,11 @@ use serde_json::Value;
 use wxpay_core::miniprogram::{
     UserDataError, decrypt_user_data, raw_data_signature, session_signature, verify_raw_data,
 };
-use wxpay_core::notify::verify_pay_notify;
-use wxpay_core::refund::decrypt_refund_info;
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params, SessionKey, xml};
+use wxpay_core::v2::notify::verify_pay_notify;
+use wxpay_core::v2::refund::decrypt_refund_info;
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::{Params, xml};
+use wxpay_core::{ApiKey, SessionKey};
 
 const VECTORS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -132,7 +133,7 @@ fn check_notify(v: &Value) {
         assert_eq!(notify.params().canonical_string(), expected_a);
     }
     if let Some(reply) = v["expected_response_xml"].as_str() {
-        assert_eq!(wxpay_core::reply::SUCCESS_REPLY, reply);
+        assert_eq!(wxpay_core::v2::reply::SUCCESS_REPLY, reply);
     }
     assert_each_body_flip_fails(v, body, |b| verify_pay_notify(b, &key, None).is_ok());
 }

@@ -14,11 +14,11 @@ use std::borrow::Cow;
 use proptest::prelude::*;
 use quick_xml::Reader;
 use quick_xml::events::Event;
-use wxpay_core::xml;
+use wxpay_core::v2::xml;
 
 type Fields = Vec<(String, String)>;
 
-/// The oracle: quick-xml events, the rules of `wxpay_core::xml` (flat, no DTD, no
+/// The oracle: quick-xml events, the rules of `wxpay_core::v2::xml` (flat, no DTD, no
 /// comments/PIs, only predefined entities and character references, declaration first).
 fn oracle(text: &str) -> Option<Fields> {
     if text.trim().is_empty() {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
-use wxpay_core::{Params, sign, xml};
+use wxpay_core::v2::{Params, sign, xml};
 
 use crate::clock::now;
 use crate::faults::{Endpoint, FaultKind, FaultSpec};

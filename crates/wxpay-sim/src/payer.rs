@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wxpay_core::RequestPayment;
+use wxpay_core::v2::RequestPayment;
 
 use crate::clock::{beijing_compact, now};
 use crate::ids;

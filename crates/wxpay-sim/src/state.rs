@@ -9,7 +9,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
 use tokio::sync::mpsc;
-use wxpay_core::{ApiKey, Fen, Params, SessionKey, SignType};
+use wxpay_core::v2::{Params, SignType};
+use wxpay_core::{ApiKey, Fen, SessionKey};
 
 use crate::clock::TimeScale;
 use crate::config::{ConfigError, MerchantConfig, SimConfig};

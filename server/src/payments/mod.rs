@@ -10,7 +10,7 @@ mod sync;
 
 use actix_web::http::StatusCode;
 use wxpay_client::PayError;
-use wxpay_core::SignType;
+use wxpay_core::v2::SignType;
 
 use crate::error::ApiError;
 use crate::store::{OrderRow, OrderStatus, StoreError};

@@ -7,7 +7,8 @@
 use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use wxpay_client::{PayError, UnifiedOrder};
-use wxpay_core::{Fen, RequestPayment, SignType};
+use wxpay_core::Fen;
+use wxpay_core::v2::{RequestPayment, SignType};
 
 use super::{already_paid, closed, not_open, sign_type, sync, unavailable};
 use crate::clock::{beijing_compact, now_ms};

@@ -9,9 +9,9 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use wxpay_core::notify::{NotifyError, UnverifiedPayNotify};
-use wxpay_core::reply;
-use wxpay_core::xml::XmlParser;
+use wxpay_core::v2::notify::{NotifyError, UnverifiedPayNotify};
+use wxpay_core::v2::reply;
+use wxpay_core::v2::xml::XmlParser;
 
 use crate::clock::now_ms;
 use crate::payments::note_settlement;

@@ -4,7 +4,8 @@ use std::collections::HashSet;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use wxpay_core::{Fen, RequestPayment};
+use wxpay_core::Fen;
+use wxpay_core::v2::RequestPayment;
 
 use crate::auth::CurrentUser;
 use crate::clock::{now_ms, rfc3339};

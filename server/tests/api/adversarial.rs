@@ -2,8 +2,9 @@
 //! refused with FAIL, leaves the order untouched, and is counted in the metrics. A
 //! genuine notify for a paid order is acknowledged and changes nothing.
 
-use wxpay_core::testing::PayNotifyBuilder;
-use wxpay_core::{ApiKey, SignType, xml};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::testing::PayNotifyBuilder;
+use wxpay_core::v2::{SignType, xml};
 
 use crate::helpers::{Db, TestApp};
 use crate::on_both_databases;

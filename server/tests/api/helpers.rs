@@ -9,7 +9,8 @@ use reqwest::header::CONTENT_TYPE;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use wxpay_core::{ApiKey, Fen, testing::PayNotifyBuilder};
+use wxpay_core::v2::testing::PayNotifyBuilder;
+use wxpay_core::{ApiKey, Fen};
 use wxpay_server::config::Settings;
 use wxpay_server::state::AppState;
 use wxpay_server::{Application, PublicUrl};
@@ -412,7 +413,7 @@ impl TestApp {
     /// A genuine notify for an order, as WeChat would sign it.
     pub fn notify_for(&self, order_no: &str, amount_fen: i64) -> PayNotifyBuilder {
         PayNotifyBuilder::new(APPID, MCH_ID, order_no, Fen::new(amount_fen))
-            .sign_type(wxpay_core::SignType::HmacSha256, false)
+            .sign_type(wxpay_core::v2::SignType::HmacSha256, false)
             .field("transaction_id", &format!("4200000001{order_no}"))
     }
 

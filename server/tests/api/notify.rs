@@ -2,8 +2,9 @@
 
 use futures_util::future::join_all;
 use serde_json::json;
-use wxpay_core::reply::SUCCESS_REPLY;
-use wxpay_core::{ApiKey, SignType, xml};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::reply::SUCCESS_REPLY;
+use wxpay_core::v2::{SignType, xml};
 
 use crate::helpers::{Db, TestApp};
 use crate::on_both_databases;

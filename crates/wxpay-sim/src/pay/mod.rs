@@ -11,9 +11,9 @@ use std::sync::Arc;
 use actix_web::http::Method;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::xml::{self, XmlError};
-use wxpay_core::{Params, reply};
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::xml::{self, XmlError};
+use wxpay_core::v2::{Params, reply};
 
 use crate::faults::{Endpoint, FaultKind};
 use crate::ids;

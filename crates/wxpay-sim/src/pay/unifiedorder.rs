@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use wxpay_core::Params;
+use wxpay_core::v2::Params;
 
 use super::{BizError, BizResult, Request, rules};
 use crate::clock::{beijing_compact, now};

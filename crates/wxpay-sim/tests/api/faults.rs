@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::xml;
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::xml;
 
 use crate::helpers::{Answer, Order, Receiver, TestSim};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use wxpay_core::notify::verify_pay_notify;
-use wxpay_core::sign::SignType;
+use wxpay_core::v2::notify::verify_pay_notify;
+use wxpay_core::v2::sign::SignType;
 use wxpay_core::{Fen, SessionKey};
 
 use crate::helpers::{APPID, Answer, MCH_ID, Order, Receiver, TestSim};

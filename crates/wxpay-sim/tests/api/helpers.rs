@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
-use wxpay_core::sign::{self, SignType};
-use wxpay_core::{ApiKey, Params, RequestPayment, reply, xml};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::sign::{self, SignType};
+use wxpay_core::v2::{Params, RequestPayment, reply, xml};
 use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
 use wxpay_sim::{MerchantConfig, RunningSim, SimConfig};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use wxpay_core::notify::verify_pay_notify;
-use wxpay_core::sign::SignType;
+use wxpay_core::v2::notify::verify_pay_notify;
+use wxpay_core::v2::sign::SignType;
 use wxpay_sim::notify::RETRY_SCHEDULE;
 
 use crate::helpers::{Answer, Order, Receiver, TestSim};

@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use wxpay_core::sign::SignType;
-use wxpay_core::{ApiKey, xml};
+use wxpay_core::ApiKey;
+use wxpay_core::v2::sign::SignType;
+use wxpay_core::v2::xml;
 
 use crate::helpers::{MCH_ID, Order, TestSim, base_params};
 
 const NOTIFY: &str = "https://merchant.example.com/wxpay/notify";
 
-fn err_code(reply: &wxpay_core::Params<'_>) -> Option<String> {
+fn err_code(reply: &wxpay_core::v2::Params<'_>) -> Option<String> {
     reply.get("err_code").map(str::to_owned)
 }
 
@@ -114,12 +115,12 @@ async fn transport_errors_are_wechat_fail_replies() {
 #[tokio::test]
 async fn field_rules_answer_signed_business_errors() {
     let sim = TestSim::start(1000.0).await;
-    let case = |tweak: &dyn Fn(&mut wxpay_core::Params<'static>)| {
+    let case = |tweak: &dyn Fn(&mut wxpay_core::v2::Params<'static>)| {
         let mut params = Order::new("rules-1", NOTIFY).params();
         tweak(&mut params);
         params
     };
-    let cases: Vec<(wxpay_core::Params<'static>, &str)> = vec![
+    let cases: Vec<(wxpay_core::v2::Params<'static>, &str)> = vec![
         (
             case(&|p| {
                 p.remove("openid");

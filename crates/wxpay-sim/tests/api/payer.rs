@@ -1,8 +1,8 @@
 //! `/sim/pay`: the WeChat client's checks of the five `wx.requestPayment` params.
 
 use serde_json::json;
-use wxpay_core::RequestPayment;
-use wxpay_core::sign::SignType;
+use wxpay_core::v2::RequestPayment;
+use wxpay_core::v2::sign::SignType;
 
 use crate::helpers::{APPID, Order, TestSim, payment_json};
 

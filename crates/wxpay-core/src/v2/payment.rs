@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::params::Params;
 use crate::secret::ApiKey;
-use crate::sign::{self, SignType, VerifyError};
+use crate::v2::params::Params;
+use crate::v2::sign::{self, SignType, VerifyError};
 
 const PACKAGE_PREFIX: &str = "prepay_id=";
 /// Unix seconds past this are almost certainly milliseconds (this is the year 5138).

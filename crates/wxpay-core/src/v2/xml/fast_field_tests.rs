@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::fast_field::{self, FastField};
 use super::{XmlError, XmlParser};
-use crate::params::Params;
+use crate::v2::params::Params;
 
 fn both(doc: &str) -> (Result<Params<'_>, XmlError>, Result<Params<'_>, XmlError>) {
     (
@@ -72,7 +72,7 @@ fn leaves_everything_else_to_the_general_reader() {
 #[test]
 fn the_golden_notify_is_read_entirely_by_the_fast_path() {
     let workloads: serde_json::Value =
-        serde_json::from_str(include_str!("../../benches/workloads.json")).unwrap();
+        serde_json::from_str(include_str!("../../../benches/workloads.json")).unwrap();
     let body = workloads["W2_notify_xml"].as_str().unwrap();
     let inner = body
         .strip_prefix("<xml>")

@@ -4,8 +4,9 @@
 //! code that marks an order paid by taking it cannot be reached with an unchecked message.
 //!
 //! ```
-//! use wxpay_core::notify::ExpectedOrder;
-//! use wxpay_core::{ApiKey, Fen, SignType, reply, verify_pay_notify};
+//! use wxpay_core::v2::notify::ExpectedOrder;
+//! use wxpay_core::v2::{SignType, reply, verify_pay_notify};
+//! use wxpay_core::{ApiKey, Fen};
 //!
 //! /// The heart of a notify handler, on the raw body bytes. Returns the reply for WeChat.
 //! fn handle_notify(body: &[u8], key: &ApiKey) -> String {
@@ -32,10 +33,10 @@
 //! ```
 
 use crate::money::{Fen, FenError};
-use crate::params::Params;
 use crate::secret::ApiKey;
-use crate::sign::{self, SignType, VerifyError};
-use crate::xml::{self, XmlError};
+use crate::v2::params::Params;
+use crate::v2::sign::{self, SignType, VerifyError};
+use crate::v2::xml::{self, XmlError};
 
 const SUCCESS: &str = "SUCCESS";
 
@@ -328,7 +329,7 @@ impl<'a> VerifiedPayNotify<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sign::sign_in_place;
+    use crate::v2::sign::sign_in_place;
 
     const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 

@@ -16,7 +16,7 @@ use super::fast_field;
 use super::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_FIELDS, ROOT, XmlError, first_illegal_char, is_field_name, quote,
 };
-use crate::params::Params;
+use crate::v2::params::Params;
 
 /// Parses a WeChat XML body with root `<xml>` and the default limits.
 pub fn parse(input: &[u8]) -> Result<Params<'_>, XmlError> {

@@ -8,8 +8,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::hash;
-use crate::params::{Params, SIGN_FIELD};
 use crate::secret::ApiKey;
+use crate::v2::params::{Params, SIGN_FIELD};
 
 /// The field naming the sign type in requests, replies and notifies.
 pub const SIGN_TYPE_FIELD: &str = "sign_type";

@@ -2,7 +2,7 @@
 //! else in CDATA, as WeChat itself writes them.
 
 use super::{ROOT, XmlError, first_illegal_char, is_field_name, quote};
-use crate::params::Params;
+use crate::v2::params::Params;
 
 const CDATA_END: &str = "]]>";
 

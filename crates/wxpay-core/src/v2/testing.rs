@@ -2,10 +2,10 @@
 //! `generate_test_header`: every test can make a real notify instead of a hand-edited one.
 
 use crate::money::Fen;
-use crate::params::Params;
 use crate::secret::ApiKey;
-use crate::sign::{self, SignType};
-use crate::xml;
+use crate::v2::params::Params;
+use crate::v2::sign::{self, SignType};
+use crate::v2::xml;
 
 /// Builds a successful JSAPI pay notify with every field WeChat sends, signed for real.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ impl PayNotifyBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::verify_pay_notify;
+    use crate::v2::notify::verify_pay_notify;
 
     #[test]
     fn builds_notifies_that_verify() {

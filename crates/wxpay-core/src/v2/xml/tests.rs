@@ -1,5 +1,5 @@
 use super::*;
-use crate::params::Params;
+use crate::v2::params::Params;
 
 fn ok(input: &str) -> Params<'_> {
     parse(input.as_bytes()).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"))

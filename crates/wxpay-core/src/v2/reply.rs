@@ -1,8 +1,8 @@
 //! The replies a merchant sends back to WeChat's notifies (protocol.md §2.11 step 5), and
 //! reading such a reply (what WeChat, or the simulator, does with it).
 
-use crate::params::Params;
-use crate::xml;
+use crate::v2::params::Params;
+use crate::v2::xml;
 
 /// The exact acknowledgement WeChat expects. Anything else makes it retry.
 pub const SUCCESS_REPLY: &str = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";

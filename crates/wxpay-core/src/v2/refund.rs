@@ -11,9 +11,9 @@ use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
 use crate::money::Fen;
-use crate::params::Params;
 use crate::secret::ApiKey;
-use crate::xml::{XmlError, XmlParser};
+use crate::v2::params::Params;
+use crate::v2::xml::{XmlError, XmlParser};
 
 /// Why `req_info` could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
