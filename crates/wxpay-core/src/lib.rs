@@ -7,6 +7,9 @@
 //! - [`v2`]: API v2 (XML, MD5 / HMAC-SHA256): canonical strings, signs, strict flat XML,
 //!   pay notify verification (as a proof type), `wx.requestPayment` params, refund
 //!   `req_info`.
+//! - [`v3`] (feature `v3`, default): API v3 (JSON, RSA-SHA256, AES-256-GCM): keys and
+//!   certificates, request signing, response and notify verification with platform
+//!   certificates and WeChat Pay public keys, resources, v3 `wx.requestPayment` params.
 //! - Shared by both versions: [`money`] (`Fen`, integer money), [`secret`] (keys that never
 //!   print), [`miniprogram`] (login-state signatures, `encryptedData`).
 //!
@@ -35,6 +38,8 @@ pub mod miniprogram;
 pub mod money;
 pub mod secret;
 pub mod v2;
+#[cfg(feature = "v3")]
+pub mod v3;
 
 pub use money::Fen;
 pub use secret::{ApiKey, SessionKey};
