@@ -559,7 +559,8 @@ fn a_decrypted_payment_is_checked_against_the_order() {
     let headers = signature_headers(&g.headers).unwrap();
     let notify = verify_notify(&keys, &headers, g.body.as_bytes(), g.ts).unwrap();
     let key = ApiV3Key::new("0123456789abcdefghijklmnopqrstuv").unwrap();
-    let payment = notify.decrypt(&key).unwrap().transaction().unwrap();
+    let decrypted = notify.decrypt(&key).unwrap();
+    let payment = decrypted.transaction().unwrap();
     let amount = payment.amount.as_ref().unwrap().total;
     let order = ExpectedOrder {
         appid: &payment.appid,
@@ -581,7 +582,7 @@ fn a_decrypted_payment_is_checked_against_the_order() {
         ..order
     };
     assert_eq!(payment.check_matches(&other_app), Err(Mismatch("appid")));
-    let mut not_paid = payment.clone();
+    let mut not_paid = payment.clone().into_owned();
     not_paid.trade_state = "NOTPAY".into();
     assert_eq!(not_paid.check_matches(&order), Err(Mismatch("trade_state")));
     let mut refunded = payment.clone();

@@ -14,9 +14,13 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
 /// The APIv3 key (set in the merchant platform; a different key from the v2 API key): 32
-/// bytes. Never printed; wiped on drop.
+/// bytes. Never printed; wiped on drop. Natively it also keeps the expanded AES key, so a
+/// notify does not pay for the key schedule.
 #[derive(Clone)]
-pub struct ApiV3Key(Zeroizing<[u8; 32]>);
+pub struct ApiV3Key {
+    bytes: Zeroizing<[u8; 32]>,
+    prepared: backend::Prepared,
+}
 
 impl std::fmt::Debug for ApiV3Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,11 +56,34 @@ impl ApiV3Key {
             .as_bytes()
             .try_into()
             .map_err(|_| AeadError::KeyLength(key.len()))?;
-        Ok(ApiV3Key(Zeroizing::new(bytes)))
+        Ok(ApiV3Key {
+            prepared: backend::Prepared::new(&bytes)?,
+            bytes: Zeroizing::new(bytes),
+        })
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
-        self.0.as_slice()
+        self.bytes.as_slice()
+    }
+
+    /// Decrypts base64 `ciphertext_b64` (ciphertext then tag) with this key.
+    pub fn decrypt(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+        ciphertext_b64: &str,
+    ) -> Result<Vec<u8>, AeadError> {
+        check_lengths(self.bytes(), nonce)?;
+        let sealed = super::base64::decode(ciphertext_b64).ok_or(AeadError::Base64)?;
+        if sealed.len() < TAG_LEN {
+            return Err(AeadError::TooShort);
+        }
+        self.prepared.open(
+            self.bytes(),
+            nonce.as_bytes(),
+            associated_data.as_bytes(),
+            sealed,
+        )
     }
 }
 
@@ -102,9 +129,7 @@ pub fn decrypt(
     ciphertext_b64: &str,
 ) -> Result<Vec<u8>, AeadError> {
     check_lengths(key, nonce)?;
-    let sealed = STANDARD
-        .decode(ciphertext_b64)
-        .map_err(|_| AeadError::Base64)?;
+    let sealed = super::base64::decode(ciphertext_b64).ok_or(AeadError::Base64)?;
     if sealed.len() < TAG_LEN {
         return Err(AeadError::TooShort);
     }
@@ -136,9 +161,31 @@ fn check_lengths(key: &[u8], nonce: &str) -> Result<(), AeadError> {
 
 #[cfg(not(target_family = "wasm"))]
 mod backend {
+    use std::sync::Arc;
+
     use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
     use super::AeadError;
+
+    /// An AES-256-GCM key, expanded once.
+    #[derive(Clone)]
+    pub(super) struct Prepared(Arc<LessSafeKey>);
+
+    impl Prepared {
+        pub(super) fn new(bytes: &[u8; 32]) -> Result<Prepared, AeadError> {
+            Ok(Prepared(Arc::new(key(bytes)?)))
+        }
+
+        pub(super) fn open(
+            &self,
+            _bytes: &[u8],
+            nonce_bytes: &[u8],
+            aad: &[u8],
+            sealed: Vec<u8>,
+        ) -> Result<Vec<u8>, AeadError> {
+            open_with(&self.0, nonce_bytes, aad, sealed)
+        }
+    }
 
     fn key(bytes: &[u8]) -> Result<LessSafeKey, AeadError> {
         let algorithm = if bytes.len() == 16 {
@@ -159,9 +206,18 @@ mod backend {
         key_bytes: &[u8],
         nonce_bytes: &[u8],
         aad: &[u8],
+        sealed: Vec<u8>,
+    ) -> Result<Vec<u8>, AeadError> {
+        open_with(&key(key_bytes)?, nonce_bytes, aad, sealed)
+    }
+
+    fn open_with(
+        key: &LessSafeKey,
+        nonce_bytes: &[u8],
+        aad: &[u8],
         mut sealed: Vec<u8>,
     ) -> Result<Vec<u8>, AeadError> {
-        let len = key(key_bytes)?
+        let len = key
             .open_in_place(nonce(nonce_bytes)?, Aad::from(aad), &mut sealed)
             .map_err(|_| AeadError::TagMismatch)?
             .len();
@@ -189,6 +245,26 @@ mod backend {
     use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
 
     use super::AeadError;
+
+    /// Nothing kept: RustCrypto's key schedule is cheap next to the rest in WebAssembly.
+    #[derive(Clone)]
+    pub(super) struct Prepared;
+
+    impl Prepared {
+        pub(super) fn new(_bytes: &[u8; 32]) -> Result<Prepared, AeadError> {
+            Ok(Prepared)
+        }
+
+        pub(super) fn open(
+            &self,
+            bytes: &[u8],
+            nonce: &[u8],
+            aad: &[u8],
+            sealed: Vec<u8>,
+        ) -> Result<Vec<u8>, AeadError> {
+            open(bytes, nonce, aad, sealed)
+        }
+    }
 
     pub(super) fn open(
         key: &[u8],

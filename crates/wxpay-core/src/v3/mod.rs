@@ -16,6 +16,7 @@
 //! public-key operations exist, on RustCrypto.
 
 pub mod aead;
+mod base64;
 pub mod certificates;
 pub mod keys;
 pub mod notify;

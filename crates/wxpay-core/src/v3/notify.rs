@@ -2,9 +2,11 @@
 //! the envelope, then decrypt its resource with the APIv3 key, then (the caller) check the
 //! payload against the order and apply it once. Each step takes the previous one's proof.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
-use super::aead::{AeadError, ApiV3Key, EncryptedResource};
+use super::aead::{ALGORITHM, AeadError, ApiV3Key, EncryptedResource};
 use super::payloads::{RefundResource, Transaction};
 use super::verify::{KeySet, SignatureHeaders, VerifiedBody, VerifyError};
 
@@ -24,18 +26,51 @@ pub enum NotifyError {
     },
 }
 
-/// The envelope WeChat posts.
+/// The envelope WeChat posts. Its text fields borrow from the body (they are plain ASCII
+/// in practice; an escaped one is copied).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Envelope {
-    pub id: String,
-    pub create_time: String,
+pub struct Envelope<'b> {
+    #[serde(borrow)]
+    pub id: Cow<'b, str>,
+    #[serde(borrow)]
+    pub create_time: Cow<'b, str>,
     /// `TRANSACTION.SUCCESS`, `REFUND.SUCCESS`, `REFUND.ABNORMAL`, `REFUND.CLOSED`, ...
-    pub event_type: String,
+    #[serde(borrow)]
+    pub event_type: Cow<'b, str>,
     /// `encrypt-resource`.
-    pub resource_type: String,
-    #[serde(default)]
-    pub summary: Option<String>,
-    pub resource: EncryptedResource,
+    #[serde(borrow)]
+    pub resource_type: Cow<'b, str>,
+    #[serde(default, borrow)]
+    pub summary: Option<Cow<'b, str>>,
+    #[serde(borrow)]
+    pub resource: ResourceRef<'b>,
+}
+
+/// [`EncryptedResource`], borrowed from the body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResourceRef<'b> {
+    #[serde(borrow)]
+    pub algorithm: Cow<'b, str>,
+    #[serde(borrow)]
+    pub ciphertext: Cow<'b, str>,
+    #[serde(default, borrow)]
+    pub associated_data: Cow<'b, str>,
+    #[serde(borrow)]
+    pub nonce: Cow<'b, str>,
+    #[serde(default, borrow)]
+    pub original_type: Option<Cow<'b, str>>,
+}
+
+impl ResourceRef<'_> {
+    pub fn to_owned_resource(&self) -> EncryptedResource {
+        EncryptedResource {
+            algorithm: self.algorithm.to_string(),
+            ciphertext: self.ciphertext.to_string(),
+            associated_data: self.associated_data.to_string(),
+            nonce: self.nonce.to_string(),
+            original_type: self.original_type.as_ref().map(|t| t.to_string()),
+        }
+    }
 }
 
 /// A notify whose signature verified (and whose envelope parsed): only
@@ -43,7 +78,7 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedNotify<'b> {
     verified: VerifiedBody<'b>,
-    envelope: Envelope,
+    envelope: Envelope<'b>,
 }
 
 /// Verifies a notify's signature over `body` (the raw bytes) at `now`, then parses it.
@@ -54,13 +89,17 @@ pub fn verify_notify<'b>(
     now: i64,
 ) -> Result<VerifiedNotify<'b>, NotifyError> {
     let verified = keys.verify(headers, body, now)?;
-    let envelope: Envelope = serde_json::from_slice(verified.body())
-        .map_err(|e| NotifyError::Malformed(e.to_string()))?;
+    // One UTF-8 check of the whole body, then a reader that trusts it (not one check per
+    // string, the ~900-character ciphertext included).
+    let text = std::str::from_utf8(verified.body())
+        .map_err(|_| NotifyError::Malformed("the body is not UTF-8".into()))?;
+    let envelope: Envelope<'b> =
+        serde_json::from_str(text).map_err(|e| NotifyError::Malformed(e.to_string()))?;
     Ok(VerifiedNotify { verified, envelope })
 }
 
-impl VerifiedNotify<'_> {
-    pub fn envelope(&self) -> &Envelope {
+impl<'b> VerifiedNotify<'b> {
+    pub fn envelope(&self) -> &Envelope<'b> {
         &self.envelope
     }
 
@@ -74,32 +113,41 @@ impl VerifiedNotify<'_> {
     }
 
     /// Decrypts the resource with the APIv3 key.
-    pub fn decrypt(&self, key: &ApiV3Key) -> Result<DecryptedNotify, NotifyError> {
+    pub fn decrypt(&self, key: &ApiV3Key) -> Result<DecryptedNotify<'_>, NotifyError> {
+        let resource = &self.envelope.resource;
+        if resource.algorithm != ALGORITHM {
+            return Err(AeadError::Algorithm(resource.algorithm.chars().take(32).collect()).into());
+        }
+        let plain = key.decrypt(
+            &resource.nonce,
+            &resource.associated_data,
+            &resource.ciphertext,
+        )?;
         Ok(DecryptedNotify {
-            id: self.envelope.id.clone(),
-            event_type: self.envelope.event_type.clone(),
-            original_type: self.envelope.resource.original_type.clone(),
-            serial: self.verified.serial().to_owned(),
-            plaintext: self.envelope.resource.decrypt(key)?,
+            id: &self.envelope.id,
+            event_type: &self.envelope.event_type,
+            original_type: resource.original_type.as_deref(),
+            serial: self.verified.serial(),
+            plaintext: String::from_utf8(plain).map_err(|_| AeadError::NotUtf8)?,
         })
     }
 }
 
-/// A verified notify's decrypted resource.
+/// A verified notify's decrypted resource (the envelope's fields borrowed from it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecryptedNotify {
-    pub id: String,
-    pub event_type: String,
-    pub original_type: Option<String>,
+pub struct DecryptedNotify<'n> {
+    pub id: &'n str,
+    pub event_type: &'n str,
+    pub original_type: Option<&'n str>,
     /// The key that verified it.
-    pub serial: String,
+    pub serial: &'n str,
     /// The resource's JSON text.
     pub plaintext: String,
 }
 
-impl DecryptedNotify {
-    /// The payment of a `TRANSACTION.*` notify.
-    pub fn transaction(&self) -> Result<Transaction, NotifyError> {
+impl DecryptedNotify<'_> {
+    /// The payment of a `TRANSACTION.*` notify (borrowing from the plaintext).
+    pub fn transaction(&self) -> Result<Transaction<'_>, NotifyError> {
         serde_json::from_str(&self.plaintext).map_err(|e| NotifyError::Payload {
             expected: "transaction",
             reason: e.to_string(),

@@ -2,41 +2,49 @@
 //! also what the query APIs answer) and the refund result, and the integrity check of a
 //! payment against the order it claims to pay.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::money::Fen;
 
 /// A payment, as `TRANSACTION.SUCCESS` notifies and the query APIs carry it. Unknown
-/// fields are ignored (WeChat adds some over time).
+/// fields are ignored (WeChat adds some over time). Text borrows from the JSON it was
+/// read from where it can (no copy per field); `into_owned` detaches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transaction {
-    pub appid: String,
-    pub mchid: String,
-    pub out_trade_no: String,
-    #[serde(default)]
-    pub transaction_id: Option<String>,
-    #[serde(default)]
-    pub trade_type: Option<String>,
+pub struct Transaction<'a> {
+    #[serde(borrow)]
+    pub appid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub mchid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub out_trade_no: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub transaction_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub trade_type: Option<Cow<'a, str>>,
     /// `SUCCESS`, `REFUND`, `NOTPAY`, `CLOSED`, `REVOKED`, `USERPAYING`, `PAYERROR`.
-    pub trade_state: String,
-    #[serde(default)]
-    pub trade_state_desc: Option<String>,
-    #[serde(default)]
-    pub bank_type: Option<String>,
-    #[serde(default)]
-    pub attach: Option<String>,
+    #[serde(borrow)]
+    pub trade_state: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub trade_state_desc: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub bank_type: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub attach: Option<Cow<'a, str>>,
     /// RFC 3339.
-    #[serde(default)]
-    pub success_time: Option<String>,
-    #[serde(default)]
-    pub payer: Option<Payer>,
+    #[serde(default, borrow)]
+    pub success_time: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub payer: Option<Payer<'a>>,
     #[serde(default)]
     pub amount: Option<TransactionAmount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payer {
-    pub openid: String,
+pub struct Payer<'a> {
+    #[serde(borrow)]
+    pub openid: Cow<'a, str>,
 }
 
 /// Amounts in fen.
@@ -93,11 +101,32 @@ pub struct ExpectedOrder<'a> {
 #[error("the payment's {0} does not match the order")]
 pub struct Mismatch(pub &'static str);
 
-impl Transaction {
+impl Transaction<'_> {
+    /// The same payment, owning its text.
+    pub fn into_owned(self) -> Transaction<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Transaction {
+            appid: own(self.appid),
+            mchid: own(self.mchid),
+            out_trade_no: own(self.out_trade_no),
+            transaction_id: self.transaction_id.map(own),
+            trade_type: self.trade_type.map(own),
+            trade_state: own(self.trade_state),
+            trade_state_desc: self.trade_state_desc.map(own),
+            bank_type: self.bank_type.map(own),
+            attach: self.attach.map(own),
+            success_time: self.success_time.map(own),
+            payer: self.payer.map(|p| Payer {
+                openid: own(p.openid),
+            }),
+            amount: self.amount,
+        }
+    }
+
     /// `trade_state` SUCCESS, and appid, mchid, out_trade_no and `amount.total` equal the
     /// order's (protocol §3.8: the defence against forged or replayed data).
     pub fn check_matches(&self, order: &ExpectedOrder<'_>) -> Result<(), Mismatch> {
-        if self.trade_state != "SUCCESS" {
+        if self.trade_state.as_ref() != "SUCCESS" {
             return Err(Mismatch("trade_state"));
         }
         self.check_order(order)
@@ -106,7 +135,7 @@ impl Transaction {
     /// The same, for a payment that may since have been refunded (`trade_state` SUCCESS
     /// or REFUND): WeChat took the money either way.
     pub fn check_paid(&self, order: &ExpectedOrder<'_>) -> Result<(), Mismatch> {
-        if !matches!(self.trade_state.as_str(), "SUCCESS" | "REFUND") {
+        if !matches!(self.trade_state.as_ref(), "SUCCESS" | "REFUND") {
             return Err(Mismatch("trade_state"));
         }
         self.check_order(order)

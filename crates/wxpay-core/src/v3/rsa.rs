@@ -62,7 +62,13 @@ impl RsaPublicKey {
 
     /// Whether `signature` is an RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub fn verify_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.backend.verify(message, signature)
+        self.backend.verify(&[message], signature)
+    }
+
+    /// The same for the message made of `parts` one after another (hashed as they are,
+    /// not copied into one buffer first).
+    pub fn verify_sha256_parts(&self, parts: &[&[u8]], signature: &[u8]) -> bool {
+        self.backend.verify(parts, signature)
     }
 }
 
@@ -91,6 +97,7 @@ fn bit_length(big_endian: &[u8]) -> usize {
 
 #[cfg(not(target_family = "wasm"))]
 mod backend {
+    use aws_lc_rs::digest::{Context, SHA256};
     use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 
     use super::KeyError;
@@ -105,8 +112,14 @@ mod backend {
                 .map_err(|e| KeyError::BadDer(format!("RSA public key rejected: {e}")))
         }
 
-        pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-            self.0.verify_sig(message, signature).is_ok()
+        pub(super) fn verify(&self, parts: &[&[u8]], signature: &[u8]) -> bool {
+            let mut context = Context::new(&SHA256);
+            for part in parts {
+                context.update(part);
+            }
+            self.0
+                .verify_digest_sig(&context.finish(), signature)
+                .is_ok()
         }
     }
 }
@@ -115,8 +128,8 @@ mod backend {
 mod backend {
     use rsa::BigUint;
     use rsa::pkcs1v15::{Signature, VerifyingKey};
-    use rsa::signature::Verifier;
-    use sha2::Sha256;
+    use rsa::signature::hazmat::PrehashVerifier;
+    use sha2::{Digest, Sha256};
 
     use super::KeyError;
 
@@ -130,8 +143,13 @@ mod backend {
             Ok(Key(VerifyingKey::new(key)))
         }
 
-        pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-            Signature::try_from(signature).is_ok_and(|s| self.0.verify(message, &s).is_ok())
+        pub(super) fn verify(&self, parts: &[&[u8]], signature: &[u8]) -> bool {
+            let mut hasher = Sha256::new();
+            for part in parts {
+                hasher.update(part);
+            }
+            let digest = hasher.finalize();
+            Signature::try_from(signature).is_ok_and(|s| self.0.verify_prehash(&digest, &s).is_ok())
         }
     }
 }

@@ -4,8 +4,7 @@
 //! certificates, WeChat Pay public keys, or both (the migration week). What passes is a
 //! [`VerifiedBody`], which only [`KeySet::verify`] can make.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use std::sync::Arc;
 
 use super::keys::{Certificate, KeyError, WechatPayPublicKey, check_public_key_id};
 use super::rsa::RsaPublicKey;
@@ -94,7 +93,7 @@ impl<'a> SignatureHeaders<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedBody<'b> {
     body: &'b [u8],
-    serial: String,
+    serial: Arc<str>,
     timestamp: i64,
 }
 
@@ -117,7 +116,7 @@ impl<'b> VerifiedBody<'b> {
 /// One verification key and where it came from.
 #[derive(Debug, Clone)]
 struct Entry {
-    id: String,
+    id: Arc<str>,
     key: RsaPublicKey,
     /// A certificate's validity (Unix seconds); None for a WeChat Pay public key.
     validity: Option<(i64, i64)>,
@@ -158,7 +157,7 @@ impl KeySet {
             });
         }
         self.insert(Entry {
-            id: certificate.serial_no().to_owned(),
+            id: certificate.serial_no().into(),
             key: certificate.public_key().clone(),
             validity: Some((certificate.not_before(), certificate.not_after())),
         })
@@ -174,7 +173,7 @@ impl KeySet {
             return Err(KeyError::MerchantPublicKey);
         }
         self.insert(Entry {
-            id: key.id().to_owned(),
+            id: key.id().into(),
             key: key.public_key().clone(),
             validity: None,
         })
@@ -188,7 +187,7 @@ impl KeySet {
             return Err(KeyError::MerchantPublicKey);
         }
         self.insert(Entry {
-            id: serial.to_owned(),
+            id: serial.into(),
             key,
             validity: None,
         })
@@ -213,7 +212,7 @@ impl KeySet {
 
     fn insert(&mut self, entry: Entry) -> Result<(), KeyError> {
         if self.entries.iter().any(|e| e.id == entry.id) {
-            return Err(KeyError::Duplicate(entry.id));
+            return Err(KeyError::Duplicate(entry.id.to_string()));
         }
         self.entries.push(entry);
         Ok(())
@@ -221,7 +220,7 @@ impl KeySet {
 
     /// The serials and ids this set can verify.
     pub fn serials(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|e| e.id.as_str())
+        self.entries.iter().map(|e| &*e.id)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -250,13 +249,13 @@ impl KeySet {
         let entry = self
             .entries
             .iter()
-            .find(|e| e.id == headers.serial)
+            .find(|e| &*e.id == headers.serial)
             .ok_or_else(|| VerifyError::UnknownSerial(headers.serial.chars().take(64).collect()))?;
         if let Some((not_before, not_after)) = entry.validity
             && !(not_before <= now && now <= not_after)
         {
             return Err(VerifyError::CertificateNotValid {
-                serial: entry.id.clone(),
+                serial: entry.id.to_string(),
                 not_before,
                 not_after,
             });
@@ -265,11 +264,20 @@ impl KeySet {
         if skew.checked_abs().is_none_or(|s| s >= WINDOW_SECS) {
             return Err(VerifyError::OutsideWindow { skew });
         }
-        let signature = STANDARD
-            .decode(headers.signature)
-            .map_err(|_| VerifyError::BadBase64)?;
-        let message = signed_message(headers.timestamp, headers.nonce, body);
-        if !entry.key.verify_sha256(&message, &signature) {
+        // RSA-8192 at most: 1,024 bytes; decoded on the stack.
+        let mut buffer = [0u8; 1024];
+        let signature = super::base64::decode_into(headers.signature, &mut buffer)
+            .ok_or(VerifyError::BadBase64)?;
+        // timestamp\nnonce\nbody\n, hashed in place (the body is not copied).
+        let parts = [
+            headers.timestamp.as_bytes(),
+            b"\n",
+            headers.nonce.as_bytes(),
+            b"\n",
+            body,
+            b"\n",
+        ];
+        if !entry.key.verify_sha256_parts(&parts, signature) {
             return Err(VerifyError::BadSignature);
         }
         Ok(VerifiedBody {
