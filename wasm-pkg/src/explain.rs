@@ -57,7 +57,12 @@ pub struct Report {
 }
 
 impl Report {
-    fn add(&mut self, field: &'static str, code: &'static str, message: impl Into<String>) {
+    pub(crate) fn add(
+        &mut self,
+        field: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             field,
             code,
@@ -66,7 +71,7 @@ impl Report {
     }
 
     /// `ok`, canonical, expected paySign, then (field, code, message) per problem.
-    fn pack(&self) -> String {
+    pub(crate) fn pack(&self) -> String {
         let mut out = String::new();
         push(&mut out, if self.ok { "1" } else { "0" });
         push(&mut out, self.canonical.as_deref().unwrap_or_default());
@@ -85,7 +90,7 @@ impl Report {
 
 /// The JS wrapper sends (name, type, text) per field: type `s` string, `d` number,
 /// `n` null, `b` boolean, `o` object, `a` array (undefined fields are not sent).
-fn unpack_fields(packed: &str) -> Result<Fields, WxError> {
+pub(crate) fn unpack_fields(packed: &str) -> Result<Fields, WxError> {
     let items = items(packed)?;
     let mut fields = Fields::new();
     for triple in items.chunks(3) {
@@ -124,7 +129,7 @@ pub fn check_packed(
 }
 
 /// The value as the client would see it as text (numbers included, for diagnosis).
-fn text(params: &Fields, field: &str) -> Option<String> {
+pub(crate) fn text(params: &Fields, field: &str) -> Option<String> {
     match params.get(field)? {
         Given::Str(s) | Given::Num(s) => Some(s.clone()),
         Given::Null | Given::Other(_) => None,
@@ -133,6 +138,28 @@ fn text(params: &Fields, field: &str) -> Option<String> {
 
 pub fn check(params: &Fields, options: &CheckOptions) -> Result<Report, WxError> {
     let mut report = Report::default();
+    check_presence(params, &mut report);
+    check_timestamp(params, options, &mut report);
+    check_shapes(params, &mut report);
+    if let Some(key) = &options.key {
+        let key = errors::key(key)?;
+        match &options.app_id {
+            Some(app_id) if !app_id.is_empty() => check_pay_sign(params, app_id, &key, &mut report),
+            _ => report.add(
+                "appId",
+                "APPID_REQUIRED",
+                "pass options.appId (the Mini Program's appid) to check paySign: it is signed although not passed to wx.requestPayment",
+            ),
+        }
+    } else if let Some(app_id) = &options.app_id {
+        report.canonical = Some(signed_set(params, app_id).canonical_string());
+    }
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// Each of the five params is there and a string (v2 and v3 alike).
+pub(crate) fn check_presence(params: &Fields, report: &mut Report) {
     for field in FIELDS {
         match params.get(field) {
             None | Some(Given::Null) => report.add(
@@ -161,26 +188,10 @@ pub fn check(params: &Fields, options: &CheckOptions) -> Result<Report, WxError>
             ),
         }
     }
-    check_timestamp(params, options, &mut report);
-    check_shapes(params, &mut report);
-    if let Some(key) = &options.key {
-        let key = errors::key(key)?;
-        match &options.app_id {
-            Some(app_id) if !app_id.is_empty() => check_pay_sign(params, app_id, &key, &mut report),
-            _ => report.add(
-                "appId",
-                "APPID_REQUIRED",
-                "pass options.appId (the Mini Program's appid) to check paySign: it is signed although not passed to wx.requestPayment",
-            ),
-        }
-    } else if let Some(app_id) = &options.app_id {
-        report.canonical = Some(signed_set(params, app_id).canonical_string());
-    }
-    report.ok = report.problems.is_empty();
-    Ok(report)
 }
 
-fn check_timestamp(params: &Fields, options: &CheckOptions, report: &mut Report) {
+/// timeStamp: Unix seconds as digits, not milliseconds, near `now` (v2 and v3 alike).
+pub(crate) fn check_timestamp(params: &Fields, options: &CheckOptions, report: &mut Report) {
     let Some(stamp) = text(params, "timeStamp").filter(|s| !s.is_empty()) else {
         return;
     };
@@ -215,6 +226,12 @@ fn check_timestamp(params: &Fields, options: &CheckOptions, report: &mut Report)
 }
 
 fn check_shapes(params: &Fields, report: &mut Report) {
+    check_nonce_and_package(params, report);
+    check_v2_shapes(params, report);
+}
+
+/// nonceStr at most 32 characters, package `prepay_id=...` (v2 and v3 alike).
+pub(crate) fn check_nonce_and_package(params: &Fields, report: &mut Report) {
     if let Some(nonce) = text(params, "nonceStr")
         && nonce.chars().count() > 32
     {
@@ -233,6 +250,9 @@ fn check_shapes(params: &Fields, report: &mut Report) {
             "package must be \"prepay_id=\" followed by the prepay_id from unifiedorder, e.g. prepay_id=wx2017033010242291fcfe0db70013231072",
         );
     }
+}
+
+fn check_v2_shapes(params: &Fields, report: &mut Report) {
     let sign_type = text(params, "signType").filter(|t| !t.is_empty());
     let parsed = sign_type.as_deref().map(str::parse::<SignType>);
     if let Some(Err(_)) = parsed {

@@ -5,9 +5,14 @@
 //! of one per field. Errors are real JS `Error`s with a `code` property and the core's
 //! message.
 
+#[cfg(feature = "v2")]
 pub mod codec;
 pub mod errors;
 pub mod explain;
 pub mod packed;
+#[cfg(feature = "v2")]
 pub mod scratch;
+#[cfg(feature = "v2")]
 pub mod signing;
+#[cfg(feature = "v3")]
+pub mod v3;

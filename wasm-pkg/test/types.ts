@@ -6,3 +6,12 @@ const option: WechatMiniprogram.RequestPaymentOption = { ...params, success() {}
 const report = checkPaymentParams(option as unknown as Record<string, unknown>, { now: new Date() });
 const firstCode: string | undefined = report.problems[0]?.code;
 export { option, firstCode };
+
+// wxpay-sign/v3: v3 params fit wx.requestPayment too (signType 'RSA').
+import { buildV3PaymentParams, checkV3PaymentParams, verifyV3Notify, type V3PaymentParams } from 'wxpay-sign/v3';
+
+const v3Params: V3PaymentParams = buildV3PaymentParams({ appId: 'wx1', prepayId: 'wx2', privateKey: '-----BEGIN PRIVATE KEY-----' });
+const v3Option: WechatMiniprogram.RequestPaymentOption = { ...v3Params, success() {} };
+const v3Report = checkV3PaymentParams(v3Params as unknown as Record<string, unknown>, { appId: 'wx1', now: 0 });
+const notified: string = verifyV3Notify({ headers: {}, body: '', keys: {}, apiV3Key: 'k', now: 0 }).event_type;
+export { v3Option, v3Report, notified };

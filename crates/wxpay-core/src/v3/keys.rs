@@ -90,7 +90,7 @@ impl Certificate {
             .subject_public_key_info
             .to_der()
             .map_err(|e| KeyError::BadDer(e.to_string()))?;
-        let subject = tbs.subject.to_string();
+        let subject = render_name(&tbs.subject);
         Ok(Certificate {
             serial_no: serial_hex(tbs.serial_number.as_bytes()),
             common_name: common_name(&subject),
@@ -203,7 +203,30 @@ pub(crate) fn rsa_from_spki(der: &[u8]) -> Result<RsaPublicKey, KeyError> {
     RsaPublicKey::from_pkcs1_der(pkcs1)
 }
 
-/// The `CN=` of a subject as RFC 4514 writes it (`CN=1900009191,OU=...`).
+/// A distinguished name as RFC 4514 writes it (`CN=1900009191,OU=...,O=...`), with the
+/// few attribute names certificates use here; others by OID. (x509-cert's own Display
+/// would link its whole OID database, ~100 KiB, into the WebAssembly.)
+fn render_name(name: &x509_cert::name::Name) -> String {
+    let mut parts = Vec::new();
+    for rdn in name.0.iter().rev() {
+        for atv in rdn.0.iter() {
+            let label = match atv.oid.to_string().as_str() {
+                "2.5.4.3" => "CN".to_owned(),
+                "2.5.4.6" => "C".to_owned(),
+                "2.5.4.7" => "L".to_owned(),
+                "2.5.4.8" => "ST".to_owned(),
+                "2.5.4.10" => "O".to_owned(),
+                "2.5.4.11" => "OU".to_owned(),
+                other => other.to_owned(),
+            };
+            let value = String::from_utf8_lossy(atv.value.value());
+            parts.push(format!("{label}={}", value.replace(',', "\\,")));
+        }
+    }
+    parts.join(",")
+}
+
+/// The `CN=` of a subject as [`render_name`] writes it.
 fn common_name(subject: &str) -> Option<String> {
     subject
         .split(',')

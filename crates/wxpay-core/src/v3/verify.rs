@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::keys::{Certificate, KeyError, WechatPayPublicKey, check_public_key_id};
+use super::pem::PemKind;
 use super::rsa::RsaPublicKey;
 
 /// Signatures that start with this are WeChat's probes: they must fail (and be answered
@@ -196,18 +197,26 @@ impl KeySet {
     /// Adds what a PEM holds, under `serial`: a platform certificate (whose serial must be
     /// `serial`) or a WeChat Pay public key (`serial` is its `PUB_KEY_ID_...`).
     pub fn add_pem(&mut self, serial: &str, pem: &str) -> Result<(), KeyError> {
-        if super::pem::kind_of(pem)? == super::pem::PemKind::Certificate {
-            let certificate = Certificate::from_pem(pem)?;
-            if !certificate.serial_no().eq_ignore_ascii_case(serial) {
-                return Err(KeyError::BadDer(format!(
-                    "the certificate given for serial {serial} has serial {}",
-                    certificate.serial_no()
-                )));
+        match super::pem::kind_of(pem)? {
+            PemKind::Certificate => {
+                let certificate = Certificate::from_pem(pem)?;
+                if !certificate.serial_no().eq_ignore_ascii_case(serial) {
+                    return Err(KeyError::BadDer(format!(
+                        "the certificate given for serial {serial} has serial {}",
+                        certificate.serial_no()
+                    )));
+                }
+                self.add_certificate(certificate)
             }
-            return self.add_certificate(certificate);
+            PemKind::PublicKey | PemKind::RsaPublicKey => {
+                check_public_key_id(serial)?;
+                self.add_public_key(WechatPayPublicKey::from_pem(serial, pem)?)
+            }
+            found => Err(KeyError::WrongKind {
+                expected: "WeChat Pay's platform certificate or public key",
+                found: found.describe(),
+            }),
         }
-        check_public_key_id(serial)?;
-        self.add_public_key(WechatPayPublicKey::from_pem(serial, pem)?)
     }
 
     fn insert(&mut self, entry: Entry) -> Result<(), KeyError> {

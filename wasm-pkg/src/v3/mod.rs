@@ -1,0 +1,386 @@
+//! API v3 for JavaScript (the `wxpay-sign/v3` entry, its own wasm so the v2 entry does not
+//! carry RSA): verified-then-decrypted notifies, verified responses, resources, v3
+//! `wx.requestPayment` messages (signed by the caller's Node crypto: no private key enters
+//! wasm) and their explainer. Results cross as packed text, like the v2 calls.
+
+pub mod explain;
+
+use wasm_bindgen::prelude::*;
+use wxpay_core::v3::aead::{self, AeadError, ApiV3Key};
+use wxpay_core::v3::keys::KeyError;
+use wxpay_core::v3::notify::{NotifyError, verify_notify};
+use wxpay_core::v3::payment::{PaymentError, RequestPaymentV3};
+use wxpay_core::v3::pem::{PemKind, kind_of};
+use wxpay_core::v3::verify::{KeySet, SignatureHeaders, VerifyError};
+
+use crate::errors::WxError;
+use crate::packed::{items, push};
+
+/// WeChat's verification keys, parsed once (the JS wrapper keeps them per `keys` object).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct V3Keys {
+    set: KeySet,
+}
+
+#[wasm_bindgen]
+impl V3Keys {
+    /// `packed`: serial, PEM, serial, PEM, ... (a certificate under its serial, a WeChat
+    /// Pay public key under its `PUB_KEY_ID_...`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(packed: &str) -> Result<V3Keys, JsValue> {
+        Ok(V3Keys::from_packed(packed)?)
+    }
+}
+
+impl V3Keys {
+    pub fn from_packed(packed: &str) -> Result<V3Keys, WxError> {
+        let list = items(packed)?;
+        if list.is_empty() {
+            return Err(WxError::new(
+                "INVALID_KEY",
+                "keys is empty: give WeChat Pay's platform certificates by serial, or its public key by PUB_KEY_ID_...",
+            ));
+        }
+        let mut set = KeySet::new();
+        for pair in list.chunks(2) {
+            let [serial, pem] = pair else {
+                return Err(WxError::new("INVALID_KEY", "keys could not be read"));
+            };
+            set.add_pem(serial, pem)
+                .map_err(|e| key_error(&e, serial))?;
+        }
+        Ok(V3Keys { set })
+    }
+}
+
+fn key_error(error: &KeyError, serial: &str) -> WxError {
+    let code = match error {
+        KeyError::WrongKind { .. } => "WRONG_KEY_KIND",
+        KeyError::MerchantCertificate { .. } | KeyError::MerchantPublicKey => "MERCHANT_KEY_GIVEN",
+        _ => "INVALID_KEY",
+    };
+    WxError::new(code, format!("keys[{serial:?}]: {error}"))
+}
+
+fn verify_error(error: &VerifyError, body: &[u8]) -> WxError {
+    let code = match error {
+        VerifyError::MissingHeader(_) => "MISSING_HEADER",
+        VerifyError::BadTimestamp => "INVALID_TIMESTAMP",
+        VerifyError::OutsideWindow { .. } => "TIMESTAMP_OUTSIDE_WINDOW",
+        VerifyError::SignatureProbe => "SIGNATURE_PROBE",
+        VerifyError::BadBase64 => "INVALID_SIGNATURE",
+        VerifyError::WrongSignatureType(_) => "WRONG_SIGNATURE_TYPE",
+        VerifyError::UnknownSerial(_) => "UNKNOWN_SERIAL",
+        VerifyError::CertificateNotValid { .. } => "CERTIFICATE_NOT_VALID",
+        VerifyError::BadSignature => "BAD_SIGNATURE",
+    };
+    let mut message = error.to_string();
+    if matches!(error, VerifyError::BadSignature) && looks_reserialized(body) {
+        message.push_str(
+            "; this body has the spacing of a re-serialized object (JSON.stringify(req.body)?): pass the raw body text exactly as received",
+        );
+    }
+    WxError::new(code, message)
+}
+
+/// WeChat's bodies are compact JSON; pretty-printed or spaced JSON was re-serialized.
+fn looks_reserialized(body: &[u8]) -> bool {
+    body.windows(2)
+        .any(|w| w == b": " || w == b", " || w == b"{\n")
+}
+
+fn aead_error(error: &AeadError) -> WxError {
+    let code = match error {
+        AeadError::KeyLength(_) => "INVALID_API_V3_KEY",
+        _ => "DECRYPT_FAILED",
+    };
+    WxError::new(code, error.to_string())
+}
+
+fn headers<'a>(
+    timestamp: Option<&'a str>,
+    nonce: Option<&'a str>,
+    signature: Option<&'a str>,
+    serial: Option<&'a str>,
+    signature_type: Option<&'a str>,
+) -> Result<SignatureHeaders<'a>, VerifyError> {
+    let given = [timestamp, nonce, signature, serial, signature_type];
+    SignatureHeaders::from_lookup(|name| {
+        let index = [
+            wxpay_core::v3::verify::TIMESTAMP,
+            wxpay_core::v3::verify::NONCE,
+            wxpay_core::v3::verify::SIGNATURE,
+            wxpay_core::v3::verify::SERIAL,
+            wxpay_core::v3::verify::SIGNATURE_TYPE,
+        ]
+        .iter()
+        .position(|n| *n == name)?;
+        given.get(index).copied().flatten()
+    })
+}
+
+/// Unix seconds from JavaScript (whole and in range), else the window check cannot run.
+fn seconds(now: f64) -> Result<i64, WxError> {
+    if now.is_finite() && now.fract() == 0.0 && (0.0..1e11).contains(&now) {
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(now as i64)
+    } else {
+        Err(WxError::new(
+            "INVALID_OPTIONS",
+            "now must be Unix seconds (a whole number), not milliseconds",
+        ))
+    }
+}
+
+/// Verifies a notify, then decrypts it: event_type, serial, id, create_time, summary,
+/// resource_type, original_type, plaintext.
+#[allow(clippy::too_many_arguments)]
+pub fn notify(
+    keys: &V3Keys,
+    timestamp: Option<&str>,
+    nonce: Option<&str>,
+    signature: Option<&str>,
+    serial: Option<&str>,
+    signature_type: Option<&str>,
+    body: &[u8],
+    api_v3_key: &str,
+    now: f64,
+) -> Result<String, WxError> {
+    let key = ApiV3Key::new(api_v3_key).map_err(|e| aead_error(&e))?;
+    let headers = headers(timestamp, nonce, signature, serial, signature_type)
+        .map_err(|e| verify_error(&e, body))?;
+    let verified =
+        verify_notify(&keys.set, &headers, body, seconds(now)?).map_err(|e| match &e {
+            NotifyError::Verify(v) => verify_error(v, body),
+            NotifyError::Decrypt(d) => aead_error(d),
+            NotifyError::Malformed(_) | NotifyError::Payload { .. } => {
+                WxError::new("INVALID_NOTIFY", e.to_string())
+            }
+        })?;
+    let decrypted = verified.decrypt(&key).map_err(|e| match &e {
+        NotifyError::Decrypt(d) => aead_error(d),
+        _ => WxError::new("INVALID_NOTIFY", e.to_string()),
+    })?;
+    let envelope = verified.envelope();
+    let mut out = String::with_capacity(decrypted.plaintext.len() + 160);
+    for item in [
+        decrypted.event_type,
+        decrypted.serial,
+        decrypted.id,
+        &envelope.create_time,
+        envelope.summary.as_deref().unwrap_or_default(),
+        &envelope.resource_type,
+        decrypted.original_type.unwrap_or_default(),
+        &decrypted.plaintext,
+    ] {
+        push(&mut out, item);
+    }
+    Ok(out)
+}
+
+/// Verifies a response: the serial of the key that verified it.
+pub fn response(
+    keys: &V3Keys,
+    timestamp: Option<&str>,
+    nonce: Option<&str>,
+    signature: Option<&str>,
+    serial: Option<&str>,
+    body: &[u8],
+    now: f64,
+) -> Result<String, WxError> {
+    let headers =
+        headers(timestamp, nonce, signature, serial, None).map_err(|e| verify_error(&e, body))?;
+    let verified = keys
+        .set
+        .verify(&headers, body, seconds(now)?)
+        .map_err(|e| verify_error(&e, body))?;
+    Ok(verified.serial().to_owned())
+}
+
+/// An encrypted resource's plaintext (a 32-byte APIv3 key; 16 bytes is AES-128-GCM, for
+/// the official SDK's test vectors).
+pub fn decrypt(
+    algorithm: &str,
+    nonce: &str,
+    associated_data: &str,
+    ciphertext: &str,
+    key: &str,
+) -> Result<String, WxError> {
+    if algorithm != aead::ALGORITHM {
+        return Err(aead_error(&AeadError::Algorithm(
+            algorithm.chars().take(32).collect(),
+        )));
+    }
+    let plain = aead::decrypt(key.as_bytes(), nonce, associated_data, ciphertext)
+        .map_err(|e| aead_error(&e))?;
+    String::from_utf8(plain).map_err(|_| aead_error(&AeadError::NotUtf8))
+}
+
+/// The unsigned v3 params and the message the caller signs: timeStamp, nonceStr,
+/// package, message.
+pub fn pay_sign_message(
+    app_id: &str,
+    prepay_id: &str,
+    nonce_str: &str,
+    timestamp: f64,
+) -> Result<String, WxError> {
+    let seconds = seconds(timestamp).map_err(|_| {
+        WxError::new(
+            "INVALID_TIMESTAMP",
+            "timeStamp must be Unix seconds (not milliseconds)",
+        )
+    })?;
+    let (params, message) = RequestPaymentV3::unsigned(app_id, prepay_id, nonce_str, seconds)
+        .map_err(|e| {
+            let code = match e {
+                PaymentError::AppId => "INVALID_APPID",
+                PaymentError::PrepayId => "INVALID_PREPAY_ID",
+                _ => "INVALID_ARGUMENT",
+            };
+            WxError::new(code, e.to_string())
+        })?;
+    let mut out = String::new();
+    for item in [
+        &params.time_stamp,
+        &params.nonce_str,
+        &params.package,
+        &message,
+    ] {
+        push(&mut out, item);
+    }
+    Ok(out)
+}
+
+/// The 5-line message a v3 request's signature covers (tooling: "what should I have
+/// signed?").
+pub fn request_message(
+    method: &str,
+    url: &str,
+    timestamp: f64,
+    nonce: &str,
+    body: &[u8],
+) -> Result<String, WxError> {
+    let request = wxpay_core::v3::RequestToSign {
+        method,
+        url,
+        timestamp: seconds(timestamp).map_err(|_| {
+            WxError::new(
+                "INVALID_TIMESTAMP",
+                "timestamp must be Unix seconds (not milliseconds)",
+            )
+        })?,
+        nonce,
+        body,
+    };
+    let message = request
+        .message()
+        .map_err(|e| WxError::new("INVALID_ARGUMENT", e.to_string()))?;
+    String::from_utf8(message).map_err(|_| WxError::new("INVALID_ARGUMENT", "body is not UTF-8"))
+}
+
+/// What a PEM holds: certificate, public_key, private_key, encrypted_private_key, other.
+pub fn pem_kind(text: &str) -> &'static str {
+    match kind_of(text) {
+        Ok(PemKind::Certificate) => "certificate",
+        Ok(PemKind::PublicKey | PemKind::RsaPublicKey) => "public_key",
+        Ok(PemKind::PrivateKey | PemKind::RsaPrivateKey) => "private_key",
+        Ok(PemKind::EncryptedPrivateKey) => "encrypted_private_key",
+        Ok(PemKind::Other) => "other",
+        Err(_) => "not_pem",
+    }
+}
+
+#[wasm_bindgen(js_name = v3VerifyNotify)]
+#[allow(clippy::too_many_arguments)]
+pub fn v3_verify_notify(
+    keys: &V3Keys,
+    timestamp: Option<String>,
+    nonce: Option<String>,
+    signature: Option<String>,
+    serial: Option<String>,
+    signature_type: Option<String>,
+    body: &[u8],
+    api_v3_key: &str,
+    now: f64,
+) -> Result<String, JsValue> {
+    Ok(notify(
+        keys,
+        timestamp.as_deref(),
+        nonce.as_deref(),
+        signature.as_deref(),
+        serial.as_deref(),
+        signature_type.as_deref(),
+        body,
+        api_v3_key,
+        now,
+    )?)
+}
+
+#[wasm_bindgen(js_name = v3VerifyResponse)]
+pub fn v3_verify_response(
+    keys: &V3Keys,
+    timestamp: Option<String>,
+    nonce: Option<String>,
+    signature: Option<String>,
+    serial: Option<String>,
+    body: &[u8],
+    now: f64,
+) -> Result<String, JsValue> {
+    Ok(response(
+        keys,
+        timestamp.as_deref(),
+        nonce.as_deref(),
+        signature.as_deref(),
+        serial.as_deref(),
+        body,
+        now,
+    )?)
+}
+
+#[wasm_bindgen(js_name = v3DecryptResource)]
+pub fn v3_decrypt_resource(
+    algorithm: &str,
+    nonce: &str,
+    associated_data: &str,
+    ciphertext: &str,
+    key: &str,
+) -> Result<String, JsValue> {
+    Ok(decrypt(algorithm, nonce, associated_data, ciphertext, key)?)
+}
+
+#[wasm_bindgen(js_name = v3PaySignMessage)]
+pub fn v3_pay_sign_message(
+    app_id: &str,
+    prepay_id: &str,
+    nonce_str: &str,
+    timestamp: f64,
+) -> Result<String, JsValue> {
+    Ok(pay_sign_message(app_id, prepay_id, nonce_str, timestamp)?)
+}
+
+#[wasm_bindgen(js_name = v3RequestMessage)]
+pub fn v3_request_message(
+    method: &str,
+    url: &str,
+    timestamp: f64,
+    nonce: &str,
+    body: &[u8],
+) -> Result<String, JsValue> {
+    Ok(request_message(method, url, timestamp, nonce, body)?)
+}
+
+#[wasm_bindgen(js_name = v3PemKind)]
+pub fn v3_pem_kind(text: &str) -> String {
+    pem_kind(text).to_owned()
+}
+
+#[wasm_bindgen(js_name = v3CheckPaymentParams)]
+pub fn v3_check_payment_params(
+    packed: &str,
+    app_id: &str,
+    key: &str,
+    now_secs: f64,
+) -> Result<String, JsValue> {
+    Ok(explain::check_packed(packed, app_id, key, now_secs)?)
+}
