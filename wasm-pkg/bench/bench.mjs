@@ -1,7 +1,9 @@
 // npm run bench: W1 (sign a 14-field map, MD5 and HMAC-SHA256) and W2 (parse + verify a
-// ~900-byte notify) for wxpay-sign beside wechatpay-axios-plugin and tenpay, in one run,
-// on the inputs of the team's workloads.json (the copy in crates/wxpay-core/benches).
-// Single thread; each figure is the median of 5 rounds of >= 1 s.
+// ~900-byte notify) for wxpay-sign beside wechatpay-axios-plugin and tenpay; W3 (verify +
+// decrypt + parse a v3 notify) and W4 (v3 paySign) for wxpay-sign/v3 beside
+// wechatpay-axios-plugin's v3 (Node's OpenSSL). One run, on the inputs of the team's
+// workloads.json (the copy in crates/wxpay-core/benches). Single thread; each figure is
+// the median of 5 rounds of >= 1 s.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +11,8 @@ import os from 'node:os';
 
 const require = createRequire(import.meta.url);
 const wx = require('../dist/index.cjs');
-const { Hash, Transformer } = require('wechatpay-axios-plugin');
+const wx3 = require('../dist/v3.cjs');
+const { Hash, Transformer, Rsa, Aes, Formatter } = require('wechatpay-axios-plugin');
 const Tenpay = require('tenpay');
 const tenpayUtil = require('tenpay/lib/util');
 
@@ -69,6 +72,39 @@ check('axios W2', axiosVerify(), true);
 const tenpayVerify = async () => { const o = await tenpayUtil.parseXML(xml); return o.sign === tenpay._getSign(o, 'MD5'); };
 check('tenpay W2', await tenpayVerify(), true);
 
+// W3: the same notify, verified and decrypted. axios-plugin: Rsa.verify over the joined
+// message with the platform public key, then AES-GCM, then JSON.parse.
+// The workload gives the platform public key: wxpay-sign takes it under a PUB_KEY_ID_ id
+// (a certificate would go under its serial).
+const n = w.W3_v3_notify;
+const publicKeyId = 'PUB_KEY_ID_0000000000000000000000000000000001';
+const w3Args = {
+  headers: {
+    'Wechatpay-Timestamp': n.timestamp, 'Wechatpay-Nonce': n.nonce, 'Wechatpay-Signature': n.signature,
+    'Wechatpay-Serial': publicKeyId, 'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
+  },
+  body: n.body,
+  keys: { [publicKeyId]: w.platform_public_key_pem },
+  apiV3Key: w.apiv3_key,
+  now: Number(n.timestamp),
+};
+const platformKey = Rsa.from(w.platform_public_key_pem, 'public');
+const axiosW3 = () => {
+  const ok = Rsa.verify(Formatter.joinedByLineFeed(n.timestamp, n.nonce, n.body), n.signature, platformKey);
+  if (!ok) throw new Error('axios W3 did not verify');
+  const { resource } = JSON.parse(n.body);
+  return JSON.parse(Aes.AesGcm.decrypt(resource.ciphertext, w.apiv3_key, resource.nonce, resource.associated_data));
+};
+check('wxpay-sign W3', wx3.verifyV3Notify(w3Args).resource.out_trade_no, JSON.parse(n.plaintext).out_trade_no);
+check('axios W3', axiosW3().out_trade_no, JSON.parse(n.plaintext).out_trade_no);
+// W4: the v3 paySign. Both sign in Node's OpenSSL; wxpay-sign builds the message in wasm.
+const p = w.W4_v3_paysign;
+const merchantKey = Rsa.from(w.merchant_private_key_pem, 'private');
+const w4Args = { appId: p.appId, prepayId: p.package.replace('prepay_id=', ''), privateKey: w.merchant_private_key_pem, timeStamp: p.timeStamp, nonceStr: p.nonceStr };
+check('wxpay-sign W4', wx3.buildV3PaymentParams(w4Args).paySign, w.W4_signature);
+const axiosW4 = () => Rsa.sign(Formatter.joinedByLineFeed(p.appId, p.timeStamp, p.nonceStr, p.package), merchantKey);
+check('axios W4', axiosW4(), w.W4_signature);
+
 const results = {
   'W1 sign MD5': {
     'wxpay-sign': measure(() => wx.sign(md5Params, key, 'MD5')),
@@ -84,6 +120,14 @@ const results = {
     'wxpay-sign': measure(() => wx.verifyPayNotify(xml, key)),
     'wechatpay-axios-plugin': measure(axiosVerify),
     tenpay: await measureAsync(tenpayVerify),
+  },
+  'W3 v3 notify verify + decrypt + parse': {
+    'wxpay-sign': measure(() => wx3.verifyV3Notify(w3Args)),
+    'wechatpay-axios-plugin': measure(axiosW3),
+  },
+  'W4 v3 paySign (RSA-2048)': {
+    'wxpay-sign': measure(() => wx3.buildV3PaymentParams(w4Args)),
+    'wechatpay-axios-plugin': measure(axiosW4),
   },
 };
 

@@ -1,7 +1,8 @@
 // The wxpay-sign/v3 JavaScript API over the v3 wasm exports. Single source: scripts/build.mjs
 // embeds it into the v3 CommonJS, ESM and browser entry points. `platform` is Node's
-// private-key signer (node:crypto) in Node and null in browsers, where a private key has
-// no business.
+// crypto (OpenSSL) in Node: the merchant-key signer, and the RSA verification the core
+// hands out (everything else of a verification stays in the core); null in browsers,
+// where verification runs on the wasm's own RustCrypto and a private key has no business.
 
 function makeV3Api(raw, platform) {
   function fail(code, message) {
@@ -92,6 +93,9 @@ function makeV3Api(raw, platform) {
     return set;
   }
 
+  // Private keys already seen to be private keys (a server signs with one key).
+  const privateKinds = new Map();
+
   function nowSeconds(now) {
     if (now === undefined || now === null) return Math.floor(Date.now() / 1000);
     if (now instanceof Date) return Math.floor(now.getTime() / 1000);
@@ -143,6 +147,7 @@ function makeV3Api(raw, platform) {
         bodyBytes(body),
         text('apiV3Key', apiV3Key),
         nowSeconds(now),
+        platform === null ? undefined : platform.verifyPkcs1Sha256,
       ));
       const [eventType, serial, id, createTime, summary, resourceType, originalType, plaintext] = items(packed);
       let resource;
@@ -171,6 +176,7 @@ function makeV3Api(raw, platform) {
         h['wechatpay-timestamp'], h['wechatpay-nonce'], h['wechatpay-signature'], h['wechatpay-serial'],
         bodyBytes(body),
         nowSeconds(now),
+        platform === null ? undefined : platform.verifyPkcs1Sha256,
       ));
       return { serial };
     },
@@ -203,7 +209,11 @@ function makeV3Api(raw, platform) {
       }
       const { appId, prepayId, privateKey, timeStamp, nonceStr } =
         options(args, '{appId, prepayId, privateKey, timeStamp?, nonceStr?}');
-      const kind = raw.v3PemKind(text('privateKey', privateKey));
+      const kind = privateKinds.get(text('privateKey', privateKey)) ?? raw.v3PemKind(privateKey);
+      if (kind === 'private_key' && !privateKinds.has(privateKey)) {
+        if (privateKinds.size >= 8) privateKinds.delete(privateKinds.keys().next().value);
+        privateKinds.set(privateKey, kind);
+      }
       if (kind === 'encrypted_private_key') {
         throw fail('INVALID_KEY', 'the private key is password-protected: decrypt it first (openssl pkcs8 -in apiclient_key.pem -out key.pem)');
       }

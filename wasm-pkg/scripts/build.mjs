@@ -110,10 +110,5 @@ entries({
   mjs: 'v3.mjs',
   browser: 'v3-browser.mjs',
   wasmDir: 'v3',
-  nodeExtra: `const nodeCrypto = require('node:crypto');\n` +
-    `const nodePlatform = {\n` +
-    `  signSha256Rsa(message, privateKeyPem) {\n` +
-    `    return nodeCrypto.sign('sha256', Buffer.from(message, 'utf8'), privateKeyPem).toString('base64');\n` +
-    `  },\n` +
-    `};\n`,
+  nodeExtra: readFileSync(join(here, 'js', 'node_platform.js'), 'utf8'),
 });

@@ -824,3 +824,65 @@ fn v3_pay_params_are_checked_like_the_wechat_client_does() {
     assert!(md5.verify(app_id, key.public_key()).is_err());
     assert!(RequestPaymentV3::build(app_id, "x", &key, "n", 1_554_208_460_000).is_err());
 }
+
+/// An outside RSA verifier (as the npm package's Node one) replaces the RSA operation
+/// only: every other check still runs, and its answer is taken as given.
+#[test]
+fn an_outside_rsa_verifier_replaces_only_the_rsa_operation() {
+    use wxpay_core::v3::notify::verify_notify_using;
+    use wxpay_core::v3::verify::RsaVerifier;
+
+    struct Fixed(bool, std::cell::Cell<usize>);
+    impl RsaVerifier for Fixed {
+        fn verify_pkcs1_sha256(&self, key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+            assert_eq!(signature.len(), 256);
+            assert!(message.ends_with(b"\n") && key.len() > 256);
+            self.1.set(self.1.get() + 1);
+            self.0
+        }
+    }
+    /// The built-in operation, through the trait.
+    struct Builtin;
+    impl RsaVerifier for Builtin {
+        fn verify_pkcs1_sha256(&self, key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+            let spki_free =
+                keys::public_key_from_pem(&pem_rfc7468_encode("RSA PUBLIC KEY", key), "x").unwrap();
+            spki_free.verify_sha256(message, signature)
+        }
+    }
+    let g = genuine();
+    let keys = platform_keys(&g.all);
+    let headers = signature_headers(&g.headers).unwrap();
+    let body = g.body.as_bytes();
+    verify_notify_using(&keys, &headers, body, g.ts, &Builtin).unwrap();
+    assert!(verify_notify_using(&keys, &headers, b"{}", g.ts, &Builtin).is_err());
+    let yes = Fixed(true, std::cell::Cell::new(0));
+    verify_notify_using(&keys, &headers, body, g.ts, &yes).unwrap();
+    let no = Fixed(false, std::cell::Cell::new(0));
+    assert_eq!(
+        verify_notify_using(&keys, &headers, body, g.ts, &no).unwrap_err(),
+        NotifyError::Verify(VerifyError::BadSignature)
+    );
+    // Outside the window, a probe, an unknown serial: refused before the verifier is asked.
+    let before = yes.1.get();
+    assert!(verify_notify_using(&keys, &headers, body, g.ts + 300, &yes).is_err());
+    let probe = SignatureHeaders {
+        signature: "WECHATPAY/SIGNTEST/x",
+        ..headers
+    };
+    assert!(verify_notify_using(&keys, &probe, body, g.ts, &yes).is_err());
+    assert_eq!(yes.1.get(), before);
+}
+
+fn pem_rfc7468_encode(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}

@@ -8,10 +8,10 @@ pub mod explain;
 use wasm_bindgen::prelude::*;
 use wxpay_core::v3::aead::{self, AeadError, ApiV3Key};
 use wxpay_core::v3::keys::KeyError;
-use wxpay_core::v3::notify::{NotifyError, verify_notify};
+use wxpay_core::v3::notify::{NotifyError, verify_notify, verify_notify_using};
 use wxpay_core::v3::payment::{PaymentError, RequestPaymentV3};
 use wxpay_core::v3::pem::{PemKind, kind_of};
-use wxpay_core::v3::verify::{KeySet, SignatureHeaders, VerifyError};
+use wxpay_core::v3::verify::{KeySet, RsaVerifier, SignatureHeaders, VerifyError};
 
 use crate::errors::WxError;
 use crate::packed::{items, push};
@@ -51,6 +51,24 @@ impl V3Keys {
                 .map_err(|e| key_error(&e, serial))?;
         }
         Ok(V3Keys { set })
+    }
+}
+
+/// The RSA operation in JavaScript (Node's crypto: OpenSSL), called with the PKCS#1 key,
+/// the message and the signature; anything but `true` (a throw included) is a no.
+#[derive(Debug)]
+pub struct JsVerifier(pub js_sys::Function);
+
+impl RsaVerifier for JsVerifier {
+    fn verify_pkcs1_sha256(&self, key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let args = js_sys::Array::of3(
+            &js_sys::Uint8Array::from(key),
+            &js_sys::Uint8Array::from(message),
+            &js_sys::Uint8Array::from(signature),
+        );
+        self.0
+            .apply(&JsValue::NULL, &args)
+            .is_ok_and(|result| result.as_bool() == Some(true))
     }
 }
 
@@ -98,26 +116,28 @@ fn aead_error(error: &AeadError) -> WxError {
     WxError::new(code, error.to_string())
 }
 
-fn headers<'a>(
-    timestamp: Option<&'a str>,
-    nonce: Option<&'a str>,
-    signature: Option<&'a str>,
-    serial: Option<&'a str>,
-    signature_type: Option<&'a str>,
-) -> Result<SignatureHeaders<'a>, VerifyError> {
-    let given = [timestamp, nonce, signature, serial, signature_type];
-    SignatureHeaders::from_lookup(|name| {
-        let index = [
-            wxpay_core::v3::verify::TIMESTAMP,
-            wxpay_core::v3::verify::NONCE,
-            wxpay_core::v3::verify::SIGNATURE,
-            wxpay_core::v3::verify::SERIAL,
-            wxpay_core::v3::verify::SIGNATURE_TYPE,
-        ]
-        .iter()
-        .position(|n| *n == name)?;
-        given.get(index).copied().flatten()
-    })
+/// The signature header values as JavaScript found them (None: absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeaderValues<'a> {
+    pub timestamp: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub serial: Option<&'a str>,
+    pub signature_type: Option<&'a str>,
+}
+
+impl<'a> HeaderValues<'a> {
+    fn parse(&self) -> Result<SignatureHeaders<'a>, VerifyError> {
+        use wxpay_core::v3::verify::{NONCE, SERIAL, SIGNATURE, SIGNATURE_TYPE, TIMESTAMP};
+        SignatureHeaders::from_lookup(|name| match name {
+            TIMESTAMP => self.timestamp,
+            NONCE => self.nonce,
+            SIGNATURE => self.signature,
+            SERIAL => self.serial,
+            SIGNATURE_TYPE => self.signature_type,
+            _ => None,
+        })
+    }
 }
 
 /// Unix seconds from JavaScript (whole and in range), else the window check cannot run.
@@ -135,29 +155,28 @@ fn seconds(now: f64) -> Result<i64, WxError> {
 
 /// Verifies a notify, then decrypts it: event_type, serial, id, create_time, summary,
 /// resource_type, original_type, plaintext.
-#[allow(clippy::too_many_arguments)]
 pub fn notify(
     keys: &V3Keys,
-    timestamp: Option<&str>,
-    nonce: Option<&str>,
-    signature: Option<&str>,
-    serial: Option<&str>,
-    signature_type: Option<&str>,
+    values: &HeaderValues<'_>,
     body: &[u8],
     api_v3_key: &str,
     now: f64,
+    verifier: Option<&dyn RsaVerifier>,
 ) -> Result<String, WxError> {
     let key = ApiV3Key::new(api_v3_key).map_err(|e| aead_error(&e))?;
-    let headers = headers(timestamp, nonce, signature, serial, signature_type)
-        .map_err(|e| verify_error(&e, body))?;
-    let verified =
-        verify_notify(&keys.set, &headers, body, seconds(now)?).map_err(|e| match &e {
-            NotifyError::Verify(v) => verify_error(v, body),
-            NotifyError::Decrypt(d) => aead_error(d),
-            NotifyError::Malformed(_) | NotifyError::Payload { .. } => {
-                WxError::new("INVALID_NOTIFY", e.to_string())
-            }
-        })?;
+    let headers = values.parse().map_err(|e| verify_error(&e, body))?;
+    let now = seconds(now)?;
+    let verified = match verifier {
+        None => verify_notify(&keys.set, &headers, body, now),
+        Some(verifier) => verify_notify_using(&keys.set, &headers, body, now, verifier),
+    };
+    let verified = verified.map_err(|e| match &e {
+        NotifyError::Verify(v) => verify_error(v, body),
+        NotifyError::Decrypt(d) => aead_error(d),
+        NotifyError::Malformed(_) | NotifyError::Payload { .. } => {
+            WxError::new("INVALID_NOTIFY", e.to_string())
+        }
+    })?;
     let decrypted = verified.decrypt(&key).map_err(|e| match &e {
         NotifyError::Decrypt(d) => aead_error(d),
         _ => WxError::new("INVALID_NOTIFY", e.to_string()),
@@ -182,19 +201,18 @@ pub fn notify(
 /// Verifies a response: the serial of the key that verified it.
 pub fn response(
     keys: &V3Keys,
-    timestamp: Option<&str>,
-    nonce: Option<&str>,
-    signature: Option<&str>,
-    serial: Option<&str>,
+    values: &HeaderValues<'_>,
     body: &[u8],
     now: f64,
+    verifier: Option<&dyn RsaVerifier>,
 ) -> Result<String, WxError> {
-    let headers =
-        headers(timestamp, nonce, signature, serial, None).map_err(|e| verify_error(&e, body))?;
-    let verified = keys
-        .set
-        .verify(&headers, body, seconds(now)?)
-        .map_err(|e| verify_error(&e, body))?;
+    let headers = values.parse().map_err(|e| verify_error(&e, body))?;
+    let now = seconds(now)?;
+    let verified = match verifier {
+        None => keys.set.verify(&headers, body, now),
+        Some(verifier) => keys.set.verify_using(&headers, body, now, verifier),
+    }
+    .map_err(|e| verify_error(&e, body))?;
     Ok(verified.serial().to_owned())
 }
 
@@ -291,6 +309,7 @@ pub fn pem_kind(text: &str) -> &'static str {
     }
 }
 
+// Flat arguments: one crossing from JavaScript, no object to build and take apart.
 #[wasm_bindgen(js_name = v3VerifyNotify)]
 #[allow(clippy::too_many_arguments)]
 pub fn v3_verify_notify(
@@ -303,21 +322,28 @@ pub fn v3_verify_notify(
     body: &[u8],
     api_v3_key: &str,
     now: f64,
+    verifier: Option<js_sys::Function>,
 ) -> Result<String, JsValue> {
+    let verifier = verifier.map(JsVerifier);
+    let values = HeaderValues {
+        timestamp: timestamp.as_deref(),
+        nonce: nonce.as_deref(),
+        signature: signature.as_deref(),
+        serial: serial.as_deref(),
+        signature_type: signature_type.as_deref(),
+    };
     Ok(notify(
         keys,
-        timestamp.as_deref(),
-        nonce.as_deref(),
-        signature.as_deref(),
-        serial.as_deref(),
-        signature_type.as_deref(),
+        &values,
         body,
         api_v3_key,
         now,
+        verifier.as_ref().map(|v| v as &dyn RsaVerifier),
     )?)
 }
 
 #[wasm_bindgen(js_name = v3VerifyResponse)]
+#[allow(clippy::too_many_arguments)]
 pub fn v3_verify_response(
     keys: &V3Keys,
     timestamp: Option<String>,
@@ -326,15 +352,22 @@ pub fn v3_verify_response(
     serial: Option<String>,
     body: &[u8],
     now: f64,
+    verifier: Option<js_sys::Function>,
 ) -> Result<String, JsValue> {
+    let verifier = verifier.map(JsVerifier);
+    let values = HeaderValues {
+        timestamp: timestamp.as_deref(),
+        nonce: nonce.as_deref(),
+        signature: signature.as_deref(),
+        serial: serial.as_deref(),
+        signature_type: None,
+    };
     Ok(response(
         keys,
-        timestamp.as_deref(),
-        nonce.as_deref(),
-        signature.as_deref(),
-        serial.as_deref(),
+        &values,
         body,
         now,
+        verifier.as_ref().map(|v| v as &dyn RsaVerifier),
     )?)
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::aead::{ALGORITHM, AeadError, ApiV3Key, EncryptedResource};
 use super::payloads::{RefundResource, Transaction};
-use super::verify::{KeySet, SignatureHeaders, VerifiedBody, VerifyError};
+use super::verify::{KeySet, RsaVerifier, SignatureHeaders, VerifiedBody, VerifyError};
 
 /// Why a notify is refused. Answer WeChat 4xx/5xx with `{"code":"FAIL","message":...}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,7 +88,21 @@ pub fn verify_notify<'b>(
     body: &'b [u8],
     now: i64,
 ) -> Result<VerifiedNotify<'b>, NotifyError> {
-    let verified = keys.verify(headers, body, now)?;
+    parse(keys.verify(headers, body, now)?)
+}
+
+/// [`verify_notify`] with the RSA operation done by `verifier`.
+pub fn verify_notify_using<'b>(
+    keys: &KeySet,
+    headers: &SignatureHeaders<'_>,
+    body: &'b [u8],
+    now: i64,
+    verifier: &dyn RsaVerifier,
+) -> Result<VerifiedNotify<'b>, NotifyError> {
+    parse(keys.verify_using(headers, body, now, verifier)?)
+}
+
+fn parse<'b>(verified: VerifiedBody<'b>) -> Result<VerifiedNotify<'b>, NotifyError> {
     // One UTF-8 check of the whole body, then a reader that trusts it (not one check per
     // string, the ~900-character ciphertext included).
     let text = std::str::from_utf8(verified.body())
