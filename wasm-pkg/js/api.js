@@ -4,12 +4,6 @@
 // and gives every failure a real Error with a `code`.
 
 function makeApi(raw) {
-  function fail(code, message) {
-    const error = new Error(message);
-    error.code = code;
-    return error;
-  }
-
   // Each key and value as `<length>:<text>`; lengths are UTF-16 units (JS `length`).
   // null and undefined values are absent (and empty values are not signed anyway).
   function pack(params) {
@@ -62,26 +56,9 @@ function makeApi(raw) {
     return String.fromCharCode.apply(null, viaScratch(operation, input));
   }
 
-  function item(value) {
-    return value.length + ':' + value;
-  }
-
   // The keyed calls' input starts with the key and signType items (checked first).
   function keyPrefix(key, signType) {
     return item(text('key', key)) + item(signTypeArg(signType));
-  }
-
-  // Results come back packed the same way: items one after another.
-  function items(packed) {
-    const out = [];
-    let at = 0;
-    while (at < packed.length) {
-      const colon = packed.indexOf(':', at);
-      const length = Number(packed.slice(at, colon));
-      out.push(packed.slice(colon + 1, colon + 1 + length));
-      at = colon + 1 + length;
-    }
-    return out;
   }
 
   function object(packed) {
@@ -91,44 +68,10 @@ function makeApi(raw) {
     return result;
   }
 
-  // For checkPaymentParams the type of each param matters, so it travels too.
-  const PAYMENT_FIELDS = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'];
-  function packTyped(params) {
-    let packed = '';
-    for (const name of PAYMENT_FIELDS) {
-      const value = params[name];
-      if (value === undefined) continue;
-      let kind;
-      let textValue = '';
-      if (value === null) kind = 'n';
-      else if (typeof value === 'string') { kind = 's'; textValue = value; }
-      else if (typeof value === 'number') { kind = 'd'; textValue = String(value); }
-      else if (typeof value === 'boolean') kind = 'b';
-      else if (Array.isArray(value)) kind = 'a';
-      else kind = 'o';
-      packed += name.length + ':' + name + '1:' + kind + textValue.length + ':' + textValue;
-    }
-    return packed;
-  }
-
   function signTypeArg(signType) {
     if (signType === undefined || signType === null) return '';
     if (typeof signType !== 'string') throw fail('INVALID_SIGN_TYPE', 'signType must be "MD5" or "HMAC-SHA256"');
     return signType;
-  }
-
-  function text(name, value) {
-    if (typeof value !== 'string') throw fail('INVALID_ARGUMENT', `${name} must be a string`);
-    return value;
-  }
-
-  function randomNonce() {
-    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-    const bytes = new Uint8Array(32);
-    globalThis.crypto.getRandomValues(bytes);
-    let nonce = '';
-    for (let i = 0; i < bytes.length; i++) nonce += alphabet[bytes[i] % alphabet.length];
-    return nonce;
   }
 
   function nowSeconds(now) {

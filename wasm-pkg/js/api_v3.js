@@ -5,12 +5,6 @@
 // where verification runs on the wasm's own RustCrypto and a private key has no business.
 
 function makeV3Api(raw, platform) {
-  function fail(code, message) {
-    const error = new Error(message);
-    error.code = code;
-    return error;
-  }
-
   // Errors from wasm are Errors with a code already; anything else gets one.
   function call(fn) {
     try {
@@ -19,27 +13,6 @@ function makeV3Api(raw, platform) {
       if (error instanceof Error && typeof error.code === 'string') throw error;
       throw fail('INTERNAL', String(error && error.message ? error.message : error));
     }
-  }
-
-  function text(name, value) {
-    if (typeof value !== 'string') throw fail('INVALID_ARGUMENT', `${name} must be a string`);
-    return value;
-  }
-
-  function item(value) {
-    return value.length + ':' + value;
-  }
-
-  function items(packed) {
-    const out = [];
-    let at = 0;
-    while (at < packed.length) {
-      const colon = packed.indexOf(':', at);
-      const length = Number(packed.slice(at, colon));
-      out.push(packed.slice(colon + 1, colon + 1 + length));
-      at = colon + 1 + length;
-    }
-    return out;
   }
 
   // HTTP header names are case-insensitive: look them up lower-cased. Node gives arrays
@@ -106,34 +79,6 @@ function makeV3Api(raw, platform) {
   function options(value, what) {
     if (value === null || typeof value !== 'object') throw fail('INVALID_ARGUMENT', `pass ${what}`);
     return value;
-  }
-
-  function randomNonce() {
-    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-    const bytes = new Uint8Array(32);
-    globalThis.crypto.getRandomValues(bytes);
-    let nonce = '';
-    for (let i = 0; i < bytes.length; i++) nonce += alphabet[bytes[i] % alphabet.length];
-    return nonce;
-  }
-
-  const PAYMENT_FIELDS = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'];
-  function packTyped(params) {
-    let packed = '';
-    for (const name of PAYMENT_FIELDS) {
-      const value = params[name];
-      if (value === undefined) continue;
-      let kind;
-      let textValue = '';
-      if (value === null) kind = 'n';
-      else if (typeof value === 'string') { kind = 's'; textValue = value; }
-      else if (typeof value === 'number') { kind = 'd'; textValue = String(value); }
-      else if (typeof value === 'boolean') kind = 'b';
-      else if (Array.isArray(value)) kind = 'a';
-      else kind = 'o';
-      packed += item(name) + '1:' + kind + item(textValue);
-    }
-    return packed;
   }
 
   return {

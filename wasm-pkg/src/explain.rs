@@ -116,16 +116,34 @@ pub fn check_packed(
     key: &str,
     now_secs: f64,
 ) -> Result<String, WxError> {
+    run_packed(check, packed, app_id, key, now_secs)
+}
+
+/// A checker (v2's or v3's) over the wrapper's packed fields and arguments, its report
+/// packed for JS.
+pub fn run_packed(
+    checker: fn(&Fields, &CheckOptions) -> Result<Report, WxError>,
+    packed: &str,
+    app_id: &str,
+    key: &str,
+    now_secs: f64,
+) -> Result<String, WxError> {
     let fields = unpack_fields(packed)?;
-    let options = CheckOptions {
-        app_id: Some(app_id.to_owned()).filter(|a| !a.is_empty()),
-        key: Some(key.to_owned()).filter(|k| !k.is_empty()),
-        // Whole seconds from the wrapper; anything else means "no clock check".
-        #[allow(clippy::cast_possible_truncation)]
-        now: (now_secs.is_finite() && now_secs.fract() == 0.0 && now_secs.abs() < 1e15)
-            .then_some(now_secs as i64),
-    };
-    Ok(check(&fields, &options)?.pack())
+    Ok(checker(&fields, &CheckOptions::from_js(app_id, key, now_secs))?.pack())
+}
+
+impl CheckOptions {
+    /// From the wrapper's arguments: empty strings are absent; `now` must be whole
+    /// seconds, anything else means "no clock check".
+    pub(crate) fn from_js(app_id: &str, key: &str, now_secs: f64) -> CheckOptions {
+        CheckOptions {
+            app_id: Some(app_id.to_owned()).filter(|a| !a.is_empty()),
+            key: Some(key.to_owned()).filter(|k| !k.is_empty()),
+            #[allow(clippy::cast_possible_truncation)]
+            now: (now_secs.is_finite() && now_secs.fract() == 0.0 && now_secs.abs() < 1e15)
+                .then_some(now_secs as i64),
+        }
+    }
 }
 
 /// The value as the client would see it as text (numbers included, for diagnosis).

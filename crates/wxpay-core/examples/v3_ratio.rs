@@ -7,8 +7,9 @@
 //! cargo run --release -p wxpay-core --example v3_ratio -- w3 200
 //! cargo run --release -p wxpay-core --example v3_ratio -- w4 60
 //! ```
-//! (`scripts/bench-v3.sh` runs both beside `openssl speed rsa2048`.) `w3-ours N` and
-//! `w3-ceiling N` (and `w4-...`) run one side alone, for callgrind or perf.
+//! (`scripts/bench-v3.sh` runs both beside `openssl speed rsa2048`.) `backends N`
+//! compares aws-lc-rs with ring (the other constant-time candidate) the same way.
+//! `w3-ours N` and `w3-ceiling N` (and `w4-...`) run one side alone, for callgrind or perf.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -186,6 +187,65 @@ fn w4(w: &Value, rounds: usize, mode: Mode) {
     }
 }
 
+/// aws-lc-rs against ring, interleaved: RSA-2048 verification and signature.
+fn backends(w: &Value, rounds: usize) {
+    let n = &w["W3_v3_notify"];
+    let text = |field: &str| n[field].as_str().unwrap().to_owned();
+    let platform = w["platform_public_key_pem"].as_str().unwrap();
+    let pkcs1 = public_key_from_pem(platform, "platform key")
+        .unwrap()
+        .pkcs1_der()
+        .to_vec();
+    let message = signed_message(&text("timestamp"), &text("nonce"), text("body").as_bytes());
+    let signature = STANDARD.decode(text("signature")).unwrap();
+    let aws = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &pkcs1).unwrap();
+    let ring_key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        &pkcs1,
+    );
+    report(
+        "RSA-2048 verify",
+        "ring",
+        "aws-lc-rs",
+        interleaved(
+            rounds,
+            200,
+            || ring_key.verify(black_box(&message), &signature).unwrap(),
+            || aws.verify_sig(black_box(&message), &signature).unwrap(),
+        ),
+    );
+    let pem = w["merchant_private_key_pem"].as_str().unwrap();
+    let aws_key = RsaPrivateKey::from_pem(pem).unwrap();
+    let der_text: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let ring_pair =
+        ring::signature::RsaKeyPair::from_pkcs8(&STANDARD.decode(der_text).unwrap()).unwrap();
+    let rng = ring::rand::SystemRandom::new();
+    let paysign = w["W4_message"].as_str().unwrap().as_bytes().to_vec();
+    report(
+        "RSA-2048 sign",
+        "ring",
+        "aws-lc-rs",
+        interleaved(
+            rounds / 10,
+            20,
+            || {
+                let mut out = vec![0; ring_pair.public().modulus_len()];
+                ring_pair
+                    .sign(
+                        &ring::signature::RSA_PKCS1_SHA256,
+                        &rng,
+                        black_box(&paysign),
+                        &mut out,
+                    )
+                    .unwrap();
+            },
+            || {
+                black_box(aws_key.sign_sha256(black_box(&paysign)).unwrap());
+            },
+        ),
+    );
+}
+
 fn main() {
     let w: Value = serde_json::from_str(include_str!("../benches/workloads.json")).unwrap();
     let mut args = std::env::args().skip(1);
@@ -200,6 +260,7 @@ fn main() {
         "w4" => w4(&w, rounds, Mode::Both),
         "w4-ours" => w4(&w, rounds, Mode::Ours),
         "w4-ceiling" => w4(&w, rounds, Mode::Ceiling),
+        "backends" => backends(&w, rounds),
         other => panic!("w3 or w4, not {other}"),
     }
 }

@@ -13,8 +13,8 @@ use wxpay_core::v3::pem::{PemKind, kind_of};
 
 use crate::errors::WxError;
 use crate::explain::{
-    CheckOptions, Fields, Report, check_nonce_and_package, check_presence, check_timestamp, text,
-    unpack_fields,
+    CheckOptions, Fields, Report, check_nonce_and_package, check_presence, check_timestamp,
+    run_packed, text,
 };
 
 /// A paySign of RSA-2048: 256 bytes.
@@ -26,15 +26,7 @@ pub fn check_packed(
     key: &str,
     now_secs: f64,
 ) -> Result<String, WxError> {
-    let fields = unpack_fields(packed)?;
-    let options = CheckOptions {
-        app_id: Some(app_id.to_owned()).filter(|a| !a.is_empty()),
-        key: Some(key.to_owned()).filter(|k| !k.is_empty()),
-        #[allow(clippy::cast_possible_truncation)]
-        now: (now_secs.is_finite() && now_secs.fract() == 0.0 && now_secs.abs() < 1e15)
-            .then_some(now_secs as i64),
-    };
-    Ok(check(&fields, &options)?.pack())
+    run_packed(check, packed, app_id, key, now_secs)
 }
 
 /// The merchant's public key from its certificate or public key PEM. A private key is

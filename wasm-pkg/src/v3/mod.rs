@@ -127,6 +127,23 @@ pub struct HeaderValues<'a> {
 }
 
 impl<'a> HeaderValues<'a> {
+    /// From the values JavaScript passed (owned by wasm-bindgen).
+    fn of(
+        timestamp: &'a Option<String>,
+        nonce: &'a Option<String>,
+        signature: &'a Option<String>,
+        serial: &'a Option<String>,
+        signature_type: &'a Option<String>,
+    ) -> HeaderValues<'a> {
+        HeaderValues {
+            timestamp: timestamp.as_deref(),
+            nonce: nonce.as_deref(),
+            signature: signature.as_deref(),
+            serial: serial.as_deref(),
+            signature_type: signature_type.as_deref(),
+        }
+    }
+
     fn parse(&self) -> Result<SignatureHeaders<'a>, VerifyError> {
         use wxpay_core::v3::verify::{NONCE, SERIAL, SIGNATURE, SIGNATURE_TYPE, TIMESTAMP};
         SignatureHeaders::from_lookup(|name| match name {
@@ -325,13 +342,7 @@ pub fn v3_verify_notify(
     verifier: Option<js_sys::Function>,
 ) -> Result<String, JsValue> {
     let verifier = verifier.map(JsVerifier);
-    let values = HeaderValues {
-        timestamp: timestamp.as_deref(),
-        nonce: nonce.as_deref(),
-        signature: signature.as_deref(),
-        serial: serial.as_deref(),
-        signature_type: signature_type.as_deref(),
-    };
+    let values = HeaderValues::of(&timestamp, &nonce, &signature, &serial, &signature_type);
     Ok(notify(
         keys,
         &values,
@@ -355,13 +366,7 @@ pub fn v3_verify_response(
     verifier: Option<js_sys::Function>,
 ) -> Result<String, JsValue> {
     let verifier = verifier.map(JsVerifier);
-    let values = HeaderValues {
-        timestamp: timestamp.as_deref(),
-        nonce: nonce.as_deref(),
-        signature: signature.as_deref(),
-        serial: serial.as_deref(),
-        signature_type: None,
-    };
+    let values = HeaderValues::of(&timestamp, &nonce, &signature, &serial, &None);
     Ok(response(
         keys,
         &values,
