@@ -30,6 +30,13 @@ pub struct SimArgs {
     /// code2session returns a unionid for the default Mini Program's users.
     #[arg(long)]
     unionid: bool,
+    /// API v3 key mode of the default merchant: public_key (new merchants),
+    /// platform_certificate, or migrating (the week of the switch).
+    #[arg(long)]
+    key_mode: Option<crate::config::KeyMode>,
+    /// APIv3 key (32 characters) of the default merchant; derived from the seed if absent.
+    #[arg(long, env = "WXPAY_SIM_APIV3_KEY", hide_env_values = true)]
+    apiv3_key: Option<String>,
     /// Seed for every random choice (ids, keys, probabilistic faults).
     #[arg(long)]
     seed: Option<u64>,
@@ -58,6 +65,12 @@ impl SimArgs {
             set(&mut first.api_key, self.api_key);
             set(&mut first.app_secret, self.app_secret);
             first.unionid |= self.unionid;
+            if let Some(mode) = self.key_mode {
+                first.key_mode = mode;
+            }
+            if self.apiv3_key.is_some() {
+                first.apiv3_key = self.apiv3_key;
+            }
         }
         if let Some(seed) = self.seed {
             config.seed = seed;
@@ -106,6 +119,13 @@ fn print_banner(base_url: &str, config: &SimConfig) {
             } else {
                 ""
             }
+        );
+    }
+    for m in &config.merchants {
+        println!(
+            "  API v3 ({}): keys for a backend at {base_url}/sim/merchants/{}/v3-keys",
+            m.key_mode.as_str(),
+            m.mch_id
         );
     }
     println!(

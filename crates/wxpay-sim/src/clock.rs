@@ -35,6 +35,15 @@ pub(crate) fn beijing_compact(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// RFC 3339 in Beijing time (`2026-11-30T12:00:01+08:00`), as in API v3's times.
+pub(crate) fn beijing_rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(offset!(+8))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]+08:00"
+        ))
+        .unwrap_or_default()
+}
+
 pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -60,5 +69,6 @@ mod tests {
     fn formats_beijing_time() {
         let utc = time::macros::datetime!(2026-11-27 16:30:05 UTC);
         assert_eq!(beijing_compact(utc), "20261128003005");
+        assert_eq!(beijing_rfc3339(utc), "2026-11-28T00:30:05+08:00");
     }
 }

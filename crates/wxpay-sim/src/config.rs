@@ -1,5 +1,6 @@
-//! Who the simulator plays WeChat for: merchants (mch_id + API key) with their Mini
-//! Program (appid + app secret), from flags, a TOML file, or the control API.
+//! Who the simulator plays WeChat for: merchants (mch_id + API key, and for API v3 a key
+//! mode, an APIv3 key and a merchant certificate) with their Mini Program (appid + app
+//! secret), from flags, a TOML file, or the control API.
 
 use std::path::Path;
 
@@ -34,6 +35,68 @@ pub struct MerchantConfig {
     /// Whether code2session returns a `unionid` (the app is bound to an Open Platform account).
     #[serde(default)]
     pub unionid: bool,
+    /// API v3: what WeChat verifies with, on the merchant's side (default: a WeChat Pay
+    /// public key, as new merchants get).
+    #[serde(default)]
+    pub key_mode: KeyMode,
+    /// API v3: the APIv3 key (32 characters); derived from the seed when absent.
+    #[serde(default, skip_serializing)]
+    pub apiv3_key: Option<String>,
+    /// API v3: the merchant's own API certificate (PEM), for a merchant that brings its
+    /// own key. Without it the simulator makes the merchant a key and certificate (sandbox
+    /// material, handed out by `GET /sim/merchants/{mchid}/v3-keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_certificate_pem: Option<String>,
+}
+
+/// How WeChat Pay signs its API v3 responses and notifies for a merchant (protocol §3.10).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyMode {
+    /// Platform certificates, downloaded from `GET /v3/certificates`.
+    PlatformCertificate,
+    /// A WeChat Pay public key (`PUB_KEY_ID_...`); `/v3/certificates` answers 404.
+    #[default]
+    PublicKey,
+    /// The week of the switch from certificates to the public key: responses are signed
+    /// with the key the request's `Wechatpay-Serial` names, a growing share of notifies
+    /// with the public key (all of them after 7 days).
+    Migrating,
+}
+
+impl KeyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyMode::PlatformCertificate => "platform_certificate",
+            KeyMode::PublicKey => "public_key",
+            KeyMode::Migrating => "migrating",
+        }
+    }
+
+    /// Whether the merchant has platform certificates.
+    pub fn has_certificates(self) -> bool {
+        self != KeyMode::PublicKey
+    }
+
+    /// Whether the merchant has a WeChat Pay public key.
+    pub fn has_public_key(self) -> bool {
+        self != KeyMode::PlatformCertificate
+    }
+}
+
+impl std::str::FromStr for KeyMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<KeyMode, String> {
+        match s {
+            "platform_certificate" => Ok(KeyMode::PlatformCertificate),
+            "public_key" => Ok(KeyMode::PublicKey),
+            "migrating" => Ok(KeyMode::Migrating),
+            other => Err(format!(
+                "key mode {other:?} is not platform_certificate, public_key or migrating"
+            )),
+        }
+    }
 }
 
 impl MerchantConfig {
@@ -44,6 +107,9 @@ impl MerchantConfig {
             api_key: DOC_API_KEY.to_owned(),
             app_secret: DOC_APP_SECRET.to_owned(),
             unionid: false,
+            key_mode: KeyMode::default(),
+            apiv3_key: None,
+            merchant_certificate_pem: None,
         }
     }
 
@@ -55,6 +121,9 @@ impl MerchantConfig {
             api_key: TEST_API_KEY.to_owned(),
             app_secret: TEST_APP_SECRET.to_owned(),
             unionid: false,
+            key_mode: KeyMode::default(),
+            apiv3_key: None,
+            merchant_certificate_pem: None,
         }
     }
 
@@ -72,6 +141,19 @@ impl MerchantConfig {
                 "app_secret of {} must be 32 letters or digits",
                 self.appid
             )));
+        }
+        if let Some(key) = &self.apiv3_key {
+            wxpay_core::v3::ApiV3Key::new(key).map_err(|e| {
+                ConfigError::Invalid(format!("apiv3_key of mch_id {}: {e}", self.mch_id))
+            })?;
+        }
+        if let Some(pem) = &self.merchant_certificate_pem {
+            wxpay_core::v3::Certificate::from_pem(pem).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "merchant_certificate_pem of mch_id {}: {e}",
+                    self.mch_id
+                ))
+            })?;
         }
         ApiKey::new(&self.api_key)
             .map_err(|e| ConfigError::Invalid(format!("api_key of mch_id {}: {e}", self.mch_id)))

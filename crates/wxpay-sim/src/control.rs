@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::MerchantConfig;
-use crate::faults::FaultSpec;
+use crate::faults::{FaultKind, FaultSpec};
 use crate::state::{Sim, TradeState};
 
 pub(crate) fn bad_request(message: String) -> HttpResponse {
@@ -22,6 +22,18 @@ pub(crate) async fn add_fault(
     let spec = spec.into_inner();
     if let Err(message) = spec.validate() {
         return bad_request(message);
+    }
+    if spec.kind == FaultKind::RotateCertificate {
+        // Not a fault on later calls: WeChat issues the certificates now.
+        let Some(count) = spec.count else {
+            return bad_request("rotate_certificate takes a count, not a probability".into());
+        };
+        return match crate::v3::control::rotate_certificates(&mut sim.state(), count) {
+            Ok(merchants) => {
+                HttpResponse::Created().json(json!({ "rotated_merchants": merchants }))
+            }
+            Err(response) => response,
+        };
     }
     sim.state().faults.add(spec.clone());
     HttpResponse::Created().json(spec)
@@ -79,7 +91,7 @@ struct TradeView<'t> {
     notify_url: &'t str,
     prepay_id: &'t str,
     transaction_id: Option<&'t str>,
-    time_end: Option<&'t str>,
+    time_end: Option<String>,
     attach: Option<&'t str>,
     body: Option<&'t str>,
 }
@@ -102,11 +114,11 @@ pub(crate) async fn trade(
             openid: &t.openid,
             total_fee: t.total_fee.get(),
             trade_state: t.state.wire(),
-            sign_type: t.sign_type.as_str(),
+            sign_type: t.sign_type_name(),
             notify_url: &t.notify_url,
             prepay_id: &t.prepay_id,
             transaction_id: t.transaction_id.as_deref(),
-            time_end: t.time_end.as_deref(),
+            time_end: t.time_end(),
             attach: t.field("attach"),
             body: t.field("body"),
         }),
@@ -141,8 +153,12 @@ pub(crate) async fn add_merchant(
     merchant: web::Json<MerchantConfig>,
 ) -> HttpResponse {
     let merchant = merchant.into_inner();
-    let view =
-        json!({ "appid": merchant.appid, "mch_id": merchant.mch_id, "unionid": merchant.unionid });
+    let view = json!({
+        "appid": merchant.appid,
+        "mch_id": merchant.mch_id,
+        "unionid": merchant.unionid,
+        "key_mode": merchant.key_mode.as_str(),
+    });
     match sim.state().add_merchant(merchant) {
         Ok(()) => HttpResponse::Created().json(view),
         Err(e) => bad_request(e.to_string()),

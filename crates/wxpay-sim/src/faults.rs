@@ -12,6 +12,9 @@ pub enum Endpoint {
     Unifiedorder,
     Orderquery,
     Closeorder,
+    /// API v3 `GET /v3/certificates` (prepay, query and close share the v2 names above:
+    /// a fault on `unifiedorder` also hits `/v3/pay/transactions/jsapi`).
+    Certificates,
     /// Deliveries of pay notifies to merchants.
     Notify,
 }
@@ -44,6 +47,18 @@ pub enum FaultKind {
     /// Notify: this attempt is held for `delay_ms` (default 500 ms), so later notifies of
     /// other trades overtake it.
     Reorder,
+    /// v3 notify: before this attempt, WeChat's signature probe: the same body with a
+    /// `WECHATPAY/SIGNTEST/` signature, which the merchant must refuse (4xx/5xx).
+    Probe,
+    /// v3 notify: this attempt is signed at a timestamp 10 minutes old (outside the 300 s
+    /// window), so the merchant must refuse it; later attempts are fresh.
+    StaleTimestamp,
+    /// v3 notify: this attempt names a `Wechatpay-Serial` the merchant does not know
+    /// (correctly signed otherwise), so the merchant must refuse it.
+    WrongSerial,
+    /// v3: WeChat issues a new platform certificate now and signs with it from now on (to
+    /// merchants with certificates; `count` rotations). Endpoint `certificates`.
+    RotateCertificate,
 }
 
 impl FaultKind {
@@ -57,8 +72,31 @@ impl FaultKind {
                     Delay | SlowRequest | Timeout | Http5xx | SystemError | BadSign
                 )
             }
-            Endpoint::Notify => matches!(self, Delay | Drop | Duplicate | Reorder),
+            Endpoint::Certificates => {
+                matches!(
+                    self,
+                    Delay
+                        | SlowRequest
+                        | Timeout
+                        | Http5xx
+                        | SystemError
+                        | BadSign
+                        | RotateCertificate
+                )
+            }
+            Endpoint::Notify => matches!(
+                self,
+                Delay | Drop | Duplicate | Reorder | Probe | StaleTimestamp | WrongSerial
+            ),
         }
+    }
+
+    /// Notify faults that only a v3 notify can have (a v2 notify ignores them).
+    pub fn is_v3_notify_only(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Probe | FaultKind::StaleTimestamp | FaultKind::WrongSerial
+        )
     }
 
     /// Real milliseconds a delaying fault waits when the spec names none.

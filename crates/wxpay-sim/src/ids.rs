@@ -46,6 +46,30 @@ pub(crate) fn rid(rng: &mut StdRng) -> String {
     draw(rng, HEX, 24)
 }
 
+/// A `Request-ID` header value, as v3 replies carry for support tickets.
+pub(crate) fn request_id(rng: &mut StdRng) -> String {
+    draw(rng, HEX, 40).to_ascii_uppercase()
+}
+
+/// A notify's `id`, shaped like the UUIDs of WeChat's newer notifies.
+pub(crate) fn event_id(rng: &mut StdRng) -> String {
+    let hex = draw(rng, HEX, 32);
+    let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default().to_owned();
+    format!(
+        "{}-{}-{}-{}-{}",
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
+    )
+}
+
+/// The 12-character nonce of an AES-GCM resource.
+pub(crate) fn resource_nonce(rng: &mut StdRng) -> String {
+    draw(rng, ALNUM, 12)
+}
+
 pub(crate) fn session_key_bytes(rng: &mut StdRng) -> [u8; 16] {
     let mut bytes = [0u8; 16];
     rng.fill(&mut bytes);

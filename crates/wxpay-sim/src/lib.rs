@@ -1,8 +1,12 @@
 //! wxpay-sim: a stateful local WeChat simulator.
 //!
 //! It speaks WeChat's real wire formats on WeChat's real paths (`/sns/jscode2session`,
-//! `/pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`), so a backend's production
-//! code runs against it unchanged with only the base URLs pointed here. It keeps state
+//! `/pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`, and API v3's
+//! `/v3/pay/transactions/...` and `/v3/certificates`), so a backend's production code runs
+//! against it unchanged with only the base URLs pointed here. v2 and v3 are two faces of
+//! one trade state; for v3 each merchant has a key mode (platform certificates, a WeChat
+//! Pay public key, or the migration week between them) and keys derived from the seed
+//! (`GET /sim/merchants/{mchid}/v3-keys` hands a backend what it needs). It keeps state
 //! (codes, users, trades), signs like WeChat, plays the user's phone (`/sim/login` for
 //! `wx.login`, `/sim/pay` for `wx.requestPayment`), delivers signed pay notifies on
 //! WeChat's retry schedule, and injects faults on demand. Durations scale with
@@ -28,6 +32,7 @@ mod pay;
 mod payer;
 mod startup;
 mod state;
+pub mod v3;
 
 pub use config::{MerchantConfig, SimConfig};
 pub use startup::{RunningSim, Simulator, spawn};

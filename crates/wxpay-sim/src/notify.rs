@@ -1,5 +1,7 @@
-//! Pay notify delivery: the signed v2 notify POSTed to `notify_url` on WeChat's retry
-//! schedule until the merchant answers the SUCCESS XML, every attempt logged.
+//! Pay notify delivery: the trade's notify (signed XML for a v2 trade, signed and
+//! encrypted JSON for a v3 one) POSTed to `notify_url` on WeChat's retry schedule until
+//! the merchant acknowledges it (v2: the SUCCESS XML; v3: HTTP 200 or 204), every
+//! attempt logged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +15,7 @@ use wxpay_core::v2::{Params, sign, xml};
 use crate::clock::now;
 use crate::faults::{Endpoint, FaultKind, FaultSpec};
 use crate::ids;
-use crate::state::{Sim, TradeKey};
+use crate::state::{Protocol, Sim, TradeKey};
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -58,7 +60,13 @@ pub struct NotifyAttempt {
     /// Real milliseconds since the payment, to check the (scaled) schedule.
     pub since_paid_ms: u64,
     pub url: String,
+    /// `v2` or `v3`.
+    pub api: &'static str,
+    /// v3: the `Wechatpay-Serial` this attempt named (the key that signed it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     pub http_status: Option<u16>,
+    /// v2: `return_code` of the reply; v3: the reply's `code`, if it sent JSON.
     pub return_code: Option<String>,
     pub return_msg: Option<String>,
     /// Why there was no reply (timeout, connection refused, dropped by a fault).
@@ -84,13 +92,48 @@ pub async fn dispatcher(sim: Arc<Sim>, mut trades: mpsc::UnboundedReceiver<Trade
     }
 }
 
-/// The signed notify for a paid trade: every field WeChat sends for a JSAPI payment,
+/// What is delivered for a paid trade.
+struct Notification {
+    url: String,
+    body: String,
+    /// v3 notifies are signed per attempt, by the trade's merchant.
+    v3_mchid: Option<String>,
+}
+
+async fn build(sim: &Sim, key: &TradeKey) -> Option<Notification> {
+    let (url, is_v3) = {
+        let state = sim.state();
+        let trade = state.trades.get(key)?;
+        let is_v3 = matches!(trade.protocol, Protocol::V3 { .. });
+        (trade.notify_url.clone(), is_v3)
+    };
+    if is_v3 {
+        let body = crate::v3::notify::body(sim, key).await?;
+        Some(Notification {
+            url,
+            body,
+            v3_mchid: Some(key.0.clone()),
+        })
+    } else {
+        Some(Notification {
+            url,
+            body: v2_body(sim, key)?,
+            v3_mchid: None,
+        })
+    }
+}
+
+/// The signed v2 notify for a paid trade: every field WeChat sends for a JSAPI payment,
 /// signed with the order's sign type and, like WeChat's HMAC notifies, without a
 /// `sign_type` element.
-fn build_notify(sim: &Sim, key: &TradeKey) -> Option<(String, String)> {
+fn v2_body(sim: &Sim, key: &TradeKey) -> Option<String> {
     let mut state = sim.state();
     let nonce = ids::nonce(&mut state.rng);
     let trade = state.trades.get(key)?;
+    let Protocol::V2 { sign_type, .. } = &trade.protocol else {
+        return None;
+    };
+    let time_end = trade.time_end().unwrap_or_default();
     let merchant = state.merchant_by_mch_id(&trade.mch_id)?;
     let fee = trade.total_fee.to_string();
     let mut params: Params<'_> = [
@@ -113,7 +156,7 @@ fn build_notify(sim: &Sim, key: &TradeKey) -> Option<(String, String)> {
             trade.transaction_id.as_deref().unwrap_or_default(),
         ),
         ("out_trade_no", trade.out_trade_no.as_str()),
-        ("time_end", trade.time_end.as_deref().unwrap_or_default()),
+        ("time_end", time_end.as_str()),
     ]
     .into_iter()
     .collect();
@@ -122,14 +165,13 @@ fn build_notify(sim: &Sim, key: &TradeKey) -> Option<(String, String)> {
             params.insert(optional, value);
         }
     }
-    let signature = sign::sign(&params, &merchant.key, trade.sign_type);
+    let signature = sign::sign(&params, &merchant.key, *sign_type);
     params.insert("sign", signature.as_str().to_owned());
-    let body = xml::to_xml(&params).ok()?;
-    Some((trade.notify_url.clone(), body))
+    xml::to_xml(&params).ok()
 }
 
 async fn deliver(sim: Arc<Sim>, key: TradeKey) {
-    let Some((url, body)) = build_notify(&sim, &key) else {
+    let Some(notification) = build(&sim, &key).await else {
         return;
     };
     let paid_at = Instant::now();
@@ -141,8 +183,7 @@ async fn deliver(sim: Arc<Sim>, key: TradeKey) {
         let attempt = Attempt {
             sim: &sim,
             key: &key,
-            url: &url,
-            body: &body,
+            notification: &notification,
             number,
             paid_at,
         };
@@ -156,103 +197,115 @@ async fn deliver(sim: Arc<Sim>, key: TradeKey) {
 struct Attempt<'a> {
     sim: &'a Sim,
     key: &'a TradeKey,
-    url: &'a str,
-    body: &'a str,
+    notification: &'a Notification,
     number: u32,
     paid_at: Instant,
 }
 
 impl Attempt<'_> {
-    /// Sends (or, under a fault, loses, doubles or holds) one notification. True when the
-    /// merchant acknowledged it.
+    /// Sends (or, under a fault, loses, doubles, holds or spoils) one notification. True
+    /// when the merchant acknowledged it.
     async fn run(&self) -> bool {
         let fault = self.sim.state().take_fault(Endpoint::Notify);
         let kind = fault.as_ref().map(|f| f.kind);
+        // The v3 faults mean nothing to a v2 notify, which is sent as usual.
+        let v3 = self.notification.v3_mchid.is_some();
+        let kind = kind.filter(|k| v3 || !k.is_v3_notify_only());
         match kind {
             Some(FaultKind::Drop) => {
-                self.record(Reply::failed("dropped by fault injection"), &fault);
+                self.record(Reply::failed("dropped by fault injection"), None, &fault);
                 false
             }
             Some(FaultKind::Duplicate) => {
-                let (first, second) = tokio::join!(self.send(), self.send());
-                let acknowledged = first.acknowledged || second.acknowledged;
-                self.record(first, &fault);
-                self.record(second, &fault);
+                let (first, second) = tokio::join!(self.send(None), self.send(None));
+                let acknowledged = first.0.acknowledged || second.0.acknowledged;
+                self.record(first.0, first.1, &fault);
+                self.record(second.0, second.1, &fault);
                 acknowledged
             }
             Some(FaultKind::Delay | FaultKind::Reorder) => {
                 if let Some(spec) = &fault {
                     tokio::time::sleep(spec.delay()).await;
                 }
-                self.send_and_record(&fault).await
+                self.send_and_record(None, &None).await
             }
-            _ => self.send_and_record(&fault).await,
+            Some(FaultKind::Probe) => {
+                // The probe is traffic of its own: whatever the merchant answers, the
+                // real notification follows.
+                let (probe, serial) = self.send(kind).await;
+                self.record(probe, serial, &fault);
+                self.send_and_record(None, &None).await
+            }
+            Some(FaultKind::StaleTimestamp | FaultKind::WrongSerial) => {
+                self.send_and_record(kind, &fault).await
+            }
+            _ => self.send_and_record(None, &fault).await,
         }
     }
 
-    async fn send_and_record(&self, fault: &Option<FaultSpec>) -> bool {
-        let reply = self.send().await;
+    async fn send_and_record(&self, spoil: Option<FaultKind>, fault: &Option<FaultSpec>) -> bool {
+        let (reply, serial) = self.send(spoil).await;
         let acknowledged = reply.acknowledged;
-        self.record(reply, fault);
+        self.record(reply, serial, fault);
         acknowledged
     }
 
-    async fn send(&self) -> Reply {
+    /// One POST. A v3 notification is signed now (spoiled as `spoil` says, for the v3
+    /// notify faults); returns the reply and the serial the attempt named.
+    async fn send(&self, spoil: Option<FaultKind>) -> (Reply, Option<String>) {
         let timeout = self
             .sim
             .scale
             .real(REPLY_TIMEOUT)
             .max(MIN_REAL_REPLY_TIMEOUT);
-        let sent = self
+        let notification = self.notification;
+        let mut request = self
             .sim
             .http
-            .post(self.url)
-            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
-            .body(self.body.to_owned())
-            .timeout(timeout)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => return Reply::failed(&describe(&e)),
-        };
-        let status = response.status().as_u16();
-        let bytes = match response.bytes().await {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                return Reply {
-                    http_status: Some(status),
-                    ..Reply::failed(&describe(&e))
-                };
+            .post(&notification.url)
+            .body(notification.body.clone())
+            .timeout(timeout);
+        let mut serial = None;
+        match &notification.v3_mchid {
+            None => {
+                request = request.header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8");
             }
-        };
-        let parsed = bytes
-            .get(..bytes.len().min(MAX_REPLY_BYTES))
-            .and_then(|b| xml::parse(b).ok());
-        let field = |name: &str| {
-            parsed
-                .as_ref()
-                .and_then(|p| p.get(name))
-                .map(|v| v.chars().take(128).collect::<String>())
-        };
-        let return_code = field("return_code");
-        Reply {
-            http_status: Some(status),
-            acknowledged: status == 200 && return_code.as_deref() == Some("SUCCESS"),
-            return_code,
-            return_msg: field("return_msg"),
-            error: None,
+            Some(mchid) => {
+                let Some(headers) =
+                    crate::v3::notify::headers(self.sim, mchid, &notification.body, spoil).await
+                else {
+                    return (Reply::failed("no key to sign the notify with"), None);
+                };
+                request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+                for (name, value) in headers {
+                    if name == "Wechatpay-Serial" {
+                        serial = Some(value.clone());
+                    }
+                    request = request.header(name, value);
+                }
+            }
         }
+        let reply = match request.send().await {
+            Ok(response) => read_reply(response, notification.v3_mchid.is_some()).await,
+            Err(e) => Reply::failed(&describe(&e)),
+        };
+        (reply, serial)
     }
 
-    fn record(&self, reply: Reply, fault: &Option<FaultSpec>) {
+    fn record(&self, reply: Reply, serial: Option<String>, fault: &Option<FaultSpec>) {
         let attempt = NotifyAttempt {
             mch_id: self.key.0.clone(),
             out_trade_no: self.key.1.clone(),
             attempt: self.number,
             at: now().format(&Rfc3339).unwrap_or_default(),
             since_paid_ms: u64::try_from(self.paid_at.elapsed().as_millis()).unwrap_or(u64::MAX),
-            url: self.url.to_owned(),
+            url: self.notification.url.clone(),
+            api: if self.notification.v3_mchid.is_some() {
+                "v3"
+            } else {
+                "v2"
+            },
+            serial,
             http_status: reply.http_status,
             return_code: reply.return_code,
             return_msg: reply.return_msg,
@@ -288,6 +341,52 @@ impl Reply {
             error: Some(why.to_owned()),
             acknowledged: false,
         }
+    }
+}
+
+/// The merchant's answer. v2: acknowledged by HTTP 200 with `return_code` SUCCESS; v3:
+/// by HTTP 200 or 204 (a body, if any, is only logged).
+async fn read_reply(response: reqwest::Response, v3: bool) -> Reply {
+    let status = response.status().as_u16();
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Reply {
+                http_status: Some(status),
+                ..Reply::failed(&describe(&e))
+            };
+        }
+    };
+    let bytes = bytes
+        .get(..bytes.len().min(MAX_REPLY_BYTES))
+        .unwrap_or_default();
+    let cut = |v: &str| v.chars().take(128).collect::<String>();
+    let (return_code, return_msg) = if v3 {
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|p| p.get(name))
+                .and_then(serde_json::Value::as_str)
+                .map(cut)
+        };
+        (field("code"), field("message"))
+    } else {
+        let parsed = xml::parse(bytes).ok();
+        let field = |name: &str| parsed.as_ref().and_then(|p| p.get(name)).map(cut);
+        (field("return_code"), field("return_msg"))
+    };
+    let acknowledged = if v3 {
+        matches!(status, 200 | 204)
+    } else {
+        status == 200 && return_code.as_deref() == Some("SUCCESS")
+    };
+    Reply {
+        http_status: Some(status),
+        return_code,
+        return_msg,
+        error: None,
+        acknowledged,
     }
 }
 

@@ -1,5 +1,7 @@
 //! `POST /sim/pay`: plays `wx.requestPayment` on the user's phone. It checks the five
-//! params and the paySign as the WeChat client does, then pays, cancels or fails.
+//! params and the paySign as the WeChat client does (v2: MD5 or HMAC-SHA256 with the
+//! trade's sign type; v3: `RSA`, verified with the merchant's API certificate), then
+//! pays, cancels or fails.
 
 use std::sync::Arc;
 
@@ -7,10 +9,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wxpay_core::v2::RequestPayment;
+use wxpay_core::v3::RequestPaymentV3;
 
-use crate::clock::{beijing_compact, now};
+use crate::clock::now;
 use crate::ids;
-use crate::state::{PREPAY_TTL, Sim, SimState, TradeKey, TradeState};
+use crate::state::{PREPAY_TTL, Protocol, Sim, SimState, TradeKey, TradeState};
+use crate::v3::account::{self, V3Merchant};
 
 /// What the user does in the payment sheet.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -80,8 +84,20 @@ pub(crate) async fn pay(sim: web::Data<Arc<Sim>>, body: web::Json<Value>) -> Htt
         sign_type: text("signType").unwrap_or_default().to_owned(),
         pay_sign: text("paySign").unwrap_or_default().to_owned(),
     };
+    // A v3 trade's paySign is checked with the merchant's certificate: resolved first,
+    // outside the state lock (only for v3 trades: v2 merchants never need v3 keys).
+    let v3_merchant = match v3_mchid(&sim, &payment) {
+        None => None,
+        Some(mchid) => match account::snapshot(&sim, &mchid).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::error!(%error, "cannot make the merchant's v3 keys");
+                None
+            }
+        },
+    };
     let mut state = sim.state();
-    match check(&sim, &state, appid, openid, &payment) {
+    match check(&sim, &state, appid, openid, &payment, v3_merchant.as_ref()) {
         Err(message) => err_msg(&format!("fail {message}")),
         Ok(key) => match outcome {
             Outcome::Cancel => err_msg("fail cancel"),
@@ -97,6 +113,14 @@ pub(crate) async fn pay(sim: web::Data<Arc<Sim>>, body: web::Json<Value>) -> Htt
     }
 }
 
+/// The merchant of the v3 trade the params name, if they name one.
+fn v3_mchid(sim: &Sim, payment: &RequestPayment) -> Option<String> {
+    let state = sim.state();
+    let key = state.prepay_index.get(payment.prepay_id()?)?;
+    let trade = state.trades.get(key)?;
+    matches!(trade.protocol, Protocol::V3 { .. }).then(|| trade.mch_id.clone())
+}
+
 /// The client's checks, in order. Returns the trade to pay.
 fn check(
     sim: &Sim,
@@ -104,9 +128,10 @@ fn check(
     appid: &str,
     openid: &str,
     payment: &RequestPayment,
+    v3_merchant: Option<&V3Merchant>,
 ) -> Result<TradeKey, &'static str> {
-    if !matches!(payment.sign_type.as_str(), "MD5" | "HMAC-SHA256") {
-        return Err("parameter error: signType must be MD5 or HMAC-SHA256");
+    if !matches!(payment.sign_type.as_str(), "MD5" | "HMAC-SHA256" | "RSA") {
+        return Err("parameter error: signType must be MD5, HMAC-SHA256 or RSA");
     }
     let merchant = state.merchant_by_appid(appid).ok_or("invalid appid")?;
     let prepay_id = payment
@@ -121,9 +146,25 @@ fn check(
         return Err("appid does not match the order's appid");
     }
     // The sign is checked with the calling Mini Program's merchant key and the order's
-    // sign type: a signType other than unifiedorder's fails here, as in the real client.
-    let verified = payment.verify(appid, &merchant.key);
-    if !matches!(verified, Ok(t) if t == trade.sign_type) {
+    // sign type: a signType other than the order's fails here, as in the real client.
+    let verified = match &trade.protocol {
+        Protocol::V2 { sign_type, .. } => {
+            matches!(payment.verify(appid, &merchant.key), Ok(t) if t == *sign_type)
+        }
+        Protocol::V3 { .. } => v3_merchant.is_some_and(|m| {
+            payment.sign_type == "RSA"
+                && RequestPaymentV3 {
+                    time_stamp: payment.time_stamp.clone(),
+                    nonce_str: payment.nonce_str.clone(),
+                    package: payment.package.clone(),
+                    sign_type: payment.sign_type.clone(),
+                    pay_sign: payment.pay_sign.clone(),
+                }
+                .verify(appid, &m.merchant.public)
+                .is_ok()
+        }),
+    };
+    if !verified {
         return Err("支付验证签名失败 (paySign does not verify)");
     }
     if trade.prepay_id != prepay_id || sim.elapsed(trade.prepay_issued, PREPAY_TTL) {
@@ -145,6 +186,6 @@ fn settle(state: &mut SimState, key: &TradeKey) {
     if let Some(trade) = state.trades.get_mut(key) {
         trade.state = TradeState::Success;
         trade.transaction_id = Some(transaction_id);
-        trade.time_end = Some(beijing_compact(now()));
+        trade.paid_at = Some(now());
     }
 }

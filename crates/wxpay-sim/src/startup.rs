@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::config::SimConfig;
 use crate::state::{Sim, TradeKey};
-use crate::{control, login, notify, pay, payer};
+use crate::{control, login, notify, pay, payer, v3};
 
 /// Largest request body read (the XML parser's own limit, 64 KiB, applies after).
 const MAX_BODY: usize = 1024 * 1024;
@@ -125,6 +125,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/pay/unifiedorder", web::route().to(pay::unifiedorder))
         .route("/pay/orderquery", web::route().to(pay::orderquery))
         .route("/pay/closeorder", web::route().to(pay::closeorder))
+        .configure(v3::routes)
         .route("/sim/login", web::post().to(login::sim_login))
         .route("/sim/pay", web::post().to(payer::pay))
         .route("/sim/faults", web::post().to(control::add_fault))
@@ -138,6 +139,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/sim/merchants", web::get().to(control::merchants))
         .route("/sim/merchants", web::post().to(control::add_merchant))
+        .route(
+            "/sim/merchants/{mchid}/v3-keys",
+            web::get().to(v3::control::keys),
+        )
+        .route(
+            "/sim/merchants/{mchid}/key-mode",
+            web::post().to(v3::control::set_key_mode),
+        )
         .route(
             "/sim/health",
             web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),

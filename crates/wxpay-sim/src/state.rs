@@ -16,6 +16,7 @@ use crate::clock::TimeScale;
 use crate::config::{ConfigError, MerchantConfig, SimConfig};
 use crate::faults::{Endpoint, FaultBook, FaultSpec};
 use crate::notify::NotifyAttempt;
+use crate::v3::account::V3Account;
 
 /// How long a `wx.login` code stays valid.
 pub(crate) const CODE_TTL: Duration = Duration::from_secs(5 * 60);
@@ -28,6 +29,7 @@ pub(crate) const LOGINS_PER_MINUTE: usize = 100;
 pub struct Merchant {
     pub config: MerchantConfig,
     pub key: ApiKey,
+    pub v3: V3Account,
 }
 
 #[derive(Debug)]
@@ -84,6 +86,21 @@ impl TradeState {
     }
 }
 
+/// Which API created a trade: it decides the paySign the payer must bring and the
+/// notify's format. Either API can query or close any trade (a trade is a trade).
+#[derive(Debug)]
+pub enum Protocol {
+    /// `/pay/unifiedorder`: paid with this sign type, notified in signed XML. The fields
+    /// that define the order (all but nonce_str and sign): a repeat must match them.
+    V2 {
+        sign_type: SignType,
+        order_fields: Params<'static>,
+    },
+    /// `/v3/pay/transactions/jsapi`: paySign RSA, notified in signed, encrypted JSON. The
+    /// request body as parsed: a repeat must match it.
+    V3 { request: serde_json::Value },
+}
+
 /// A trade as WeChat keeps it, keyed by (mch_id, out_trade_no).
 #[derive(Debug)]
 pub struct Trade {
@@ -92,21 +109,55 @@ pub struct Trade {
     pub out_trade_no: String,
     pub openid: String,
     pub total_fee: Fen,
-    pub sign_type: SignType,
+    pub protocol: Protocol,
     pub notify_url: String,
-    /// The unifiedorder fields that define the order (all but nonce_str and sign): a
-    /// repeat must match them exactly.
-    pub order_fields: Params<'static>,
     pub prepay_id: String,
     pub prepay_issued: Instant,
     pub state: TradeState,
     pub transaction_id: Option<String>,
-    pub time_end: Option<String>,
+    /// When it was paid (UTC).
+    pub paid_at: Option<time::OffsetDateTime>,
 }
 
 impl Trade {
+    /// A v2 order field, by its v2 name (`attach`, `body`, `device_info`); a v3 trade
+    /// answers `attach` and `body` (its `description`).
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.order_fields.get(name).filter(|v| !v.is_empty())
+        match &self.protocol {
+            Protocol::V2 { order_fields, .. } => order_fields.get(name),
+            Protocol::V3 { request } => {
+                let v3_name = match name {
+                    "body" => "description",
+                    "attach" => "attach",
+                    _ => return None,
+                };
+                request.get(v3_name).and_then(serde_json::Value::as_str)
+            }
+        }
+        .filter(|v| !v.is_empty())
+    }
+
+    /// Whether a v2 unifiedorder with these order fields repeats this trade's.
+    pub fn has_v2_fields(&self, fields: &Params<'_>) -> bool {
+        matches!(&self.protocol, Protocol::V2 { order_fields, .. } if order_fields == fields)
+    }
+
+    /// `MD5` / `HMAC-SHA256` for a v2 trade, `RSA` for a v3 one.
+    pub fn sign_type_name(&self) -> &'static str {
+        match &self.protocol {
+            Protocol::V2 { sign_type, .. } => sign_type.as_str(),
+            Protocol::V3 { .. } => "RSA",
+        }
+    }
+
+    /// `time_end`: `yyyyMMddHHmmss`, Beijing time.
+    pub fn time_end(&self) -> Option<String> {
+        self.paid_at.map(crate::clock::beijing_compact)
+    }
+
+    /// `success_time`: RFC 3339, Beijing time.
+    pub fn success_time(&self) -> Option<String> {
+        self.paid_at.map(crate::clock::beijing_rfc3339)
     }
 }
 
@@ -143,7 +194,8 @@ impl SimState {
                 config.appid, config.mch_id
             )));
         }
-        self.merchants.push(Merchant { config, key });
+        let v3 = V3Account::new(config.key_mode);
+        self.merchants.push(Merchant { config, key, v3 });
         Ok(())
     }
 
@@ -156,6 +208,8 @@ impl SimState {
 #[derive(Debug)]
 pub struct Sim {
     state: Mutex<SimState>,
+    /// Every key the simulator makes derives from it (see `v3::forge`).
+    pub seed: u64,
     pub scale: TimeScale,
     pub http: reqwest::Client,
     /// Trades whose notify delivery should start (see `notify::dispatcher`).
@@ -183,6 +237,7 @@ impl Sim {
         }
         Ok(Sim {
             state: Mutex::new(state),
+            seed: config.seed,
             scale: TimeScale::new(config.time_scale),
             http: crate::notify::http_client()
                 .map_err(|e| ConfigError::Invalid(format!("HTTP client for notifies: {e}")))?,

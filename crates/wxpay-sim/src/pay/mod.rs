@@ -3,8 +3,10 @@
 
 mod closeorder;
 mod orderquery;
-mod rules;
+pub(crate) mod rules;
 mod unifiedorder;
+
+pub(crate) use unifiedorder::current_prepay_id;
 
 use std::sync::Arc;
 

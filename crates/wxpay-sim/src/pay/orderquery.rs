@@ -49,7 +49,7 @@ pub(super) fn apply(_sim: &Sim, state: &mut SimState, request: &Request<'_>) -> 
                 "transaction_id",
                 trade.transaction_id.clone().unwrap_or_default(),
             ),
-            ("time_end", trade.time_end.clone().unwrap_or_default()),
+            ("time_end", trade.time_end().unwrap_or_default()),
         ]);
     }
     Ok(fields)

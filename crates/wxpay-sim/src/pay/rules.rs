@@ -11,7 +11,7 @@ fn invalid(description: String) -> BizError {
 }
 
 /// At most `max` characters (WeChat's `String(n)` limits count characters).
-pub(super) fn max_chars(field: &str, value: &str, max: usize) -> Result<(), BizError> {
+pub(crate) fn max_chars(field: &str, value: &str, max: usize) -> Result<(), BizError> {
     if value.chars().count() > max {
         return Err(invalid(format!("{field} 超过 {max} 个字符")));
     }
@@ -19,7 +19,7 @@ pub(super) fn max_chars(field: &str, value: &str, max: usize) -> Result<(), BizE
 }
 
 /// `out_trade_no`: 1-32 characters of digits, letters and `_ - | *`.
-pub(super) fn out_trade_no(value: &str) -> Result<(), BizError> {
+pub(crate) fn out_trade_no(value: &str) -> Result<(), BizError> {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'|' | b'*');
     if value.is_empty() || value.len() > 32 || !value.bytes().all(allowed) {
         return Err(invalid(
@@ -30,7 +30,7 @@ pub(super) fn out_trade_no(value: &str) -> Result<(), BizError> {
 }
 
 /// `total_fee`: an integer number of fen, at least 1.
-pub(super) fn total_fee(value: &str) -> Result<Fen, BizError> {
+pub(crate) fn total_fee(value: &str) -> Result<Fen, BizError> {
     match Fen::parse_wechat(value) {
         Ok(fee) if fee.is_positive() => Ok(fee),
         _ => Err(invalid(format!(
@@ -41,7 +41,7 @@ pub(super) fn total_fee(value: &str) -> Result<Fen, BizError> {
 }
 
 /// `notify_url`: an absolute http(s) URL, at most 256 characters, without a query.
-pub(super) fn notify_url(value: &str) -> Result<(), BizError> {
+pub(crate) fn notify_url(value: &str) -> Result<(), BizError> {
     max_chars("notify_url", value, 256)?;
     let parsed = url::Url::parse(value)
         .map_err(|_| invalid("notify_url 须为完整的 http(s) 地址".to_owned()))?;
@@ -54,7 +54,7 @@ pub(super) fn notify_url(value: &str) -> Result<(), BizError> {
     Ok(())
 }
 
-pub(super) fn ip(value: &str) -> Result<(), BizError> {
+pub(crate) fn ip(value: &str) -> Result<(), BizError> {
     value
         .parse::<IpAddr>()
         .map(|_| ())
@@ -62,7 +62,7 @@ pub(super) fn ip(value: &str) -> Result<(), BizError> {
 }
 
 /// `time_start` / `time_expire`: `yyyyMMddHHmmss`.
-pub(super) fn compact_time(field: &str, value: &str) -> Result<(), BizError> {
+pub(crate) fn compact_time(field: &str, value: &str) -> Result<(), BizError> {
     if value.len() != 14 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(format!("{field} 格式须为 yyyyMMddHHmmss")));
     }

@@ -7,7 +7,7 @@ use wxpay_core::v2::Params;
 use super::{BizError, BizResult, Request, rules};
 use crate::clock::{beijing_compact, now};
 use crate::ids;
-use crate::state::{PREPAY_TTL, Sim, SimState, Trade, TradeState};
+use crate::state::{PREPAY_TTL, Protocol, Sim, SimState, Trade, TradeState};
 
 const REQUIRED: [&str; 8] = [
     "appid",
@@ -81,13 +81,13 @@ pub(super) fn apply(sim: &Sim, state: &mut SimState, request: &Request<'_>) -> B
                 return Err(BizError::new("ORDERPAID", "该订单已支付"));
             }
             TradeState::Closed => return Err(BizError::new("ORDERCLOSED", "该订单已关闭")),
-            TradeState::Notpay if existing.order_fields != order_fields => {
+            TradeState::Notpay if !existing.has_v2_fields(&order_fields) => {
                 return Err(BizError::new(
                     "OUT_TRADE_NO_USED",
                     "商户订单号重复，且参数与原订单不一致",
                 ));
             }
-            TradeState::Notpay => return Ok(repeat(sim, state, &key)),
+            TradeState::Notpay => return Ok(prepay_reply(current_prepay_id(sim, state, &key))),
         }
     }
 
@@ -101,21 +101,23 @@ pub(super) fn apply(sim: &Sim, state: &mut SimState, request: &Request<'_>) -> B
             out_trade_no: out_trade_no.to_owned(),
             openid: openid.to_owned(),
             total_fee,
-            sign_type: request.sign_type,
+            protocol: Protocol::V2 {
+                sign_type: request.sign_type,
+                order_fields,
+            },
             notify_url: request.require("notify_url")?.to_owned(),
-            order_fields,
             prepay_id: prepay_id.clone(),
             prepay_issued: Instant::now(),
             state: TradeState::Notpay,
             transaction_id: None,
-            time_end: None,
+            paid_at: None,
         },
     );
     Ok(prepay_reply(prepay_id))
 }
 
-/// The same order again while unpaid: its prepay_id, or a fresh one once it expired.
-fn repeat(sim: &Sim, state: &mut SimState, key: &(String, String)) -> Vec<(&'static str, String)> {
+/// A repeated order's prepay_id (v2 and v3): the one it has while valid, else a fresh one.
+pub(crate) fn current_prepay_id(sim: &Sim, state: &mut SimState, key: &(String, String)) -> String {
     let fresh = ids::prepay_id(&mut state.rng, &beijing_compact(now()));
     let SimState {
         trades,
@@ -123,14 +125,14 @@ fn repeat(sim: &Sim, state: &mut SimState, key: &(String, String)) -> Vec<(&'sta
         ..
     } = state;
     let Some(trade) = trades.get_mut(key) else {
-        return prepay_reply(fresh);
+        return fresh;
     };
     if sim.elapsed(trade.prepay_issued, PREPAY_TTL) {
         prepay_index.insert(fresh.clone(), key.clone());
         trade.prepay_id = fresh;
         trade.prepay_issued = Instant::now();
     }
-    prepay_reply(trade.prepay_id.clone())
+    trade.prepay_id.clone()
 }
 
 fn prepay_reply(prepay_id: String) -> Vec<(&'static str, String)> {

@@ -17,3 +17,5 @@ mod login;
 mod notify;
 mod pay;
 mod payer;
+mod v3;
+mod v3_helpers;
