@@ -10,7 +10,7 @@ use wxpay_core::v3::verify::SignatureHeaders;
 use wxpay_core::v3::{ApiV3Key, RequestPaymentV3, VerifyError, verify_notify};
 use wxpay_sim::config::KeyMode;
 
-use crate::v3_helpers::{APPID, MCHID, V3Merchant, V3Receiver, config, prepay_body};
+use crate::v3_helpers::{APPID, MCHID, V3Merchant, V3Receiver, config, fetch_keys, prepay_body};
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -664,4 +664,86 @@ async fn endpoint_faults_apply_to_v3() {
     assert_eq!(gateway.status, 500);
     assert_eq!(gateway.header("Wechatpay-Signature"), None);
     assert_eq!(merchant.call("GET", &path, None, None).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_merchant_registers_its_own_certificate() {
+    let merchant = V3Merchant::start(config(KeyMode::PublicKey, 1.0)).await;
+    let certificate = include_str!("../../../wxpay-core/tests/data/merchant_cert.pem");
+    let own_key = wxpay_core::v3::RsaPrivateKey::from_pem(include_str!(
+        "../../../wxpay-core/tests/data/merchant_key_pkcs1.pem"
+    ))
+    .unwrap();
+    let (status, body) = merchant
+        .control(
+            "/sim/merchants",
+            json!({
+                "appid": "wx1111111111111111",
+                "mch_id": "1900000109",
+                "api_key": "qazwsxedcrfvtgbyhnujmikolp111111",
+                "app_secret": "abcdefabcdefabcdefabcdefabcdefab",
+                "apiv3_key": "0123456789abcdefghijklmnopqrstuv",
+                "merchant_certificate_pem": certificate,
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let keys = fetch_keys(&merchant.http, &merchant.sim.base_url, "1900000109").await;
+    assert_eq!(
+        keys["merchant_private_key_pem"],
+        Value::Null,
+        "it keeps its own key"
+    );
+    assert_eq!(keys["apiv3_key"], "0123456789abcdefghijklmnopqrstuv");
+    let serial = wxpay_core::v3::Certificate::from_pem(certificate)
+        .unwrap()
+        .serial_no()
+        .to_owned();
+    assert_eq!(keys["merchant_serial_no"], serial.as_str());
+    // Requests signed with its own key are accepted; with the simulator-made one, not.
+    let path = "/v3/pay/transactions/out-trade-no/v3own0000001?mchid=1900000109";
+    let sign = |key: &wxpay_core::v3::RsaPrivateKey| {
+        wxpay_core::v3::request::authorize(
+            key,
+            "1900000109",
+            &serial,
+            &wxpay_core::v3::RequestToSign {
+                method: "GET",
+                url: path,
+                timestamp: now(),
+                nonce: "n0nce",
+                body: b"",
+            },
+        )
+        .unwrap()
+        .header_value()
+    };
+    let own = merchant
+        .send("GET", path, String::new(), &sign(&own_key), None)
+        .await;
+    assert_eq!(own.status, 404, "{}", own.body);
+    let other = merchant
+        .send("GET", path, String::new(), &sign(&merchant.signer), None)
+        .await;
+    assert_eq!(other.status, 401);
+
+    let (status, body) = merchant
+        .control(
+            "/sim/merchants",
+            json!({
+                "appid": "wx2222222222222222",
+                "mch_id": "1900000110",
+                "api_key": "qazwsxedcrfvtgbyhnujmikolp111111",
+                "app_secret": "abcdefabcdefabcdefabcdefabcdefab",
+                "merchant_certificate_pem": "not a certificate",
+            }),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("merchant_certificate_pem")
+    );
 }
