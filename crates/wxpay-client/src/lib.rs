@@ -2,6 +2,8 @@
 //!
 //! - [`LoginClient::code2session`]: exchange a `wx.login` code for openid + session_key.
 //! - [`PayClient`]: `unifiedorder`, `orderquery`, `closeorder` (WeChat Pay v2, JSAPI).
+//! - [`v3::V3PayClient`]: JSAPI prepay, query, close and `/v3/certificates` (API v3), with
+//!   WeChat's platform certificates, its public key, or both in the migration week.
 //!
 //! Every call has explicit connect and total timeouts. Retries happen only where WeChat
 //! says a retry is safe (SYSTEMERROR, timeouts, 5xx, a reply whose signature does not
@@ -14,6 +16,7 @@ mod http;
 mod login;
 mod pay;
 mod retry;
+pub mod v3;
 
 pub use http::{ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE};
 pub use login::{LoginClient, LoginError, Session};

@@ -182,6 +182,23 @@ pub async fn snapshot(sim: &Sim, mchid: &str) -> Result<Option<V3Merchant>, Forg
     }))
 }
 
+/// A configured merchant's keys as the simulator starts with them.
+pub(crate) fn resolve_config(
+    seed: u64,
+    config: &crate::config::MerchantConfig,
+) -> Result<V3Merchant, ForgeError> {
+    let v3 = V3Account::new(config.key_mode);
+    let descriptor = Descriptor {
+        appid: config.appid.clone(),
+        key_mode: v3.key_mode,
+        migration_started: v3.migration_started,
+        certificates_issued: v3.certificates_issued,
+        apiv3_key: config.apiv3_key.clone(),
+        merchant_certificate_pem: config.merchant_certificate_pem.clone(),
+    };
+    resolve(seed, config.mch_id.clone(), descriptor)
+}
+
 fn resolve(seed: u64, mchid: String, d: Descriptor) -> Result<V3Merchant, ForgeError> {
     let merchant = match &d.merchant_certificate_pem {
         Some(pem) => {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::account;
+use super::sandbox_keys::SandboxKeys;
 use crate::config::KeyMode;
 use crate::control::bad_request;
 use crate::state::{Sim, SimState};
@@ -19,33 +20,15 @@ fn no_such_merchant() -> HttpResponse {
 }
 
 /// `GET /sim/merchants/{mchid}/v3-keys`: everything a backend needs for API v3 with this
-/// merchant. Sandbox material (the simulator made these keys); a merchant that
-/// registered its own certificate gets no private key back.
+/// merchant ([`SandboxKeys`]).
 pub(crate) async fn keys(sim: web::Data<Arc<Sim>>, mchid: web::Path<String>) -> HttpResponse {
-    let merchant = match account::snapshot(&sim, &mchid).await {
-        Ok(Some(merchant)) => merchant,
-        Ok(None) => return no_such_merchant(),
+    match account::snapshot(&sim, &mchid).await {
+        Ok(Some(merchant)) => HttpResponse::Ok().json(SandboxKeys::of(&merchant)),
+        Ok(None) => no_such_merchant(),
         Err(error) => {
-            return HttpResponse::InternalServerError().json(json!({ "error": error.to_string() }));
+            HttpResponse::InternalServerError().json(json!({ "error": error.to_string() }))
         }
-    };
-    let certificates: Vec<_> = merchant
-        .certificates
-        .iter()
-        .map(|c| json!({ "serial_no": c.serial_no(), "pem": c.pem }))
-        .collect();
-    HttpResponse::Ok().json(json!({
-        "mchid": merchant.mchid,
-        "appid": merchant.appid,
-        "key_mode": merchant.key_mode.as_str(),
-        "apiv3_key": merchant.apiv3_key,
-        "merchant_serial_no": merchant.merchant.serial_no,
-        "merchant_private_key_pem": merchant.merchant.private_key_pem,
-        "merchant_certificate_pem": merchant.merchant.certificate_pem,
-        "platform_certificates": certificates,
-        "public_key_id": merchant.public_key.as_ref().map(|p| p.id.as_str()),
-        "public_key_pem": merchant.public_key.as_ref().map(|p| p.key.public_pem.as_str()),
-    }))
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,6 +13,7 @@ mod certificates;
 pub(crate) mod control;
 pub mod forge;
 pub(crate) mod notify;
+mod sandbox_keys;
 mod transactions;
 mod wire;
 
@@ -24,6 +25,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::faults::{Endpoint, FaultKind};
 use crate::state::{Sim, SimState};
 use account::V3Merchant;
+pub use sandbox_keys::{SandboxCertificate, SandboxKeys};
 use wire::{Answer, Unsigned, V3Error};
 
 /// A v3 call that passed its `Authorization` check, for an API's business rules.
