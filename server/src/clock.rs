@@ -18,6 +18,16 @@ pub fn rfc3339(ms: i64) -> String {
     at(ms).format(&Rfc3339).unwrap_or_default()
 }
 
+/// RFC 3339 in Beijing time (`2026-11-30T14:00:00+08:00`), as API v3's `time_expire`.
+pub fn beijing_rfc3339(ms: i64) -> String {
+    at(ms)
+        .to_offset(offset!(+8))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]+08:00"
+        ))
+        .unwrap_or_default()
+}
+
 /// `yyyyMMddHHmmss` in Beijing time, as WeChat's `time_expire` wants it.
 pub fn beijing_compact(ms: i64) -> String {
     at(ms)

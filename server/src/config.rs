@@ -8,8 +8,12 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use wxpay_client::v3::V3Credentials;
 use wxpay_core::ApiKey;
 use wxpay_core::v2::SignType;
+
+pub use crate::config_v3::V3Settings;
+pub use crate::gateway::ApiVersion;
 
 /// Every default, as a TOML document (the same keys as `wxpay.example.toml`).
 const DEFAULTS: &str = r#"
@@ -25,6 +29,7 @@ max_connections = 8
 sqlite_synchronous = "FULL"
 
 [wechat]
+api_version = "v2"
 sign_type = "HMAC-SHA256"
 mp_base_url = "https://api.weixin.qq.com"
 pay_base_url = "https://api.mch.weixin.qq.com"
@@ -32,6 +37,10 @@ spbill_create_ip = "127.0.0.1"
 connect_timeout_ms = 3000
 request_timeout_ms = 10000
 retry_attempts = 3
+
+[wechat.v3]
+key_mode = "public_key"
+platform_certificate_files = []
 
 [orders]
 description = "wxpay shop"
@@ -99,8 +108,13 @@ pub struct WeChatSettings {
     pub appid: Option<String>,
     pub app_secret: Option<SecretString>,
     pub mch_id: Option<String>,
+    /// `v2` (XML, the API key) or `v3` (JSON, RSA: `[wechat.v3]`) for new orders.
+    pub api_version: String,
+    /// The v2 API key: required for v2; with v3, keeps the v2 orders made before the
+    /// switch working (their queries, closes and notifies).
     pub api_key: Option<SecretString>,
     pub sign_type: String,
+    pub v3: V3Settings,
     pub mp_base_url: String,
     pub pay_base_url: String,
     pub spbill_create_ip: String,
@@ -183,8 +197,10 @@ pub struct Credentials {
     pub appid: String,
     pub app_secret: SecretString,
     pub mch_id: String,
-    pub api_key: ApiKey,
-    pub sign_type: SignType,
+    pub api_version: ApiVersion,
+    /// API v2: the API key and the sign type of new v2 orders.
+    pub v2: Option<(ApiKey, SignType)>,
+    pub v3: Option<V3Credentials>,
 }
 
 impl Settings {
@@ -232,28 +248,50 @@ impl Settings {
                 key: "wechat.app_secret",
                 env: "WXPAY_WECHAT__APP_SECRET",
             })?;
-        let api_key = w
-            .api_key
-            .as_ref()
-            .filter(|s| !s.expose_secret().is_empty())
-            .ok_or(ConfigError::Missing {
-                key: "wechat.api_key",
-                env: "WXPAY_WECHAT__API_KEY",
-            })?;
-        let api_key = ApiKey::new(api_key.expose_secret()).map_err(|e| ConfigError::Invalid {
-            key: "wechat.api_key",
-            reason: e.to_string(),
-        })?;
-        let sign_type = w.sign_type.parse().map_err(|_| ConfigError::Invalid {
-            key: "wechat.sign_type",
-            reason: "must be MD5 or HMAC-SHA256".into(),
-        })?;
+        let api_version = match w.api_version.as_str() {
+            "v2" => ApiVersion::V2,
+            "v3" => ApiVersion::V3,
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "wechat.api_version",
+                    reason: format!("{other:?} is not v2 or v3"),
+                });
+            }
+        };
+        let api_key = w.api_key.as_ref().filter(|s| !s.expose_secret().is_empty());
+        let v2 = match (api_key, api_version) {
+            (None, ApiVersion::V2) => {
+                return Err(ConfigError::Missing {
+                    key: "wechat.api_key",
+                    env: "WXPAY_WECHAT__API_KEY",
+                });
+            }
+            (None, ApiVersion::V3) => None,
+            (Some(key), _) => {
+                let key = ApiKey::new(key.expose_secret()).map_err(|e| ConfigError::Invalid {
+                    key: "wechat.api_key",
+                    reason: e.to_string(),
+                })?;
+                let sign_type = w.sign_type.parse().map_err(|_| ConfigError::Invalid {
+                    key: "wechat.sign_type",
+                    reason: "must be MD5 or HMAC-SHA256".into(),
+                })?;
+                Some((key, sign_type))
+            }
+        };
+        let v3 = match api_version {
+            ApiVersion::V3 => {
+                Some(w.v3.credentials(&appid, &mch_id, api_key.map(ExposeSecret::expose_secret))?)
+            }
+            ApiVersion::V2 => None,
+        };
         Ok(Credentials {
             appid,
             app_secret,
             mch_id,
-            api_key,
-            sign_type,
+            api_version,
+            v2,
+            v3,
         })
     }
 
@@ -356,11 +394,21 @@ impl Settings {
         Ok(())
     }
 
+    /// Where WeChat sends v2 notifies.
     pub fn notify_url(&self) -> Result<String, ConfigError> {
         Ok(format!(
             "{}{}",
             self.public_base_url()?,
             crate::routes::NOTIFY_PATH
+        ))
+    }
+
+    /// Where WeChat sends v3 notifies.
+    pub fn notify_url_v3(&self) -> Result<String, ConfigError> {
+        Ok(format!(
+            "{}{}",
+            self.public_base_url()?,
+            crate::routes::NOTIFY_PATH_V3
         ))
     }
 }
@@ -464,7 +512,8 @@ mod tests {
         settings.wechat.app_secret = Some(SecretString::from("abcdefabcdefabcdefabcdefabcdefab"));
         settings.wechat.api_key = Some(SecretString::from("192006250b4c09247ec02edce69f6a2d"));
         let credentials = settings.credentials().unwrap();
-        assert_eq!(credentials.sign_type, SignType::HmacSha256);
+        assert_eq!(credentials.v2.unwrap().1, SignType::HmacSha256);
+        assert_eq!(credentials.api_version, ApiVersion::V2);
         assert_eq!(settings.orders.ttl_secs, 1800);
         assert!(
             settings

@@ -9,7 +9,9 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_v3;
 mod error;
+pub mod gateway;
 mod ids;
 pub mod keyed_locks;
 pub mod limits;
@@ -23,5 +25,5 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 
-pub use routes::NOTIFY_PATH;
+pub use routes::{NOTIFY_PATH, NOTIFY_PATH_V3};
 pub use startup::{AppHandle, Application, PublicUrl};

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
+use wxpay_client::v3::V3PayClient;
 use wxpay_client::{ClientOptions, LoginClient, PayClient, RetryPolicy};
 
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, Credentials, Settings};
+use crate::gateway::{Gateways, V2Gateway, V3Gateway};
 use crate::keyed_locks::KeyedLocks;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
@@ -71,11 +73,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let addr = listener.local_addr()?;
-        let notify_url = match (public_url, settings.notify_url()) {
+        let notify_base = match (public_url, settings.public_base_url()) {
             (_, Ok(url)) => url,
-            (PublicUrl::FromBind, Err(ConfigError::Missing { .. })) => {
-                format!("http://{addr}{}", routes::NOTIFY_PATH)
-            }
+            (PublicUrl::FromBind, Err(ConfigError::Missing { .. })) => format!("http://{addr}"),
             (_, Err(e)) => return Err(e.into()),
         };
         let store = Store::connect(&settings.database).await?;
@@ -99,23 +99,25 @@ impl Application {
             credentials.app_secret.clone(),
             &options,
         )?;
-        let pay = PayClient::new(
-            &settings.wechat.pay_base_url,
-            &credentials.appid,
-            &credentials.mch_id,
-            credentials.api_key.clone(),
-            &options,
-        )?;
+        let gateways = gateways(&settings, &credentials, &notify_base, &options)?;
+        if let Some(v3) = gateways.v3()
+            && v3.client().credentials().wechat.platform_certificates
+        {
+            // Certificates are fetched now so the first reply verifies; if WeChat cannot
+            // be reached, they are fetched on the first reply that needs them.
+            if let Err(error) = v3.client().download_certificates().await {
+                tracing::warn!(%error, "cannot download WeChat's platform certificates yet");
+            }
+        }
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
         let settings_limits = settings.limits.clone();
         let state = AppState {
             store,
             login,
-            pay,
+            gateways,
             settings: Arc::new(settings),
             credentials: Arc::new(credentials),
-            notify_url: notify_url.into(),
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(Limits::new(&settings_limits)),
             order_checks: Arc::new(KeyedLocks::default()),
@@ -188,6 +190,43 @@ impl Application {
         self.state.store.close().await;
         result
     }
+}
+
+/// The v2 and/or v3 gateways the credentials allow; new orders use `api_version`'s.
+fn gateways(
+    settings: &Settings,
+    credentials: &Credentials,
+    notify_base: &str,
+    options: &ClientOptions,
+) -> anyhow::Result<Gateways> {
+    let pay_base = &settings.wechat.pay_base_url;
+    let v2 = match &credentials.v2 {
+        Some((key, sign_type)) => Some(V2Gateway::new(
+            PayClient::new(
+                pay_base,
+                &credentials.appid,
+                &credentials.mch_id,
+                key.clone(),
+                options,
+            )?,
+            *sign_type,
+            format!("{notify_base}{}", routes::NOTIFY_PATH),
+            settings.wechat.spbill_create_ip.clone(),
+        )),
+        None => None,
+    };
+    let v3 = match &credentials.v3 {
+        Some(v3) => Some(V3Gateway::new(
+            V3PayClient::new(pay_base, v3.clone(), options)?,
+            format!("{notify_base}{}", routes::NOTIFY_PATH_V3),
+        )),
+        None => None,
+    };
+    Ok(Gateways {
+        v2,
+        v3,
+        new_orders: credentials.api_version,
+    })
 }
 
 /// A listener that serves `/metrics` only (one worker: scrapes are rare).

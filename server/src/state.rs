@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use wxpay_client::{LoginClient, PayClient};
+use wxpay_client::LoginClient;
 
 use crate::config::{Credentials, Settings};
+use crate::gateway::Gateways;
 use crate::keyed_locks::KeyedLocks;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
@@ -14,10 +15,10 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub login: LoginClient,
-    pub pay: PayClient,
+    /// WeChat Pay, v2 and/or v3: each order through the API it was created on.
+    pub gateways: Gateways,
     pub settings: Arc<Settings>,
     pub credentials: Arc<Credentials>,
-    pub notify_url: Arc<str>,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<Limits>,
     /// Readers of one stale order take turns, so only the first asks WeChat.

@@ -91,7 +91,8 @@ pub enum TradeState {
 }
 
 impl TradeState {
-    fn parse(s: &str) -> TradeState {
+    /// From WeChat's `trade_state` (the same words in v2 and v3).
+    pub fn from_wire(s: &str) -> TradeState {
         match s {
             "NOTPAY" | "NOPAY" => TradeState::NotPay,
             "SUCCESS" => TradeState::Success,
@@ -223,7 +224,7 @@ impl PayClient {
             ),
         };
         Ok(QueriedTrade {
-            state: TradeState::parse(reply.get("trade_state").unwrap_or_default()),
+            state: TradeState::from_wire(reply.get("trade_state").unwrap_or_default()),
             out_trade_no: text("out_trade_no").unwrap_or_default(),
             transaction_id: text("transaction_id"),
             total_fee,

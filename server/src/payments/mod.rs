@@ -2,35 +2,23 @@
 //! order's first request, byte for byte, so WeChat never holds two orders for it), the
 //! `wx.requestPayment` params, recording verified payments (exactly once per transaction,
 //! whatever the order's local state), and bringing an order in line with WeChat's view
-//! (orderquery / closeorder).
+//! (query / close). Each order goes through the gateway of the API it was created on.
 
 mod prepay;
 mod settle;
 mod sync;
 
 use actix_web::http::StatusCode;
-use wxpay_client::PayError;
-use wxpay_core::v2::SignType;
 
 use crate::error::ApiError;
-use crate::store::{OrderRow, OrderStatus, StoreError};
+use crate::gateway::GatewayError;
+use crate::store::{OrderRow, OrderStatus};
 
-pub(crate) use prepay::{Attempt, PrepayRequest, ensure_prepay, payment_params};
+pub(crate) use prepay::{Attempt, ensure_prepay, payment_params};
 pub(crate) use settle::note_settlement;
 pub(crate) use sync::{close_at_wechat, refresh_if_stale, sync_with_wechat};
 
-/// The sign type the order was created with: binding for its whole life (paySign,
-/// refreshes, queries, closes, notifies), whatever the configuration says today.
-fn sign_type(order: &OrderRow) -> Result<SignType, ApiError> {
-    order.sign_type.parse().map_err(|_| {
-        ApiError::from(StoreError::Corrupt(format!(
-            "order {} has an unknown sign type",
-            order.order_no
-        )))
-    })
-}
-
-fn unavailable(order_no: &str, error: &PayError) -> ApiError {
+fn unavailable(order_no: &str, error: &GatewayError) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "WECHAT_UNAVAILABLE",

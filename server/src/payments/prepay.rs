@@ -1,97 +1,21 @@
-//! prepay_ids and `wx.requestPayment` params. Every unifiedorder for an order sends the
-//! business fields stored with it at creation (never today's settings: a changed
-//! notify_url, spbill_create_ip or sign type would make WeChat answer OUT_TRADE_NO_USED
-//! for an order it still holds open), and params are only ever handed out for an order
-//! that is open in the database after the prepay_id was obtained.
+//! prepay_ids and `wx.requestPayment` params. Every prepay for an order sends the request
+//! stored with it at creation (never today's settings: a changed notify_url, IP or sign
+//! type would make WeChat refuse the repeat of an order it still holds open), and params
+//! are only ever handed out for an order that is open in the database after the prepay_id
+//! was obtained.
 
 use actix_web::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use wxpay_client::{PayError, UnifiedOrder};
-use wxpay_core::Fen;
-use wxpay_core::v2::{RequestPayment, SignType};
 
-use super::{already_paid, closed, not_open, sign_type, sync, unavailable};
-use crate::clock::{beijing_compact, now_ms};
+use super::{already_paid, closed, not_open, sync, unavailable};
+use crate::clock::now_ms;
 use crate::error::ApiError;
+use crate::gateway::{GatewayError, PaymentParams, WechatSays};
 use crate::ids;
 use crate::state::AppState;
 use crate::store::{OrderRow, OrderStatus};
 
 /// WeChat keeps a prepay_id for 2 hours; ask for a fresh one 5 minutes before that.
 const PREPAY_LIFETIME_MS: i64 = (2 * 60 - 5) * 60 * 1000;
-
-/// The business fields of an order's unifiedorder, as first sent. Stored with the order
-/// (JSON) and re-sent unchanged; `nonce_str` and `sign` are per call, the sign type is
-/// the order's own column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PrepayRequest {
-    pub body: String,
-    pub total_fee: i64,
-    pub openid: String,
-    pub notify_url: String,
-    pub spbill_create_ip: String,
-    /// `yyyyMMddHHmmss`, Beijing time; absent means WeChat's default (2 hours).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_expire: Option<String>,
-}
-
-impl PrepayRequest {
-    /// The request for a new order, from today's settings.
-    pub(crate) fn for_new_order(
-        state: &AppState,
-        body: &str,
-        amount: Fen,
-        openid: &str,
-        expires_at: i64,
-    ) -> PrepayRequest {
-        PrepayRequest {
-            body: body.to_owned(),
-            total_fee: amount.get(),
-            openid: openid.to_owned(),
-            notify_url: state.notify_url.to_string(),
-            spbill_create_ip: state.settings.wechat.spbill_create_ip.clone(),
-            time_expire: Some(beijing_compact(expires_at)),
-        }
-    }
-
-    /// The order's stored request. Orders created before it was stored get the fields
-    /// as they were derived then (today's settings): the best that can be done for them.
-    fn of(state: &AppState, order: &OrderRow) -> Result<PrepayRequest, ApiError> {
-        match &order.prepay_request {
-            Some(json) => serde_json::from_str(json).map_err(|e| {
-                tracing::error!(order_no = %order.order_no, error = %e, "stored prepay request is unreadable");
-                ApiError::internal()
-            }),
-            None => Ok(PrepayRequest::for_new_order(
-                state,
-                &order.description,
-                Fen::new(order.amount_fen),
-                &order.openid,
-                order.expires_at,
-            )),
-        }
-    }
-
-    pub(crate) fn to_json(&self) -> String {
-        // Plain strings and an integer: serialising cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    fn unified_order<'a>(&'a self, order_no: &'a str, sign_type: SignType) -> UnifiedOrder<'a> {
-        UnifiedOrder {
-            sign_type,
-            out_trade_no: order_no,
-            body: &self.body,
-            total_fee: Fen::new(self.total_fee),
-            openid: &self.openid,
-            notify_url: &self.notify_url,
-            spbill_create_ip: &self.spbill_create_ip,
-            attach: None,
-            time_expire: self.time_expire.as_deref(),
-        }
-    }
-}
 
 /// A usable prepay_id and the order it belongs to, open in the database after the
 /// prepay_id was obtained.
@@ -147,34 +71,22 @@ pub(crate) async fn ensure_prepay(
             order: current,
         });
     }
-    let sign_type = sign_type(order)?;
-    let request = PrepayRequest::of(state, order)?;
-    let result = state
-        .pay
-        .unified_order(&request.unified_order(&order.order_no, sign_type))
-        .await;
+    let gateway = state.gateways.for_order(order)?;
+    let result = gateway.prepay(order, order.prepay_request.as_deref()).await;
     match result {
-        Ok(prepay) => {
+        Ok(prepay_id) => {
             let updated = state
                 .store
-                .set_prepay(
-                    &order.order_no,
-                    &prepay.prepay_id,
-                    now + PREPAY_LIFETIME_MS,
-                    now,
-                )
+                .set_prepay(&order.order_no, &prepay_id, now + PREPAY_LIFETIME_MS, now)
                 .await?;
             match updated {
-                Some(order) => Ok(Prepay {
-                    prepay_id: prepay.prepay_id,
-                    order,
-                }),
+                Some(order) => Ok(Prepay { prepay_id, order }),
                 None => Err(stopped_being_open(state, &order.order_no).await?),
             }
         }
-        Err(error) if error.is_retryable() => {
+        Err(error) if error.transient => {
             state.metrics.wechat_failure("unifiedorder");
-            tracing::warn!(order_no = %order.order_no, %error, "unifiedorder unavailable");
+            tracing::warn!(order_no = %order.order_no, %error, "prepay unavailable");
             // WeChat may have created the trade anyway; if the order was closed here
             // meanwhile, that trade must be closed there.
             let current = state.store.order(&order.order_no).await?;
@@ -212,21 +124,21 @@ async fn stopped_being_open(state: &AppState, order_no: &str) -> Result<ApiError
     Ok(not_open(&order))
 }
 
-/// WeChat refused a unifiedorder for good. ORDERPAID and ORDERCLOSED say what happened.
+/// WeChat refused a prepay for good. Paid and closed say what happened.
 /// Anything else fails the order when this was its first request; after that, WeChat may
 /// still hold the order from an earlier request (a refresh, or a call whose reply was
 /// lost), so it is asked, and the order is failed only when WeChat has never seen it.
 async fn refused(
     state: &AppState,
     order: &OrderRow,
-    error: &PayError,
+    error: &GatewayError,
     attempt: Attempt,
 ) -> ApiError {
-    let followed = match (error.err_code(), attempt) {
-        (Some("ORDERPAID"), _) => sync::sync_with_wechat(state, order)
+    let followed = match (error.says, attempt) {
+        (Some(WechatSays::Paid), _) => sync::sync_with_wechat(state, order)
             .await
             .map(|()| already_paid()),
-        (Some("ORDERCLOSED"), _) => sync::mark_closed(state, order, Some("closed at WeChat"))
+        (Some(WechatSays::Closed), _) => sync::mark_closed(state, order, Some("closed at WeChat"))
             .await
             .map(|()| closed()),
         (_, Attempt::First) => fail(state, order, error).await,
@@ -239,7 +151,7 @@ async fn refused(
 pub(super) async fn fail(
     state: &AppState,
     order: &OrderRow,
-    error: &PayError,
+    error: &GatewayError,
 ) -> Result<ApiError, ApiError> {
     tracing::error!(order_no = %order.order_no, %error, "WeChat Pay refused the order");
     state
@@ -254,8 +166,8 @@ pub(super) async fn fail(
     Ok(rejected(&order.order_no, error))
 }
 
-/// The 502 for a unifiedorder WeChat refused for good.
-pub(super) fn rejected(order_no: &str, error: &PayError) -> ApiError {
+/// The 502 for a prepay WeChat refused for good.
+pub(super) fn rejected(order_no: &str, error: &GatewayError) -> ApiError {
     ApiError::new(
         StatusCode::BAD_GATEWAY,
         "WECHAT_REJECTED",
@@ -265,22 +177,20 @@ pub(super) fn rejected(order_no: &str, error: &PayError) -> ApiError {
 }
 
 /// Fresh `wx.requestPayment` params for the order's prepay_id (new nonce and timestamp
-/// each time), signed with the order's own sign type.
-pub(crate) fn payment_params(
-    state: &AppState,
-    prepay: &Prepay,
-) -> Result<RequestPayment, ApiError> {
+/// each time), signed the way of the order's own API and sign type.
+pub(crate) fn payment_params(state: &AppState, prepay: &Prepay) -> Result<PaymentParams, ApiError> {
     let seconds = u64::try_from(now_ms() / 1000).unwrap_or_default();
-    RequestPayment::build(
-        &prepay.order.appid,
-        &prepay.prepay_id,
-        &state.credentials.api_key,
-        sign_type(&prepay.order)?,
-        &ids::nonce(),
-        seconds,
-    )
-    .map_err(|e| {
-        tracing::error!(error = %e, "cannot build payment params");
-        ApiError::internal()
-    })
+    state
+        .gateways
+        .for_order(&prepay.order)?
+        .payment_params(
+            &prepay.order.appid,
+            &prepay.prepay_id,
+            &ids::nonce(),
+            seconds,
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot build payment params");
+            ApiError::internal()
+        })
 }

@@ -1,8 +1,10 @@
-//! Verified payments from orderquery, and what every verified payment (notify or query)
+//! Verified payments from a query, and what every verified payment (notify or query)
 //! leaves in the logs and metrics.
 
 use actix_web::http::StatusCode;
-use wxpay_client::{QueriedTrade, TradeState};
+use wxpay_client::TradeState;
+
+use crate::gateway::Trade;
 
 use crate::clock::now_ms;
 use crate::error::ApiError;
@@ -10,37 +12,32 @@ use crate::metrics::OutcomeLabel;
 use crate::state::AppState;
 use crate::store::{OrderRow, SettleOutcome, Settlement};
 
-/// Records a verified orderquery SUCCESS (or REFUND: paid, then refunded at WeChat)
+/// Records a verified query's SUCCESS (or REFUND: paid, then refunded at WeChat)
 /// through the same exactly-once path as notifies. A reply that does not match the order
 /// changes nothing and is an error (logged; the reconciler backs off and flags it).
 pub(super) async fn from_query(
     state: &AppState,
     order: &OrderRow,
-    trade: &QueriedTrade,
+    trade: &Trade,
 ) -> Result<SettleOutcome, ApiError> {
-    let facts = (trade.transaction_id.as_deref(), trade.total_fee);
-    let (Some(transaction_id), Some(total_fee)) = facts else {
-        return Err(mismatch(
-            state,
-            order,
-            "transaction_id or total_fee missing",
-        ));
+    let facts = (trade.transaction_id.as_deref(), trade.total);
+    let (Some(transaction_id), Some(total)) = facts else {
+        return Err(mismatch(state, order, "transaction_id or total missing"));
     };
     if trade.out_trade_no != order.order_no {
         return Err(mismatch(state, order, "out_trade_no"));
     }
-    let fields = serde_json::to_string(&trade.fields).unwrap_or_default();
     let settlement = Settlement {
         order_no: &order.order_no,
         transaction_id,
-        amount_fen: total_fee.get(),
+        amount_fen: total.get(),
         appid: &trade.appid,
         mch_id: &trade.mch_id,
-        // The query was signed and verified with the order's own type.
+        // The query was signed and verified through the order's own API and sign type.
         sign_type: &order.sign_type,
-        time_end: trade.time_end.as_deref().unwrap_or_default(),
+        time_end: trade.paid_time.as_deref().unwrap_or_default(),
         source: "orderquery",
-        fields: &fields,
+        fields: &trade.fields,
         refunded: trade.state == TradeState::Refund,
         now: now_ms(),
     };
@@ -60,7 +57,7 @@ pub(super) async fn from_query(
 
 fn mismatch(state: &AppState, order: &OrderRow, what: &str) -> ApiError {
     // WeChat says paid but the facts differ from our order: never mark it paid.
-    tracing::error!(order_no = %order.order_no, what, "orderquery payment does not match the order");
+    tracing::error!(order_no = %order.order_no, what, "queried payment does not match the order");
     state.metrics.wechat_failure("orderquery_mismatch");
     ApiError::new(
         StatusCode::BAD_GATEWAY,

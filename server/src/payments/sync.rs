@@ -1,13 +1,15 @@
-//! Bringing an order in line with WeChat's view: orderquery and closeorder, applied
-//! through the same exactly-once settlement as notifies. Used by order reads, the
-//! reconciler, cancels and refused unifiedorders.
+//! Bringing an order in line with WeChat's view: query and close (v2 orderquery /
+//! closeorder, v3 their JSON equivalents), applied through the same exactly-once
+//! settlement as notifies. Used by order reads, the reconciler, cancels and refused
+//! prepays.
 
 use actix_web::http::StatusCode;
-use wxpay_client::{CloseOutcome, PayError, QueriedTrade, TradeState};
+use wxpay_client::{CloseOutcome, TradeState};
 
-use super::{not_open, prepay, settle, sign_type, unavailable};
+use super::{not_open, prepay, settle, unavailable};
 use crate::clock::now_ms;
 use crate::error::ApiError;
+use crate::gateway::{GatewayError, Trade, WechatSays};
 use crate::state::AppState;
 use crate::store::{OrderRow, OrderStatus};
 
@@ -43,8 +45,9 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
     }
     let expired = now_ms() >= order.expires_at;
     match state
-        .pay
-        .order_query(&order.order_no, sign_type(order)?)
+        .gateways
+        .for_order(order)?
+        .query(&order.order_no)
         .await
     {
         Ok(trade) => match trade.state {
@@ -57,11 +60,11 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
             _ if expired => close_at_wechat(state, order).await,
             _ => Ok(()),
         },
-        Err(e) if e.err_code() == Some("ORDERNOTEXIST") && expired => {
-            // WeChat never saw it (unifiedorder never got through): nothing to close there.
+        Err(e) if e.says == Some(WechatSays::NoSuchOrder) && expired => {
+            // WeChat never saw it (the prepay never got through): nothing to close there.
             mark_closed(state, order, Some("expired before reaching WeChat")).await
         }
-        Err(e) if e.err_code() == Some("ORDERNOTEXIST") => Ok(()),
+        Err(e) if e.says == Some(WechatSays::NoSuchOrder) => Ok(()),
         Err(error) => {
             state.metrics.wechat_failure("orderquery");
             Err(unavailable(&order.order_no, &error))
@@ -74,8 +77,9 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
 /// from a verified orderquery instead (late, for an order that was not open).
 pub(crate) async fn close_at_wechat(state: &AppState, order: &OrderRow) -> Result<(), ApiError> {
     match state
-        .pay
-        .close_order(&order.order_no, sign_type(order)?)
+        .gateways
+        .for_order(order)?
+        .close(&order.order_no)
         .await
     {
         Ok(CloseOutcome::Closed | CloseOutcome::AlreadyClosed | CloseOutcome::NotFound) => {
@@ -94,12 +98,13 @@ pub(crate) async fn close_at_wechat(state: &AppState, order: &OrderRow) -> Resul
     }
 }
 
-/// WeChat says the trade was paid (closeorder ORDERPAID): the verified facts come from
-/// an orderquery. `REFUND` (paid, then refunded at WeChat) is a payment too.
+/// WeChat says the trade was paid (the close said so): the verified facts come from a
+/// query. `REFUND` (paid, then refunded at WeChat) is a payment too.
 async fn settle_paid_trade(state: &AppState, order: &OrderRow) -> Result<(), ApiError> {
     match state
-        .pay
-        .order_query(&order.order_no, sign_type(order)?)
+        .gateways
+        .for_order(order)?
+        .query(&order.order_no)
         .await
     {
         Ok(trade) if matches!(trade.state, TradeState::Success | TradeState::Refund) => {
@@ -113,37 +118,40 @@ async fn settle_paid_trade(state: &AppState, order: &OrderRow) -> Result<(), Api
     }
 }
 
-/// closeorder said paid, orderquery says otherwise: try again later (the reconciler
-/// backs off and, if it never clears, flags the order for an operator).
-fn inconsistent(order: &OrderRow, trade: &QueriedTrade) -> ApiError {
+/// The close said paid, the query says otherwise: try again later (the reconciler backs
+/// off and, if it never clears, flags the order for an operator).
+fn inconsistent(order: &OrderRow, trade: &Trade) -> ApiError {
     ApiError::new(
         StatusCode::BAD_GATEWAY,
         "WECHAT_INCONSISTENT",
         format!(
-            "WeChat's closeorder says paid but orderquery says {:?}; retried later",
+            "WeChat's close says paid but its query says {:?}; retried later",
             trade.state
         ),
     )
     .for_order(&order.order_no)
 }
 
-/// A later unifiedorder refused for good (not ORDERPAID / ORDERCLOSED): WeChat may hold
-/// the order from an earlier request, so it is asked. Never heard of it: the order
-/// failed. Otherwise its answer is followed and the order is not failed; when it cannot
-/// be asked, the order stays as it is (the reconciler asks later).
+/// A later prepay refused for good (not paid / closed): WeChat may hold the order from
+/// an earlier request, so it is asked. Never heard of it: the order failed. Otherwise its
+/// answer is followed and the order is not failed; when it cannot be asked, the order
+/// stays as it is (the reconciler asks later).
 pub(super) async fn after_refusal(
     state: &AppState,
     order: &OrderRow,
-    error: &PayError,
+    error: &GatewayError,
 ) -> Result<ApiError, ApiError> {
     let rejected = prepay::rejected(&order.order_no, error);
     match state
-        .pay
-        .order_query(&order.order_no, sign_type(order)?)
+        .gateways
+        .for_order(order)?
+        .query(&order.order_no)
         .await
     {
-        Err(e) if e.err_code() == Some("ORDERNOTEXIST") => prepay::fail(state, order, error).await,
-        Err(query_error) if query_error.is_retryable() => {
+        Err(e) if e.says == Some(WechatSays::NoSuchOrder) => {
+            prepay::fail(state, order, error).await
+        }
+        Err(query_error) if query_error.transient => {
             state.metrics.wechat_failure("orderquery");
             Err(unavailable(&order.order_no, &query_error))
         }
@@ -157,7 +165,7 @@ pub(super) async fn after_refusal(
                 order_no = %order.order_no,
                 %error,
                 trade_state = ?trade.state,
-                "WeChat Pay refused a unifiedorder for an order it holds; following its state"
+                "WeChat Pay refused a prepay for an order it holds; following its state"
             );
             match trade.state {
                 TradeState::Success | TradeState::Refund => {

@@ -10,8 +10,10 @@ use actix_web::{HttpRequest, error, web};
 
 use crate::error::ApiError;
 
-/// Where WeChat POSTs pay notifies (`notify_url` = public base URL + this).
+/// Where WeChat POSTs v2 pay notifies (`notify_url` = public base URL + this).
 pub const NOTIFY_PATH: &str = "/wechat/pay/notify";
+/// Where WeChat POSTs v3 notifies (JSON).
+pub const NOTIFY_PATH_V3: &str = "/wechat/pay/notify/v3";
 
 /// The API. `/metrics` is here unless it has its own listener (`server.metrics_bind`).
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, metrics: bool) {
@@ -35,7 +37,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, met
             "/v1/orders/{order_no}/cancel",
             web::post().to(orders::cancel),
         )
-        .route(NOTIFY_PATH, web::post().to(notify::receive))
+        .route(NOTIFY_PATH, web::post().to(notify::receive_v2))
+        .route(NOTIFY_PATH_V3, web::post().to(notify::receive_v3))
         .default_service(web::to(not_found));
 }
 

@@ -5,13 +5,13 @@ use std::collections::HashSet;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use wxpay_core::Fen;
-use wxpay_core::v2::RequestPayment;
 
 use crate::auth::CurrentUser;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::ApiError;
+use crate::gateway::{NewPrepay, PaymentParams};
 use crate::ids;
-use crate::payments::{self, Attempt, PrepayRequest};
+use crate::payments::{self, Attempt};
 use crate::state::AppState;
 use crate::store::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
 
@@ -53,13 +53,13 @@ struct OrderView {
     items: Vec<OrderItem>,
     /// Pass straight to `wx.requestPayment`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    payment: Option<RequestPayment>,
+    payment: Option<PaymentParams>,
 }
 
 async fn view(
     state: &AppState,
     order: &OrderRow,
-    payment: Option<RequestPayment>,
+    payment: Option<PaymentParams>,
 ) -> Result<OrderView, ApiError> {
     let items = state.store.order_items(&order.order_no).await?;
     Ok(view_with_items(order, items, payment))
@@ -69,7 +69,7 @@ async fn view(
 fn view_with_items(
     order: &OrderRow,
     items: Vec<OrderItem>,
-    payment: Option<RequestPayment>,
+    payment: Option<PaymentParams>,
 ) -> OrderView {
     OrderView {
         order_no: order.order_no.clone(),
@@ -210,16 +210,21 @@ pub(super) async fn create(
     // At most 128 bytes: the configured part is checked at start-up for that.
     let description = format!("{}-{}", state.settings.orders.description, order_no);
     let expires_at = now.saturating_add(ttl_ms);
-    let prepay_request =
-        PrepayRequest::for_new_order(&state, &description, total, &user.0.openid, expires_at)
-            .to_json();
+    let gateway = state.gateways.for_new_orders()?;
+    let prepay_request = gateway.prepay_request(&NewPrepay {
+        order_no: &order_no,
+        description: &description,
+        amount: total,
+        openid: &user.0.openid,
+        expires_at,
+    });
     let new_order = NewOrder {
         order_no: &order_no,
         user_id: user.0.user_id,
         openid: &user.0.openid,
         amount_fen: total.get(),
         description: &description,
-        sign_type: state.credentials.sign_type.as_str(),
+        sign_type: gateway.sign_type(),
         appid: &state.credentials.appid,
         mch_id: &state.credentials.mch_id,
         now,

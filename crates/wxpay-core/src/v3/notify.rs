@@ -88,7 +88,7 @@ pub fn verify_notify<'b>(
     body: &'b [u8],
     now: i64,
 ) -> Result<VerifiedNotify<'b>, NotifyError> {
-    parse(keys.verify(headers, body, now)?)
+    VerifiedNotify::parse(keys.verify(headers, body, now)?)
 }
 
 /// [`verify_notify`] with the RSA operation done by `verifier`.
@@ -99,20 +99,23 @@ pub fn verify_notify_using<'b>(
     now: i64,
     verifier: &dyn RsaVerifier,
 ) -> Result<VerifiedNotify<'b>, NotifyError> {
-    parse(keys.verify_using(headers, body, now, verifier)?)
-}
-
-fn parse<'b>(verified: VerifiedBody<'b>) -> Result<VerifiedNotify<'b>, NotifyError> {
-    // One UTF-8 check of the whole body, then a reader that trusts it (not one check per
-    // string, the ~900-character ciphertext included).
-    let text = std::str::from_utf8(verified.body())
-        .map_err(|_| NotifyError::Malformed("the body is not UTF-8".into()))?;
-    let envelope: Envelope<'b> =
-        serde_json::from_str(text).map_err(|e| NotifyError::Malformed(e.to_string()))?;
-    Ok(VerifiedNotify { verified, envelope })
+    VerifiedNotify::parse(keys.verify_using(headers, body, now, verifier)?)
 }
 
 impl<'b> VerifiedNotify<'b> {
+    /// The notify in a body whose signature verified some other way (a caller that
+    /// refreshes its keys on an unknown serial, say): a [`VerifiedBody`] is itself the
+    /// proof, so the chain from signature to payment stays unbroken.
+    pub fn parse(verified: VerifiedBody<'b>) -> Result<VerifiedNotify<'b>, NotifyError> {
+        // One UTF-8 check of the whole body, then a reader that trusts it (not one check
+        // per string, the ~900-character ciphertext included).
+        let text = std::str::from_utf8(verified.body())
+            .map_err(|_| NotifyError::Malformed("the body is not UTF-8".into()))?;
+        let envelope: Envelope<'b> =
+            serde_json::from_str(text).map_err(|e| NotifyError::Malformed(e.to_string()))?;
+        Ok(VerifiedNotify { verified, envelope })
+    }
+
     pub fn envelope(&self) -> &Envelope<'b> {
         &self.envelope
     }

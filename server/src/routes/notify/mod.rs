@@ -1,32 +1,31 @@
-//! `POST /wechat/pay/notify`: WeChat's pay result notify. The pipeline is fixed: bounded
-//! raw body -> strict XML -> signature (sign type from the message; the order's type is
-//! binding) -> integrity against the stored order -> recorded exactly once -> WeChat's
-//! reply. A verified payment is recorded and acknowledged whatever the order's local
-//! state (late and double payments are flagged, never refused); `return_code` FAIL and a
-//! signed `result_code` FAIL are acknowledged and change nothing. Anything unverified or
-//! not matching the order gets FAIL and changes nothing. Everything is logged and counted.
+//! WeChat's pay result notifies, v2 (`POST /wechat/pay/notify`, XML) and v3
+//! (`POST /wechat/pay/notify/v3`, JSON). One pipeline, two protocol adapters: bounded raw
+//! body -> the API's parsing and signature check (before any database work) -> integrity
+//! against the stored order -> recorded exactly once -> the API's reply. A verified
+//! payment is recorded and acknowledged whatever the order's local state (late and double
+//! payments are flagged, never refused). Anything unverified or not matching the order
+//! gets the API's failure reply and changes nothing. Everything is logged and counted.
+
+mod v2;
+mod v3;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use wxpay_core::v2::notify::{NotifyError, UnverifiedPayNotify};
-use wxpay_core::v2::reply;
-use wxpay_core::v2::xml::XmlParser;
 
-use crate::clock::now_ms;
 use crate::payments::note_settlement;
 use crate::state::AppState;
 use crate::store::{Refusal, SettleOutcome, Settlement};
 
-/// An oversized body is read (and dropped) up to this much so the FAIL reply reaches the
-/// sender; a larger one is cut off.
+/// An oversized body is read (and dropped) up to this much so the failure reply reaches
+/// the sender; a larger one is cut off.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Outcomes of notifies that recorded a payment (and logged it).
 const RECORDED: [&str; 3] = ["paid", "late_payment", "double_payment"];
 
-/// What happened to one notify: the HTTP status, the reply and the metric label.
-struct Verdict {
+/// What happened to one notify: the HTTP status, the metric label and why.
+pub(super) struct Verdict {
     status: StatusCode,
     outcome: &'static str,
     reason: &'static str,
@@ -37,7 +36,7 @@ impl Verdict {
         Verdict::acknowledged(outcome, "")
     }
 
-    /// SUCCESS, with a note for the log.
+    /// Acknowledged, with a note for the log.
     fn acknowledged(outcome: &'static str, reason: &'static str) -> Verdict {
         Verdict {
             status: StatusCode::OK,
@@ -53,20 +52,46 @@ impl Verdict {
             reason,
         }
     }
+
+    fn is_acknowledged(&self) -> bool {
+        self.status == StatusCode::OK
+    }
 }
 
-pub(super) async fn receive(
+/// `POST /wechat/pay/notify`.
+pub(super) async fn receive_v2(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let verdict = match read_body(&req, payload, state.settings.server.notify_max_body_bytes).await
-    {
-        Ok(body) => handle(&state, &body).await,
+    let limit = state.settings.server.notify_max_body_bytes;
+    let verdict = match read_body(&req, payload, limit, &["text/xml", "application/xml"]).await {
+        Ok(body) => v2::handle(&state, &body).await,
         Err(verdict) => verdict,
     };
+    answer(&state, &verdict);
+    v2::reply(&verdict)
+}
+
+/// `POST /wechat/pay/notify/v3`.
+pub(super) async fn receive_v3(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let limit = state.settings.server.notify_max_body_bytes;
+    let verdict = match read_body(&req, payload, limit, &["application/json"]).await {
+        Ok(body) => v3::handle(&state, &req, &body).await,
+        Err(verdict) => verdict,
+    };
+    answer(&state, &verdict);
+    v3::reply(&verdict)
+}
+
+/// Counts and logs a verdict.
+fn answer(state: &AppState, verdict: &Verdict) {
     state.metrics.notify(verdict.outcome);
-    if verdict.status == StatusCode::OK {
+    if verdict.is_acknowledged() {
         // A notify that recorded a payment has already logged it with its order number in
         // this request's span; a second line would say nothing new (and costs ~7 µs of a
         // notify's CPU at peak, BENCHMARKS.md).
@@ -77,26 +102,21 @@ pub(super) async fn receive(
                 "notify acknowledged"
             );
         }
-        HttpResponse::Ok()
-            .content_type("text/xml")
-            .body(reply::SUCCESS_REPLY)
     } else {
         tracing::warn!(
             outcome = verdict.outcome,
             reason = verdict.reason,
             "notify refused"
         );
-        HttpResponse::build(verdict.status)
-            .content_type("text/xml")
-            .body(reply::fail_reply(verdict.reason))
     }
 }
 
-/// The raw body, bounded, from an XML content type.
+/// The raw body, bounded, of one of the `content_types`.
 async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
+    content_types: &[&str],
 ) -> Result<Vec<u8>, Verdict> {
     let content_type = req
         .headers()
@@ -104,11 +124,11 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if !(content_type.starts_with("text/xml") || content_type.starts_with("application/xml")) {
+    if !content_types.iter().any(|t| content_type.starts_with(t)) {
         return Err(Verdict::refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "bad_request",
-            "content type must be text/xml",
+            "unexpected content type",
         ));
     }
     let too_large = || {
@@ -141,7 +161,7 @@ async fn read_body(
             break;
         }
         // Past the limit the rest is read and dropped, not kept, so the sender gets the
-        // FAIL reply instead of a reset connection.
+        // failure reply instead of a reset connection.
         if seen <= limit {
             body.extend_from_slice(&chunk);
         }
@@ -152,70 +172,13 @@ async fn read_body(
     Ok(body)
 }
 
-async fn handle(state: &AppState, body: &[u8]) -> Verdict {
-    let parsed = XmlParser::new()
-        .max_bytes(state.settings.server.notify_max_body_bytes)
-        .parse(body)
-        .map_err(NotifyError::from)
-        .and_then(UnverifiedPayNotify::from_params);
-    let unverified = match parsed {
-        Ok(notify) => notify,
-        // A communication-level failure report: nothing to verify or record. WeChat's
-        // rule (protocol §2.11) is to acknowledge it and log it.
-        Err(NotifyError::ReturnFail { .. }) => {
-            return Verdict::acknowledged("return_fail", "return_code is not SUCCESS");
-        }
-        Err(_) => {
-            return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "malformed notify");
-        }
-    };
-    // Verified before any database work, so a forgery costs no query. The sign type is
-    // the message's (its sign_type, else the sign's length); that it is the order's own
-    // type is a guard of the recording statement.
-    let notify = match unverified.verify(&state.credentials.api_key, None) {
-        Ok(notify) => notify,
-        Err(NotifyError::Signature(_)) => {
-            return Verdict::refused(
-                StatusCode::BAD_REQUEST,
-                "bad_signature",
-                "signature check failed",
-            );
-        }
-        // Signed, and says the payment failed: acknowledged (else WeChat retries it for a
-        // day), and no order changes.
-        Err(NotifyError::ResultFail { .. }) => {
-            return Verdict::acknowledged("result_fail", "result_code is not SUCCESS");
-        }
-        Err(_) => {
-            return Verdict::refused(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                "required fields missing",
-            );
-        }
-    };
-    let fields = serde_json::to_string(notify.params()).unwrap_or_default();
-    let settled = state
-        .store
-        .settle(&Settlement {
-            order_no: notify.out_trade_no(),
-            transaction_id: notify.transaction_id(),
-            amount_fen: notify.total_fee().get(),
-            appid: notify.appid(),
-            mch_id: notify.mch_id(),
-            sign_type: notify.sign_type().as_str(),
-            time_end: notify.time_end(),
-            source: "notify",
-            fields: &fields,
-            refunded: false,
-            now: now_ms(),
-        })
-        .await;
-    let outcome = match settled {
+/// Records a verified payment exactly once and says what to answer.
+async fn record(state: &AppState, settlement: &Settlement<'_>) -> Verdict {
+    let outcome = match state.store.settle(settlement).await {
         Ok(outcome) => outcome,
         Err(error) => {
             // Not acknowledged: WeChat will retry, and the reconciler also looks.
-            tracing::error!(order_no = %notify.out_trade_no(), %error, "notify: cannot record the payment");
+            tracing::error!(order_no = %settlement.order_no, %error, "notify: cannot record the payment");
             return Verdict::refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error",
@@ -226,8 +189,8 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
     note_settlement(
         state,
         "notify",
-        notify.out_trade_no(),
-        notify.transaction_id(),
+        settlement.order_no,
+        settlement.transaction_id,
         outcome,
     );
     match outcome {
@@ -239,7 +202,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Verdict {
     }
 }
 
-/// The FAIL for a verified notify that does not match our records.
+/// The failure for a verified notify that does not match our records.
 fn refused(refusal: Refusal) -> Verdict {
     let reason = refusal.reason();
     match refusal {
