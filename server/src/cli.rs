@@ -67,6 +67,12 @@ struct ServeArgs {
     /// a fresh one each start, so its transaction ids never repeat across restarts).
     #[arg(long, requires = "sandbox")]
     sim_seed: Option<u64>,
+    /// The WeChat Pay API of the sandbox: v2 (XML) or v3 (JSON, RSA).
+    #[arg(long, default_value = "v2", value_parser = ["v2", "v3"], requires = "sandbox")]
+    api: String,
+    /// With --api v3: public_key (new merchants), platform_certificate, or migrating.
+    #[arg(long, default_value = "public_key", requires = "sandbox")]
+    key_mode: wxpay_sim::config::KeyMode,
     /// Allow http:// for server.public_base_url and WeChat's base URLs in production,
     /// for a TLS-terminating proxy on this machine. Never for a public address.
     #[arg(long)]
@@ -158,12 +164,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.server.bind = bind;
     }
     let simulator = if args.sandbox {
-        Some(sandbox::prepare(
-            &mut settings,
-            &args.sim_bind,
+        let v3 = (args.api == "v3").then_some(args.key_mode);
+        let prepare = (
+            settings,
+            args.sim_bind,
             args.sim_seed,
             args.database.database_url.is_some(),
-        )?)
+        );
+        // Making the simulator's RSA keys takes about a second: off the async threads.
+        let (prepared, returned) = tokio::task::spawn_blocking(move || {
+            let (mut settings, bind, seed, database_given) = prepare;
+            let sim = sandbox::prepare(&mut settings, &bind, seed, database_given, v3);
+            (sim, settings)
+        })
+        .await?;
+        settings = returned;
+        Some(prepared?)
     } else {
         settings.check_production(args.insecure_http)?;
         None
@@ -178,6 +194,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         PublicUrl::Configured
     };
     let sandbox_catalog = args.sandbox && settings.orders.catalog.is_none();
+    // The simulator serves before the application starts: a v3 server on certificates
+    // downloads them while it starts.
+    let simulator = simulator.map(|sandboxed| {
+        let banner = sandbox::Banner::of(&sandboxed);
+        let handle = sandboxed.simulator.handle();
+        (
+            banner,
+            handle,
+            tokio::spawn(sandboxed.simulator.run_until_stopped()),
+        )
+    });
     let app = Application::build(settings, public_url).await?;
     if sandbox_catalog {
         app.state()
@@ -191,12 +218,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api = format!("http://{}", app.local_addr());
     let app_handle = app.handle();
     match simulator {
-        Some(sandboxed) => {
-            sandbox::banner(&api, &sandboxed);
-            let simulator = sandboxed.simulator;
-            let sim_handle = simulator.handle();
+        Some((banner, sim_handle, sim_task)) => {
+            sandbox::banner(&api, &banner);
             let app_task = tokio::spawn(app.run_until_stopped());
-            let sim_task = tokio::spawn(simulator.run_until_stopped());
             tokio::signal::ctrl_c().await?;
             app_handle.stop(true).await;
             sim_handle.stop(true).await;

@@ -1,5 +1,8 @@
 //! `wxpay serve --sandbox`: the server against an embedded WeChat simulator, with
 //! WeChat's documentation credentials and a demo catalog. Payments are simulated.
+//! `--api v3` runs the whole flow on API v3 with the simulator's keys for the merchant
+//! (a WeChat Pay public key by default; `--key-mode` for certificates or the migration
+//! week).
 //!
 //! The sandbox only ever writes to a database it created (its own SQLite file, marked in
 //! `wxpay_meta`) unless `--database-url` is given on the command line: an inherited
@@ -8,8 +11,9 @@
 use anyhow::Context as _;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, Row};
-use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
-use wxpay_sim::{SimConfig, Simulator};
+use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID, KeyMode};
+use wxpay_sim::v3::SandboxKeys;
+use wxpay_sim::{MerchantConfig, SimConfig, Simulator};
 
 use crate::config::Settings;
 use crate::store::Store;
@@ -25,22 +29,36 @@ const CREATED_BY: (&str, &str) = ("created_by", "wxpay serve --sandbox");
 pub struct SandboxSim {
     pub simulator: Simulator,
     pub seed: u64,
+    /// `Some(mode)` when the sandbox runs on API v3.
+    pub v3: Option<KeyMode>,
 }
 
 /// Binds the simulator and points `settings` at it. Without `seed`, a fresh one: the
 /// simulator keeps no state across restarts, and with the same seed it would hand out
 /// the transaction ids already recorded in the sandbox's database again.
+/// With `v3`, the merchant's keys are the simulator's (derived from the seed; ~1 s to
+/// make the first time).
 pub fn prepare(
     settings: &mut Settings,
     sim_bind: &str,
     seed: Option<u64>,
     database_given: bool,
+    v3: Option<KeyMode>,
 ) -> anyhow::Result<SandboxSim> {
     let seed = seed.unwrap_or_else(rand::random);
+    let mut merchant = MerchantConfig::documentation();
+    if let Some(mode) = v3 {
+        merchant.key_mode = mode;
+    }
     let config = SimConfig {
         seed,
-        ..SimConfig::default()
+        ..SimConfig::for_merchant(merchant)
     };
+    if v3.is_some() {
+        let keys = SandboxKeys::derive(&config, DOC_MCH_ID)?
+            .context("the simulator has no keys for its merchant")?;
+        apply_v3_keys(settings, &keys);
+    }
     let simulator = Simulator::bind(&config, sim_bind)?;
     let base = simulator.base_url();
     let wechat = &mut settings.wechat;
@@ -59,7 +77,31 @@ pub fn prepare(
         }
         settings.database.url = SecretString::from(DEFAULT_DATABASE);
     }
-    Ok(SandboxSim { simulator, seed })
+    Ok(SandboxSim {
+        simulator,
+        seed,
+        v3,
+    })
+}
+
+/// Points `[wechat]` at API v3 with a simulated merchant's keys (inline PEMs). Platform
+/// certificates are not configured: the server downloads them, as a real one would.
+pub fn apply_v3_keys(settings: &mut Settings, keys: &SandboxKeys) {
+    let wechat = &mut settings.wechat;
+    wechat.api_version = "v3".into();
+    let v3 = &mut wechat.v3;
+    v3.private_key_pem = keys
+        .merchant_private_key_pem
+        .as_deref()
+        .map(SecretString::from);
+    v3.private_key_file = None;
+    v3.certificate_pem = Some(keys.merchant_certificate_pem.clone());
+    v3.certificate_file = None;
+    v3.apiv3_key = Some(SecretString::from(keys.apiv3_key.as_str()));
+    v3.key_mode = keys.key_mode.as_str().to_owned();
+    v3.public_key_id = keys.public_key_id.clone();
+    v3.public_key_pem = keys.public_key_pem.clone();
+    v3.public_key_file = None;
 }
 
 /// The sandbox's own database may be used only if it does not exist yet or the sandbox
@@ -99,15 +141,42 @@ pub async fn mark_database(store: &Store) -> anyhow::Result<()> {
         .context("cannot mark the sandbox database")
 }
 
+/// What the banner shows (the simulator itself runs by then).
+#[derive(Debug, Clone)]
+pub struct Banner {
+    sim_url: String,
+    seed: u64,
+    v3: Option<KeyMode>,
+}
+
+impl Banner {
+    pub fn of(sim: &SandboxSim) -> Banner {
+        Banner {
+            sim_url: sim.simulator.base_url(),
+            seed: sim.seed,
+            v3: sim.v3,
+        }
+    }
+}
+
 #[allow(clippy::print_stdout)] // The banner is the command's output.
-pub fn banner(api: &str, sim: &SandboxSim) {
-    let url = sim.simulator.base_url();
+pub fn banner(api: &str, sim: &Banner) {
+    let url = &sim.sim_url;
     println!("wxpay sandbox: payments are SIMULATED, no real money moves.");
     println!("  API:              {api}");
     println!("  WeChat simulator: {url}  (control API under {url}/sim/)");
     println!(
         "  credentials:      WeChat's documentation ones (appid {DOC_APPID}, mch_id {DOC_MCH_ID})"
     );
+    match sim.v3 {
+        None => println!("  WeChat Pay API:   v2 (XML; --api v3 for API v3)"),
+        Some(mode) => {
+            println!(
+                "  WeChat Pay API:   v3 ({}); the merchant's keys: {url}/sim/merchants/{DOC_MCH_ID}/v3-keys",
+                mode.as_str()
+            );
+        }
+    }
     println!(
         "  simulator seed:   {}  (repeat a run with --sim-seed {})",
         sim.seed, sim.seed
