@@ -41,6 +41,7 @@ retry_attempts = 3
 [wechat.v3]
 key_mode = "public_key"
 platform_certificate_files = []
+certificate_refresh_min_secs = 10
 
 [orders]
 description = "wxpay shop"

@@ -38,6 +38,9 @@ pub struct V3Settings {
     /// Platform certificates known up front (optional: they are downloaded from
     /// `/v3/certificates`, and again when a reply names a new one).
     pub platform_certificate_files: Vec<PathBuf>,
+    /// Downloads an unknown serial triggers are at least this far apart (forged notifies
+    /// naming made-up serials must not make the server hammer WeChat).
+    pub certificate_refresh_min_secs: u64,
 }
 
 /// How the merchant verifies WeChat.
@@ -226,6 +229,7 @@ impl V3Settings {
             public_key,
             platform_certificates: mode != KeyMode::PublicKey,
             certificates,
+            refresh_min_interval: std::time::Duration::from_secs(self.certificate_refresh_min_secs),
         })
     }
 }

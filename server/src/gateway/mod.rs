@@ -150,6 +150,11 @@ impl Gateways {
     pub(crate) fn v3(&self) -> Option<&V3Gateway> {
         self.v3.as_ref()
     }
+
+    /// The API v3 client, when v3 is configured (its keys in use, for operators and tests).
+    pub fn v3_client(&self) -> Option<&wxpay_client::v3::V3PayClient> {
+        self.v3.as_ref().map(V3Gateway::client)
+    }
 }
 
 /// An order on an API this instance is no longer configured for: logged, a 503 (the

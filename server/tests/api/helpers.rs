@@ -10,12 +10,15 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use wxpay_core::v2::testing::PayNotifyBuilder;
+use wxpay_core::v3::testing::{self as v3_testing, SignedNotify};
 use wxpay_core::{ApiKey, Fen};
 use wxpay_server::config::Settings;
 use wxpay_server::state::AppState;
 use wxpay_server::{Application, PublicUrl};
-use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
-use wxpay_sim::{RunningSim, SimConfig};
+use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID, KeyMode};
+use wxpay_sim::v3::SandboxKeys;
+use wxpay_sim::v3::forge::{ForgedKey, Role};
+use wxpay_sim::{MerchantConfig, RunningSim, SimConfig};
 
 pub const APPID: &str = DOC_APPID;
 pub const MCH_ID: &str = DOC_MCH_ID;
@@ -149,8 +152,17 @@ async fn sweep_dead_databases(admin_url: &str) {
     }
 }
 
+/// A v3 instance's merchant keys (from the simulator) and the seed they derive from.
+#[derive(Debug, Clone)]
+pub struct V3Merchant {
+    pub keys: SandboxKeys,
+    pub seed: u64,
+}
+
 pub struct TestApp {
     pub address: String,
+    /// Set when the instance runs on API v3.
+    pub v3: Option<V3Merchant>,
     /// The simulator this instance owns (None: it shares another instance's).
     pub sim: Option<RunningSim>,
     pub sim_url: String,
@@ -225,6 +237,51 @@ impl TestApp {
         app
     }
 
+    /// An instance on API v3, its merchant in `mode`, configured from the simulator's
+    /// `v3-keys` as a merchant would be.
+    pub async fn spawn_v3(db: Db, mode: KeyMode) -> TestApp {
+        Self::spawn_v3_with(db, mode, |_| {}).await
+    }
+
+    pub async fn spawn_v3_with(
+        db: Db,
+        mode: KeyMode,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let (database, url) = TestDatabase::create(&db).await;
+        let seed = 1_000 + u64::from(NEXT_DB.load(Ordering::Relaxed));
+        let mut merchant = MerchantConfig::documentation();
+        merchant.key_mode = mode;
+        let sim = wxpay_sim::spawn(&SimConfig {
+            merchants: vec![merchant],
+            seed,
+            time_scale: 1000.0,
+        })
+        .await
+        .unwrap();
+        let sim_url = sim.base_url.clone();
+        let keys: SandboxKeys = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("{sim_url}/sim/merchants/{MCH_ID}/v3-keys"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut app = Self::start(&url, &sim_url, |s| {
+            wxpay_server::sandbox::apply_v3_keys(s, &keys);
+            tweak(s);
+        })
+        .await;
+        app.sim = Some(sim);
+        app.database = Some(database);
+        app.v3 = Some(V3Merchant { keys, seed });
+        app
+    }
+
     /// A second instance beside this one: the same database and the same simulator, its
     /// own settings (e.g. a configuration changed between two deployments).
     pub async fn spawn_beside(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
@@ -249,6 +306,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            v3: None,
             sim: None,
             sim_url: sim_url.to_owned(),
             metrics_url,
@@ -415,6 +473,54 @@ impl TestApp {
         PayNotifyBuilder::new(APPID, MCH_ID, order_no, Fen::new(amount_fen))
             .sign_type(wxpay_core::v2::SignType::HmacSha256, false)
             .field("transaction_id", &format!("4200000001{order_no}"))
+    }
+
+    /// WeChat's key (as the simulator derives it) of `role` for this v3 instance.
+    pub fn wechat_key(&self, role: Role) -> std::sync::Arc<ForgedKey> {
+        let v3 = self.v3.as_ref().expect("a v3 instance");
+        wxpay_sim::v3::forge::key(v3.seed, MCH_ID, role).unwrap()
+    }
+
+    /// A genuine v3 notify for an order, signed the way the merchant's mode verifies
+    /// (its public key, else its first platform certificate), at `now`.
+    pub fn v3_notify_for(&self, order_no: &str, amount_fen: i64) -> SignedNotify {
+        let v3 = self.v3.as_ref().expect("a v3 instance");
+        let (role, serial) = match &v3.keys.public_key_id {
+            Some(id) => (Role::PublicKey, id.clone()),
+            None => (
+                Role::Platform(0),
+                v3.keys.platform_certificates[0].serial_no.clone(),
+            ),
+        };
+        let payment = v3_testing::payment(
+            APPID,
+            MCH_ID,
+            order_no,
+            &format!("4200000001{order_no}"),
+            Fen::new(amount_fen),
+        );
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        v3_testing::notify(
+            &payment,
+            v3.keys.apiv3_key.as_bytes(),
+            &self.wechat_key(role).signer,
+            &serial,
+            now,
+        )
+        .unwrap()
+    }
+
+    /// POSTs a v3 notify: the status and the body.
+    pub async fn post_notify_v3(&self, notify: &SignedNotify) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(wxpay_server::NOTIFY_PATH_V3))
+            .header(CONTENT_TYPE, "application/json")
+            .body(notify.body.clone());
+        for (name, value) in &notify.headers {
+            request = request.header(*name, value);
+        }
+        self.send(request).await
     }
 
     pub async fn status_of(&self, order_no: &str) -> String {

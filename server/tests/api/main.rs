@@ -24,4 +24,5 @@ mod notify;
 mod ops;
 mod orders;
 mod reconcile;
+mod v3;
 mod wechat_faults;

@@ -4,8 +4,9 @@
 //! Every request is signed with the merchant's key (constant time, aws-lc-rs via
 //! wxpay-core); every reply is verified before any field is used: a 2xx without signature
 //! headers counts as forged. A reply naming an unknown serial makes a merchant on
-//! certificates download them once (at most once a minute), then verify again; a merchant
-//! on the public key never calls `/v3/certificates`. Retries resend the identical body
+//! certificates download them once (once per serial a minute, and downloads at least
+//! [`WechatKeys::refresh_min_interval`] apart), then verify again; a merchant on the public
+//! key never calls `/v3/certificates`. Retries resend the identical body
 //! (WeChat answers an identical prepay with the same prepay_id); an unverified reply to a
 //! write is returned as "may have taken effect", not retried and not called a failure.
 
@@ -26,7 +27,7 @@ use wxpay_core::v3::{ApiV3Key, KeyError, KeySet, RequestToSign, RsaPrivateKey, V
 
 pub use error::V3PayError;
 use wechat_keys::KeyStore;
-pub use wechat_keys::WechatKeys;
+pub use wechat_keys::{DEFAULT_REFRESH_MIN_INTERVAL, WechatKeys};
 
 use crate::CloseOutcome;
 use crate::http::{self, ClientOptions};
@@ -347,7 +348,7 @@ impl V3PayClient {
         now: i64,
     ) -> Result<wxpay_core::v3::VerifiedBody<'b>, VerifyError> {
         match self.key_set().verify(headers, body, now) {
-            Err(VerifyError::UnknownSerial(serial)) if self.inner.keys.may_refresh() => {
+            Err(VerifyError::UnknownSerial(serial)) if self.inner.keys.may_refresh(&serial) => {
                 if let Err(error) = self.download_certificates().await {
                     tracing::warn!(%error, "cannot refresh WeChat's platform certificates");
                     return Err(VerifyError::UnknownSerial(serial));

@@ -2,16 +2,20 @@
 //! certificates (configured, then downloaded from `/v3/certificates` and refreshed once
 //! when a reply names an unknown serial), or both in the migration week.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use wxpay_core::v3::{Certificate, KeyError, KeySet, RsaPublicKey, WechatPayPublicKey};
 
-/// An unknown serial triggers a download at most this often (never a loop of them).
-const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// One unknown serial triggers a download at most this often (never a loop of them).
+const SAME_SERIAL_INTERVAL: Duration = Duration::from_secs(60);
+/// Downloads triggered by unknown serials are at least this far apart by default, so
+/// forged notifies naming made-up serials cannot make the server hammer WeChat.
+pub const DEFAULT_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// What the merchant configured to verify WeChat with (protocol §3.10).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WechatKeys {
     /// The WeChat Pay public key (`PUB_KEY_ID_...`), for merchants that have one.
     pub public_key: Option<WechatPayPublicKey>,
@@ -21,6 +25,8 @@ pub struct WechatKeys {
     pub platform_certificates: bool,
     /// Platform certificates known up front (optional; the download adds the others).
     pub certificates: Vec<Certificate>,
+    /// The shortest time between two downloads an unknown serial triggers.
+    pub refresh_min_interval: Duration,
 }
 
 impl WechatKeys {
@@ -30,6 +36,7 @@ impl WechatKeys {
             public_key: Some(key),
             platform_certificates: false,
             certificates: Vec::new(),
+            refresh_min_interval: DEFAULT_REFRESH_MIN_INTERVAL,
         }
     }
 
@@ -39,6 +46,7 @@ impl WechatKeys {
             public_key: None,
             platform_certificates: true,
             certificates: Vec::new(),
+            refresh_min_interval: DEFAULT_REFRESH_MIN_INTERVAL,
         }
     }
 
@@ -48,6 +56,7 @@ impl WechatKeys {
             public_key: Some(key),
             platform_certificates: true,
             certificates: Vec::new(),
+            refresh_min_interval: DEFAULT_REFRESH_MIN_INTERVAL,
         }
     }
 }
@@ -61,7 +70,14 @@ pub(crate) struct KeyStore {
     current: RwLock<Arc<KeySet>>,
     /// The newest certificate's serial, sent as `Wechatpay-Serial` in certificate mode.
     newest_certificate: RwLock<Option<String>>,
-    last_download: Mutex<Option<Instant>>,
+    downloads: Mutex<Downloads>,
+}
+
+/// When certificates were last downloaded, and which unknown serials caused downloads.
+#[derive(Debug, Default)]
+struct Downloads {
+    last: Option<Instant>,
+    by_serial: HashMap<String, Instant>,
 }
 
 impl KeyStore {
@@ -75,7 +91,7 @@ impl KeyStore {
             merchant_serial: merchant_serial.to_owned(),
             current: RwLock::new(Arc::new(KeySet::new())),
             newest_certificate: RwLock::new(None),
-            last_download: Mutex::new(None),
+            downloads: Mutex::new(Downloads::default()),
             configured,
         };
         store.install(&[])?;
@@ -137,20 +153,40 @@ impl KeyStore {
         Ok(())
     }
 
-    /// Whether an unknown serial may trigger a download now (at most one a minute).
-    pub(crate) fn may_refresh(&self) -> bool {
+    /// Whether the unknown `serial` may trigger a download now: once per serial a minute
+    /// (never a loop), and not sooner than `refresh_min_interval` after the last download.
+    pub(crate) fn may_refresh(&self, serial: &str) -> bool {
         if !self.configured.platform_certificates {
             return false;
         }
-        let mut last = self.last_download.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|at| at.elapsed() < REFRESH_INTERVAL) {
+        let mut downloads = self.downloads.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = |at: &Instant, within: Duration| at.elapsed() < within;
+        if downloads
+            .last
+            .is_some_and(|at| recent(&at, self.configured.refresh_min_interval))
+            || downloads
+                .by_serial
+                .get(serial)
+                .is_some_and(|at| recent(at, SAME_SERIAL_INTERVAL))
+        {
             return false;
         }
-        *last = Some(Instant::now());
+        downloads
+            .by_serial
+            .retain(|_, at| recent(at, SAME_SERIAL_INTERVAL));
+        // Bounded: serials are remembered for a minute, and at most one is added per
+        // refresh interval.
+        downloads
+            .by_serial
+            .insert(serial.to_owned(), Instant::now());
+        downloads.last = Some(Instant::now());
         true
     }
 
     pub(crate) fn note_download(&self) {
-        *self.last_download.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.downloads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last = Some(Instant::now());
     }
 }

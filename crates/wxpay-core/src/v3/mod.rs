@@ -81,6 +81,8 @@ pub mod request;
 pub mod rsa;
 #[cfg(not(target_family = "wasm"))]
 pub mod signer;
+#[cfg(all(feature = "testing", not(target_family = "wasm")))]
+pub mod testing;
 pub mod verify;
 
 pub use aead::ApiV3Key;
