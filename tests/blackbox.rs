@@ -123,6 +123,50 @@ async fn the_sandbox_runs_the_whole_flow_over_http() {
     );
 }
 
+/// `wxpay serve --sandbox --api v3` in each key mode: the same flow over HTTP, paid by a
+/// v3 notify (204) whose serial is the key the mode signs with.
+#[tokio::test]
+async fn the_v3_sandbox_runs_the_whole_flow_in_each_key_mode() {
+    for mode in ["public_key", "platform_certificate", "migrating"] {
+        let sandbox =
+            Sandbox::start_with(&format!("v3-{mode}"), &["--api", "v3", "--key-mode", mode])
+                .unwrap();
+        // The banner's later lines reach the log a moment after the URLs.
+        let said = format!("v3 ({mode})");
+        for _ in 0..100 {
+            if sandbox.log().contains(&said) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(sandbox.log().contains(&said), "{}", sandbox.log());
+        let (order, _) = buy_two_lattes(&sandbox).await;
+        assert_eq!(
+            order["status"],
+            "paid",
+            "{mode}: {order}\n{}",
+            sandbox.log()
+        );
+        let http = wxpay_tests::http_client();
+        let notifies = json(
+            http.get(format!("{}/sim/notifies", sandbox.sim))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let attempt = &notifies["attempts"][0];
+        assert_eq!(attempt["api"], "v3", "{mode}");
+        assert_eq!(attempt["http_status"], 204, "{mode}");
+        let serial = attempt["serial"].as_str().unwrap();
+        assert_eq!(
+            serial.starts_with("PUB_KEY_ID_"),
+            mode == "public_key",
+            "{mode}: {serial}"
+        );
+    }
+}
+
 /// The README's sandbox command, started twice on the same working directory (its
 /// default database): payments after the restart are paid too (the simulator has a
 /// fresh seed each start, so its transaction ids do not repeat the recorded ones).

@@ -1,7 +1,7 @@
 //! Crash safety: notifies flow into a real `wxpay serve` process, which is killed with
 //! SIGKILL mid-load and restarted. Every notify that got SUCCESS before the kill is in the
 //! database (checked with the process dead); the rest are settled by WeChat's retries
-//! (the simulator) or the reconciler; nothing is paid twice.
+//! (the simulator) or the reconciler; nothing is paid twice. On API v2 and on API v3.
 
 // Test code: a panic here is a failed test, not a crashed server.
 #![allow(
@@ -35,6 +35,8 @@ fn free_port() -> u16 {
 struct Server {
     env: Vec<(String, String)>,
     child: Option<Child>,
+    /// Its stderr (warnings and errors), shown if it does not come up.
+    log: std::path::PathBuf,
 }
 
 impl Server {
@@ -45,7 +47,13 @@ impl Server {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)
+                    .unwrap(),
+            )
             .spawn()
             .unwrap();
         self.child = Some(child);
@@ -65,8 +73,8 @@ impl Drop for Server {
     }
 }
 
-async fn wait_healthy(http: &reqwest::Client, api: &str) {
-    for _ in 0..200 {
+async fn wait_healthy(http: &reqwest::Client, api: &str, server: &Server) {
+    for _ in 0..400 {
         if http
             .get(format!("{api}/healthz"))
             .send()
@@ -77,7 +85,10 @@ async fn wait_healthy(http: &reqwest::Client, api: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("wxpay did not come up");
+    panic!(
+        "wxpay did not come up: {}",
+        std::fs::read_to_string(&server.log).unwrap_or_default()
+    );
 }
 
 async fn post(http: &reqwest::Client, url: String, body: Value, token: Option<&str>) -> Value {
@@ -98,12 +109,48 @@ async fn paid_orders(db: &AnyPool) -> BTreeSet<String> {
         .collect()
 }
 
-async fn crash_run(database_url: String, label: &str) {
+/// The merchant's settings in the environment: its v2 API key, or (v3) its keys as the
+/// simulator hands them out, inline (no v2 key: a v3-only merchant).
+async fn credentials(http: &reqwest::Client, sim: &str, v3: bool) -> Vec<(&'static str, String)> {
+    if !v3 {
+        return vec![("WXPAY_WECHAT__API_KEY", API_KEY.into())];
+    }
+    let keys: Value = http
+        .get(format!("{sim}/sim/merchants/{MCH_ID}/v3-keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = |name: &str| keys[name].as_str().unwrap().to_owned();
+    vec![
+        ("WXPAY_WECHAT__API_VERSION", "v3".into()),
+        (
+            "WXPAY_WECHAT__V3__PRIVATE_KEY_PEM",
+            text("merchant_private_key_pem"),
+        ),
+        (
+            "WXPAY_WECHAT__V3__CERTIFICATE_PEM",
+            text("merchant_certificate_pem"),
+        ),
+        ("WXPAY_WECHAT__V3__APIV3_KEY", text("apiv3_key")),
+        ("WXPAY_WECHAT__V3__KEY_MODE", text("key_mode")),
+        ("WXPAY_WECHAT__V3__PUBLIC_KEY_ID", text("public_key_id")),
+        ("WXPAY_WECHAT__V3__PUBLIC_KEY_PEM", text("public_key_pem")),
+    ]
+}
+
+async fn crash_run(database_url: String, label: &str, v3: bool) {
     sqlx::any::install_default_drivers();
     let sim = wxpay_sim::spawn(&merchant::sim_config(1000.0))
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("wxpay-crash-{label}-{}", std::process::id()));
+    let api_version = if v3 { "v3" } else { "v2" };
+    let dir = std::env::temp_dir().join(format!(
+        "wxpay-crash-{label}-{api_version}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let catalog = dir.join("catalog.toml");
     std::fs::write(
@@ -120,7 +167,6 @@ async fn crash_run(database_url: String, label: &str) {
         ("WXPAY_WECHAT__APPID", APPID.into()),
         ("WXPAY_WECHAT__MCH_ID", MCH_ID.into()),
         ("WXPAY_WECHAT__APP_SECRET", APP_SECRET.into()),
-        ("WXPAY_WECHAT__API_KEY", API_KEY.into()),
         ("WXPAY_WECHAT__MP_BASE_URL", sim.base_url.clone()),
         ("WXPAY_WECHAT__PAY_BASE_URL", sim.base_url.clone()),
         ("WXPAY_ORDERS__CATALOG", catalog.display().to_string()),
@@ -129,16 +175,18 @@ async fn crash_run(database_url: String, label: &str) {
         ("WXPAY_LIMITS__ORDERS_PER_USER_PER_MINUTE", "0".into()),
         ("WXPAY_LIMITS__ORDERS_PER_IP_PER_MINUTE", "0".into()),
     ];
+    let http = http_client();
     let mut server = Server {
         env: env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .into_iter()
+            .chain(credentials(&http, &sim.base_url, v3).await)
+            .map(|(k, v)| (k.to_owned(), v))
             .collect(),
         child: None,
+        log: dir.join("server.log"),
     };
     server.start();
-    let http = http_client();
-    wait_healthy(&http, &api).await;
+    wait_healthy(&http, &api, &server).await;
 
     let wx = post(
         &http,
@@ -221,7 +269,7 @@ async fn crash_run(database_url: String, label: &str) {
 
     // Restart: WeChat's retries and the reconciler settle the rest.
     server.start();
-    wait_healthy(&http, &api).await;
+    wait_healthy(&http, &api, &server).await;
     let started = Instant::now();
     let mut paid = paid_orders(&db).await;
     while paid.len() < ORDERS && started.elapsed() < Duration::from_secs(60) {
@@ -248,7 +296,7 @@ async fn crash_run(database_url: String, label: &str) {
         "paid exactly once each"
     );
     println!(
-        "crash ({label}): {ORDERS} orders; killed after {kill_after} payments; {} notifies acknowledged before the kill, \
+        "crash ({label}, {api_version}): {ORDERS} orders; killed after {kill_after} payments; {} notifies acknowledged before the kill, \
          every one of them in the database with the process dead ({} orders paid then: a commit can precede a lost reply); \
          after restart all {ORDERS} paid in {:.1} s ({} by WeChat's retries, {by_query} by the reconciler); \
          payment events {events}, lost 0, paid twice 0",
@@ -263,20 +311,20 @@ async fn crash_run(database_url: String, label: &str) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_on_sqlite_loses_nothing_acknowledged() {
-    let dir = std::env::temp_dir().join(format!("wxpay-crash-db-{}", std::process::id()));
+async fn on_sqlite(v3: bool) {
+    let label = if v3 { "v3" } else { "v2" };
+    let dir = std::env::temp_dir().join(format!("wxpay-crash-db-{label}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     crash_run(
         format!("sqlite://{}", dir.join("crash.sqlite").display()),
         "sqlite",
+        v3,
     )
     .await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_on_postgres_loses_nothing_acknowledged() {
+async fn on_postgres(v3: bool) {
     let Ok(admin_url) = std::env::var("WXPAY_TEST_POSTGRES_URL") else {
         assert_ne!(
             std::env::var("WXPAY_REQUIRE_POSTGRES").as_deref(),
@@ -285,7 +333,8 @@ async fn kill_9_on_postgres_loses_nothing_acknowledged() {
         );
         return;
     };
-    let name = format!("wxpay_crash_{}", std::process::id());
+    let label = if v3 { "v3" } else { "v2" };
+    let name = format!("wxpay_crash_{label}_{}", std::process::id());
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .execute(&mut admin)
@@ -298,9 +347,29 @@ async fn kill_9_on_postgres_loses_nothing_acknowledged() {
     let base = admin_url
         .rsplit_once('/')
         .map_or(admin_url.as_str(), |(b, _)| b);
-    crash_run(format!("{base}/{name}"), "postgres").await;
+    crash_run(format!("{base}/{name}"), "postgres", v3).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .execute(&mut admin)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_on_sqlite_loses_nothing_acknowledged() {
+    on_sqlite(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_on_postgres_loses_nothing_acknowledged() {
+    on_postgres(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_on_sqlite_loses_nothing_acknowledged_v3() {
+    on_sqlite(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_on_postgres_loses_nothing_acknowledged_v3() {
+    on_postgres(true).await;
 }

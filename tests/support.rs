@@ -47,9 +47,16 @@ pub fn test_dir(name: &str) -> Result<PathBuf, String> {
 impl Sandbox {
     /// Starts the sandbox on free ports with its own SQLite file and waits for its banner.
     pub fn start(name: &str) -> Result<Sandbox, String> {
+        Self::start_with(name, &[])
+    }
+
+    /// [`Self::start`] with extra arguments (`--api v3`, ...).
+    pub fn start_with(name: &str, args: &[&str]) -> Result<Sandbox, String> {
         let dir = test_dir(name)?;
         let database = format!("sqlite://{}", dir.join("sandbox.sqlite").display());
-        let mut sandbox = Self::start_in(&dir, &["--database-url", &database], &[])?;
+        let mut all = vec!["--database-url", database.as_str()];
+        all.extend_from_slice(args);
+        let mut sandbox = Self::start_in(&dir, &all, &[])?;
         sandbox.remove_dir = true;
         Ok(sandbox)
     }

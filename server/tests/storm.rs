@@ -1,7 +1,8 @@
 //! Duplicate storm: 1,000 orders, each notified 5 times, concurrently and out of order,
-//! across 3 instances sharing one PostgreSQL (and one instance on SQLite). Every order
-//! ends paid exactly once, one payment event per transaction_id, every genuine notify
-//! acknowledged, none lost.
+//! across 3 instances sharing one PostgreSQL (and one instance on SQLite); the same with
+//! API v3 notifies (RSA-signed, AES-GCM), on 2 instances sharing PostgreSQL and on
+//! SQLite. Every order ends paid exactly once, one payment event per transaction_id,
+//! every genuine notify acknowledged, none lost.
 
 // Test code: a panic here is a failed test, not a crashed server.
 #![allow(
@@ -24,14 +25,51 @@ use helpers::{APPID, Db, MCH_ID, TestApp};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use sqlx::Row;
+use wxpay_core::v3::testing::SignedNotify;
 use wxpay_server::store::{InsertOutcome, NewOrder, OrderItem};
+use wxpay_sim::config::KeyMode;
 
 const ORDERS: usize = 1000;
 const COPIES: usize = 5;
 const IN_FLIGHT: usize = 48;
 
-async fn storm(db: Db, instances: usize) {
-    let apps = TestApp::spawn_instances(db, instances).await;
+/// A notify as posted: v2 XML, or a v3 body with its signature headers.
+#[derive(Clone)]
+enum Notify {
+    V2(String),
+    V3(SignedNotify),
+}
+
+async fn post(app: &TestApp, notify: Notify) -> bool {
+    match notify {
+        Notify::V2(body) => {
+            let (status, reply) = app.post_notify(body, "text/xml").await;
+            status == 200 && reply == wxpay_core::v2::reply::SUCCESS_REPLY
+        }
+        Notify::V3(signed) => app.post_notify_v3(&signed).await.0 == 204,
+    }
+}
+
+/// `instances` apps on one database: v2 ones, or v3 ones sharing one simulated merchant.
+async fn spawn(db: Db, instances: usize, v3: bool) -> Vec<TestApp> {
+    if !v3 {
+        return TestApp::spawn_instances(db, instances).await;
+    }
+    let first = TestApp::spawn_v3(db, KeyMode::PublicKey).await;
+    let keys = first.v3.clone().unwrap();
+    let mut apps = vec![first];
+    for _ in 1..instances {
+        let mut beside = apps[0]
+            .spawn_beside(|s| wxpay_server::sandbox::apply_v3_keys(s, &keys.keys))
+            .await;
+        beside.v3 = Some(keys.clone());
+        apps.push(beside);
+    }
+    apps
+}
+
+async fn storm(db: Db, instances: usize, v3: bool) {
+    let apps = spawn(db, instances, v3).await;
     let store = &apps[0].state.store;
     let now = wxpay_server::clock::now_ms();
     let user = store
@@ -55,7 +93,7 @@ async fn storm(db: Db, instances: usize) {
                 openid: "o-storm",
                 amount_fen: amount,
                 description: "storm",
-                sign_type: "HMAC-SHA256",
+                sign_type: if v3 { "RSA" } else { "HMAC-SHA256" },
                 appid: APPID,
                 mch_id: MCH_ID,
                 now,
@@ -74,27 +112,30 @@ async fn storm(db: Db, instances: usize) {
             .await
             .unwrap()
             .unwrap();
-        let body = apps[0]
-            .notify_for(&order_no, amount)
-            .build_xml(&apps[0].key);
+        let notify = if v3 {
+            Notify::V3(apps[0].v3_notify_for(&order_no, amount))
+        } else {
+            Notify::V2(
+                apps[0]
+                    .notify_for(&order_no, amount)
+                    .build_xml(&apps[0].key),
+            )
+        };
         for _ in 0..COPIES {
-            notifies.push(body.clone());
+            notifies.push(notify.clone());
         }
     }
     notifies.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
 
     let started = Instant::now();
-    let replies: Vec<(u16, String)> = futures_util::stream::iter(notifies.iter().enumerate())
-        .map(|(i, body)| apps[i % apps.len()].post_notify(body.clone(), "text/xml"))
+    let replies: Vec<bool> = futures_util::stream::iter(notifies.iter().enumerate())
+        .map(|(i, notify)| post(&apps[i % apps.len()], notify.clone()))
         .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
     let elapsed = started.elapsed();
 
-    let acknowledged = replies
-        .iter()
-        .filter(|(status, body)| *status == 200 && body == wxpay_core::v2::reply::SUCCESS_REPLY)
-        .count();
+    let acknowledged = replies.iter().filter(|acknowledged| **acknowledged).count();
     assert_eq!(
         acknowledged,
         ORDERS * COPIES,
@@ -132,9 +173,10 @@ async fn storm(db: Db, instances: usize) {
     );
     assert_eq!(duplicates, (ORDERS * (COPIES - 1)) as u64);
     println!(
-        "storm on {instances} instance(s): {} notifies for {ORDERS} orders in {:.2} s ({:.0}/s): \
+        "storm ({}) on {instances} instance(s): {} notifies for {ORDERS} orders in {:.2} s ({:.0}/s): \
          acknowledged {acknowledged}, transitions {paid_total}, duplicates {duplicates}, \
          payment events {events}, lost 0",
+        if v3 { "v3" } else { "v2" },
         ORDERS * COPIES,
         elapsed.as_secs_f64(),
         (ORDERS * COPIES) as f64 / elapsed.as_secs_f64()
@@ -147,11 +189,23 @@ async fn storm(db: Db, instances: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storm_on_three_instances_sharing_postgres() {
     if let Some(db) = Db::postgres() {
-        storm(db, 3).await;
+        storm(db, 3, false).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storm_on_one_sqlite_instance() {
-    storm(Db::Sqlite, 1).await;
+    storm(Db::Sqlite, 1, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_storm_on_two_instances_sharing_postgres() {
+    if let Some(db) = Db::postgres() {
+        storm(db, 2, true).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_storm_on_one_sqlite_instance() {
+    storm(Db::Sqlite, 1, true).await;
 }
