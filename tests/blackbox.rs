@@ -258,6 +258,123 @@ fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, Str
 
 const KEY: (&str, &str) = ("WXPAY_API_KEY", "192006250b4c09247ec02edce69f6a2d");
 
+/// `sign --v3` and `verify-notify --v3` with test keys (a throwaway key pair stands in for
+/// the merchant's and for WeChat's): outputs checked with the core, keys never printed.
+#[test]
+fn v3_sign_and_verify_notify_helpers() {
+    use wxpay_core::v3::testing;
+    let dir = wxpay_tests::test_dir("cli-v3").unwrap();
+    let key_pem = include_str!("../crates/wxpay-core/tests/data/merchant_key_pkcs1.pem");
+    let public_pem = include_str!("../crates/wxpay-core/tests/data/test_public_key.pem");
+    let key_file = dir.join("apiclient_key.pem");
+    let public_file = dir.join("pub_key.pem");
+    std::fs::write(&key_file, key_pem).unwrap();
+    std::fs::write(&public_file, public_pem).unwrap();
+    let key_path = key_file.display().to_string();
+
+    let (ok, out, err) = wxpay(
+        &[
+            "sign",
+            "--v3",
+            "--method",
+            "POST",
+            "--url",
+            "/v3/pay/transactions/jsapi",
+            "--mchid",
+            "1900000109",
+            "--serial",
+            "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C",
+            "--private-key",
+            &key_path,
+            "--timestamp",
+            "1554208460",
+            "--nonce",
+            "593BEC0C930BF1AFEB40B4A08C8FB242",
+        ],
+        r#"{"appid":"wxd678efh567hg6787"}"#,
+        &[],
+    );
+    assert!(ok, "{err}");
+    let signed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        signed["message"],
+        "POST\n/v3/pay/transactions/jsapi\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n{\"appid\":\"wxd678efh567hg6787\"}\n"
+    );
+    let header = signed["authorization"].as_str().unwrap();
+    let parsed = wxpay_core::v3::Authorization::parse(header).unwrap();
+    assert_eq!(parsed.mchid, "1900000109");
+    let public = wxpay_core::v3::keys::public_key_from_pem(public_pem, "test").unwrap();
+    let signature = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(&parsed.signature)
+            .unwrap()
+    };
+    assert!(public.verify_sha256(signed["message"].as_str().unwrap().as_bytes(), &signature));
+    assert!(!out.contains("PRIVATE KEY") && !err.contains("PRIVATE KEY"));
+    let (ok, _, err) = wxpay(&["sign", "--v3", "--url", "/v3/x"], "{}", &[]);
+    assert!(!ok && err.contains("--private-key"), "{err}");
+
+    // A notify as captured: headers as `Name: value` lines, the body on stdin.
+    let id = "PUB_KEY_ID_0114232134912410000000000000000004";
+    let apiv3 = "0123456789abcdefghijklmnopqrstuv";
+    let signer = wxpay_core::v3::RsaPrivateKey::from_pem(key_pem).unwrap();
+    let payment = testing::payment(
+        "wxd930ea5d5a258f4f",
+        "1900000109",
+        "20261130000000000000000001",
+        "4200000001",
+        wxpay_core::Fen::new(2800),
+    );
+    let notify = testing::notify(&payment, apiv3.as_bytes(), &signer, id, 1_796_000_000).unwrap();
+    let headers_file = dir.join("headers.txt");
+    let lines: String = notify
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\n"))
+        .collect();
+    std::fs::write(&headers_file, lines).unwrap();
+    let headers_path = headers_file.display().to_string();
+    let key_arg = format!("{id}={}", public_file.display());
+    let verify = |body: &str, now: &str| {
+        wxpay(
+            &[
+                "verify-notify",
+                "--v3",
+                "--headers",
+                &headers_path,
+                "--key",
+                &key_arg,
+                "--now",
+                now,
+            ],
+            body,
+            &[("WXPAY_APIV3_KEY", apiv3)],
+        )
+    };
+    let (ok, out, err) = verify(&notify.body, "1796000010");
+    assert!(ok, "{out}{err}");
+    let verified: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["serial"], id);
+    assert_eq!(
+        verified["resource"]["out_trade_no"],
+        "20261130000000000000000001"
+    );
+    assert_eq!(verified["resource"]["amount"]["total"], 2800);
+    assert!(!out.contains(apiv3));
+    let (ok, out, _) = verify(
+        &notify.body.replace("encrypt-resource", "encrypt-resourcE"),
+        "1796000010",
+    );
+    assert!(!ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["valid"], false);
+    let (ok, out, _) = verify(&notify.body, "1796001000");
+    assert!(!ok);
+    assert!(out.contains("--now"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn sign_and_verify_notify_helpers() {
     let params = r#"{"appid":"wxd930ea5d5a258f4f","mch_id":10000100,"device_info":"1000","body":"test","nonce_str":"ibuaiVcKdpRxkhJA"}"#;

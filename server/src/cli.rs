@@ -12,6 +12,7 @@ use wxpay_core::ApiKey;
 use wxpay_core::v2::sign::{self, SignType};
 use wxpay_core::v2::{Params, verify_pay_notify, xml};
 
+use crate::cli_v3::{SignV3Args, VerifyV3Args};
 use crate::config::Settings;
 use crate::startup::{Application, PublicUrl};
 use crate::{sandbox, store, telemetry};
@@ -32,9 +33,11 @@ enum Command {
     Sim(wxpay_sim::cli::SimArgs),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Sign a parameter set (JSON object from FILE or stdin) with the v2 API key.
+    /// Sign a parameter set (JSON object from FILE or stdin) with the v2 API key; with
+    /// --v3, a v3 request's Authorization header (its body from FILE or stdin).
     Sign(SignArgs),
-    /// Verify a pay notify (XML from FILE or stdin) with the v2 API key.
+    /// Verify a pay notify (XML from FILE or stdin) with the v2 API key; with --v3, a
+    /// captured v3 notify (--headers FILE, the body from FILE or stdin).
     VerifyNotify(VerifyArgs),
 }
 
@@ -96,7 +99,13 @@ struct SignArgs {
     /// Print the signed XML request instead of JSON.
     #[arg(long)]
     xml: bool,
-    /// JSON object of parameters (strings or integers); stdin when absent.
+    /// API v3: sign a request (--method, --url, --mchid, --serial, --private-key).
+    #[arg(long)]
+    v3: bool,
+    #[command(flatten)]
+    v3_args: SignV3Args,
+    /// JSON object of parameters (strings or integers), or with --v3 the request body;
+    /// stdin when absent.
     file: Option<PathBuf>,
 }
 
@@ -107,7 +116,12 @@ struct VerifyArgs {
     /// The order's sign type (binding); by default the notify's own or its sign length.
     #[arg(long)]
     sign_type: Option<String>,
-    /// The notify XML; stdin when absent.
+    /// API v3: verify (and with the APIv3 key, decrypt) a captured notify.
+    #[arg(long)]
+    v3: bool,
+    #[command(flatten)]
+    v3_args: VerifyV3Args,
+    /// The notify XML (with --v3, its JSON body); stdin when absent.
     file: Option<PathBuf>,
 }
 
@@ -142,7 +156,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 #[allow(clippy::print_stdout)] // The command's output.
-fn print(value: &Value) {
+pub(crate) fn print(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
@@ -256,7 +270,7 @@ fn api_key(args: &KeyArgs) -> anyhow::Result<ApiKey> {
     Ok(ApiKey::new(value.trim_end_matches(['\n', '\r']))?)
 }
 
-fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
     let mut input = Vec::new();
     match file {
         Some(path) => input = std::fs::read(path)?,
@@ -268,6 +282,9 @@ fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
 }
 
 fn sign_command(args: SignArgs) -> anyhow::Result<ExitCode> {
+    if args.v3 {
+        return crate::cli_v3::sign(&args.v3_args, args.file.as_ref());
+    }
     let key = api_key(&args.key)?;
     let sign_type: SignType = args.sign_type.parse()?;
     let input: Value = serde_json::from_slice(&read_input(args.file.as_ref())?)
@@ -305,6 +322,9 @@ fn sign_command(args: SignArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn verify_command(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if args.v3 {
+        return crate::cli_v3::verify_notify_command(&args.v3_args, args.file.as_ref());
+    }
     let key = api_key(&args.key)?;
     let expected = args
         .sign_type
