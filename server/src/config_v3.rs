@@ -233,3 +233,114 @@ impl V3Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    const KEY: &str = include_str!("../../crates/wxpay-core/tests/data/merchant_key_pkcs1.pem");
+    const CERTIFICATE: &str = include_str!("../../crates/wxpay-core/tests/data/merchant_cert.pem");
+    const PUBLIC_KEY: &str = include_str!("../../crates/wxpay-core/tests/data/test_public_key.pem");
+    const ID: &str = "PUB_KEY_ID_0114232134912410000000000000000004";
+    const APIV3: &str = "0123456789abcdefghijklmnopqrstuv";
+
+    fn v3() -> V3Settings {
+        let mut v3 = Settings::load(None).unwrap().wechat.v3;
+        v3.private_key_pem = Some(SecretString::from(KEY));
+        v3.certificate_pem = Some(CERTIFICATE.to_owned());
+        v3.apiv3_key = Some(SecretString::from(APIV3));
+        v3.public_key_id = Some(ID.to_owned());
+        v3.public_key_pem = Some(PUBLIC_KEY.to_owned());
+        v3
+    }
+
+    fn error(v3: &V3Settings, v2_key: Option<&str>) -> String {
+        v3.credentials("wx1111111111111111", "1900000109", v2_key)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_public_key_merchant_loads_and_nothing_secret_prints() {
+        let credentials = v3()
+            .credentials("wx1111111111111111", "1900000109", None)
+            .unwrap();
+        let certificate = Certificate::from_pem(CERTIFICATE).unwrap();
+        assert_eq!(credentials.merchant_serial, certificate.serial_no());
+        assert_eq!(credentials.wechat.public_key.as_ref().unwrap().id(), ID);
+        assert!(!credentials.wechat.platform_certificates);
+        let shown = format!("{credentials:?} {:?}", v3());
+        assert!(
+            !shown.contains(APIV3) && !shown.contains("PRIVATE KEY"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_classic_mistakes_are_named() {
+        // The merchant's own certificate where WeChat's public key belongs.
+        let mut own_certificate = v3();
+        own_certificate.public_key_pem = Some(CERTIFICATE.to_owned());
+        let said = error(&own_certificate, None);
+        assert!(
+            said.contains("wechat.v3.public_key_file") && said.contains("certificate"),
+            "{said}"
+        );
+        // The v2 API key used as the APIv3 key.
+        assert!(error(&v3(), Some(APIV3)).contains("is the v2 API key"));
+        // A private key that is not the certificate's, and one still encrypted.
+        let stranger =
+            wxpay_sim::v3::forge::key(1, "1900000109", wxpay_sim::v3::forge::Role::Merchant)
+                .unwrap();
+        let mut other = v3();
+        other.private_key_pem = Some(SecretString::from(stranger.private_pem.as_str()));
+        let said = error(&other, None);
+        assert!(
+            said.contains("wechat.v3.private_key_file") && said.contains("does not belong"),
+            "{said}"
+        );
+        let mut encrypted = v3();
+        encrypted.private_key_pem = Some(SecretString::from(include_str!(
+            "../../crates/wxpay-core/tests/data/merchant_key_encrypted.pem"
+        )));
+        assert!(error(&encrypted, None).contains("wechat.v3.private_key_file"));
+        let mut missing = v3();
+        missing.apiv3_key = None;
+        assert!(error(&missing, None).contains("WXPAY_WECHAT__V3__APIV3_KEY"));
+        let mut no_id = v3();
+        no_id.public_key_id = None;
+        assert!(error(&no_id, None).contains("wechat.v3.public_key_id"));
+        let mut mode = v3();
+        mode.key_mode = "certificates".into();
+        assert!(error(&mode, None).contains("wechat.v3.key_mode"));
+        let mut both = v3();
+        both.private_key_file = Some(PathBuf::from("/nonexistent/apiclient_key.pem"));
+        assert!(error(&both, None).contains("not both"));
+        let mut serial = v3();
+        serial.certificate_serial = Some("ABCDEF".into());
+        assert!(error(&serial, None).contains("wechat.v3.certificate_serial"));
+        let mut certificates_on_public_key = v3();
+        certificates_on_public_key.platform_certificate_files = vec![PathBuf::from("/x.pem")];
+        assert!(error(&certificates_on_public_key, None).contains("platform_certificate_files"));
+    }
+
+    #[test]
+    fn certificate_merchants_need_no_public_key_and_a_serial_can_stand_for_the_file() {
+        let mut certificates = v3();
+        certificates.key_mode = "platform_certificate".into();
+        certificates.public_key_id = None;
+        certificates.public_key_pem = None;
+        certificates.certificate_pem = None;
+        certificates.certificate_serial = Some("1dde55ad98ed71d6edd4a4a16996de7b47773a8c".into());
+        let credentials = certificates
+            .credentials("wx1111111111111111", "1900000109", None)
+            .unwrap();
+        assert!(credentials.wechat.platform_certificates);
+        assert!(credentials.wechat.public_key.is_none());
+        assert_eq!(
+            credentials.merchant_serial,
+            "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C"
+        );
+    }
+}
