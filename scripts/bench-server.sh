@@ -3,7 +3,7 @@
 # notify path, order creation, status reads, the open-loop latency at half the measured
 # maximum, and the growth check (1,000,000 pre-loaded orders) with its query plans.
 # Needs PostgreSQL (WXPAY_BENCH_PG, default the local trust server) and pgbench.
-# Prints one JSON line per run (and the plans); takes about 25 minutes.
+# Prints one JSON line per run (and the plans); takes about 35 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg="${WXPAY_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -35,4 +35,12 @@ done
 for db in postgres sqlite; do
   load plans --db "$db" --preload 0 | tail -2
   load plans --db "$db" --preload 1000000
+done
+echo "== API v3: notify beside the ceiling, and order creation beside the bare RSA signature (2 rounds)"
+for round in 1 2; do
+  for db in postgres sqlite; do
+    load ceiling --db "$db" --seconds "$secs"
+    load notify --db "$db" --api v3 --seconds "$secs"
+    load orders --db "$db" --api v3 --seconds "$secs"
+  done
 done

@@ -9,13 +9,16 @@ use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
 use wxpay_core::v2::SignType;
 use wxpay_core::v2::testing::PayNotifyBuilder;
+use wxpay_core::v3::testing as v3_testing;
 use wxpay_core::{ApiKey, Fen};
 
 use crate::proc::{CpuTime, Memory};
-use crate::scenario::{Notifies, Orders, Outcome, Scenario, Status, closed_loop, open_loop};
+use crate::scenario::{
+    Notifies, NotifyRequest, Orders, Outcome, Scenario, Status, closed_loop, open_loop,
+};
 use crate::server::Server;
 use crate::users::{User, login};
-use crate::{Cli, Db, Kind, db};
+use crate::{Api, Cli, Db, Kind, db};
 
 const PRICE_FEN: i64 = 2800;
 
@@ -53,6 +56,7 @@ async fn set_up(cli: &Cli) -> anyhow::Result<Stage> {
         &sim.base_url,
         &catalog.display().to_string(),
         &cli.log,
+        cli.api,
     )?;
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -91,6 +95,14 @@ impl Stage {
     }
 }
 
+/// What the bulk-loaded orders record as their sign type (their API with it).
+fn sign_type(cli: &Cli) -> &'static str {
+    match cli.api {
+        Api::V2 => "HMAC-SHA256",
+        Api::V3 => "RSA",
+    }
+}
+
 async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
     let owner_id = stage.owner_id().await?;
     let openid = &stage.owner.openid;
@@ -98,12 +110,15 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
         // Paid orders under prefix 1: the history a busy shop accumulates.
         let took = db::bulk_orders(
             &stage.pool,
-            owner_id,
-            openid,
-            "1",
-            cli.preload,
-            "paid",
-            PRICE_FEN,
+            &db::Bulk {
+                user_id: owner_id,
+                openid,
+                prefix: "1",
+                count: cli.preload,
+                status: "paid",
+                amount_fen: PRICE_FEN,
+                sign_type: sign_type(cli),
+            },
         )
         .await?;
         eprintln!(
@@ -116,12 +131,15 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
         // Open orders for the reconciler to find, among however many paid ones.
         db::bulk_orders(
             &stage.pool,
-            owner_id,
-            openid,
-            "3",
-            1_000,
-            "awaiting_payment",
-            PRICE_FEN,
+            &db::Bulk {
+                user_id: owner_id,
+                openid,
+                prefix: "3",
+                count: 1_000,
+                status: "awaiting_payment",
+                amount_fen: PRICE_FEN,
+                sign_type: sign_type(cli),
+            },
         )
         .await?;
         settle_after_bulk_load(cli, stage).await?;
@@ -143,18 +161,28 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
         };
         db::bulk_orders(
             &stage.pool,
-            owner_id,
-            openid,
-            "2",
-            scenario_orders,
-            status,
-            PRICE_FEN,
+            &db::Bulk {
+                user_id: owner_id,
+                openid,
+                prefix: "2",
+                count: scenario_orders,
+                status,
+                amount_fen: PRICE_FEN,
+                sign_type: sign_type(cli),
+            },
         )
         .await?;
     }
     settle_after_bulk_load(cli, stage).await?;
+    // Beside v3 order creation's CPU per order: the bare cost of its two RSA signatures
+    // (the prepay's Authorization and the paySign), measured here, just before the run.
+    let sign_us = if cli.kind == Kind::Orders && cli.api == Api::V3 {
+        Some(bare_rsa_sign_us()?)
+    } else {
+        None
+    };
     let (outcome, idle, before) = match cli.kind {
-        Kind::Notify => measured(cli, stage, notifies(stage, scenario_orders)?).await,
+        Kind::Notify => measured(cli, stage, notifies(cli, stage, scenario_orders)?).await,
         Kind::Status => measured(cli, stage, status_reads(stage, scenario_orders)).await,
         Kind::Orders => measured(cli, stage, order_creation(cli, stage).await?).await,
         Kind::Ceiling | Kind::Plans => anyhow::bail!("not a server scenario"),
@@ -166,7 +194,20 @@ async fn measure(cli: &Cli, stage: &Stage) -> anyhow::Result<String> {
     } else {
         0
     };
-    Ok(report(cli, &outcome, paid_by_run, (user_us, system_us), idle, peak).to_string())
+    let mut report = report(cli, &outcome, paid_by_run, (user_us, system_us), idle, peak);
+    if let Some(sign_us) = sign_us {
+        if let Some(fields) = report.as_object_mut() {
+            fields.insert(
+                "bare_rsa_sign_us".into(),
+                json!((sign_us * 10.0).round() / 10.0),
+            );
+            fields.insert(
+                "two_rsa_signs_share_of_cpu".into(),
+                json!(((2.0 * sign_us) / (user_us + system_us) * 100.0).round() / 100.0),
+            );
+        }
+    }
+    Ok(report.to_string())
 }
 
 /// After the bulk load, the database as it would be had it grown over time: PostgreSQL
@@ -207,21 +248,109 @@ async fn drive<S: Scenario>(cli: &Cli, scenario: S) -> Outcome {
     }
 }
 
-fn notifies(stage: &Stage, count: usize) -> anyhow::Result<Notifies> {
-    let key = ApiKey::new(API_KEY)?;
-    let bodies = (0..count)
-        .map(|n| {
-            PayNotifyBuilder::new(APPID, MCH_ID, &format!("2{n:018}"), Fen::new(PRICE_FEN))
-                .sign_type(SignType::HmacSha256, false)
-                .field("transaction_id", &format!("4200{n:024}"))
-                .build_xml(&key)
-        })
-        .collect();
+fn notifies(cli: &Cli, stage: &Stage, count: usize) -> anyhow::Result<Notifies> {
+    let url = match cli.api {
+        Api::V2 => format!("{}{}", stage.server.api, wxpay_server::NOTIFY_PATH),
+        Api::V3 => format!("{}{}", stage.server.api, wxpay_server::NOTIFY_PATH_V3),
+    };
+    let requests = match cli.api {
+        Api::V2 => {
+            let key = ApiKey::new(API_KEY)?;
+            (0..count)
+                .map(|n| NotifyRequest {
+                    body: PayNotifyBuilder::new(
+                        APPID,
+                        MCH_ID,
+                        &format!("2{n:018}"),
+                        Fen::new(PRICE_FEN),
+                    )
+                    .sign_type(SignType::HmacSha256, false)
+                    .field("transaction_id", &format!("4200{n:024}"))
+                    .build_xml(&key),
+                    headers: Vec::new(),
+                })
+                .collect()
+        }
+        Api::V3 => v3_notifies(count)?,
+    };
     Ok(Notifies {
         http: stage.http.clone(),
-        url: format!("{}/wechat/pay/notify", stage.server.api),
-        bodies,
+        url,
+        requests,
+        v3: cli.api == Api::V3,
     })
+}
+
+/// Genuine v3 notifies (encrypted, RSA-signed by WeChat's key), made on every core:
+/// ~0.4 ms of signing each.
+fn v3_notifies(count: usize) -> anyhow::Result<Vec<NotifyRequest>> {
+    let keys = crate::merchant::v3_keys()?;
+    let wechat = crate::merchant::wechat_key()?;
+    let serial = keys.public_key_id.clone().unwrap_or_default();
+    let now = crate::db::wxpay_now() / 1000;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = count.div_ceil(threads).max(1);
+    let make = |n: usize| -> anyhow::Result<NotifyRequest> {
+        let payment = v3_testing::payment(
+            APPID,
+            MCH_ID,
+            &format!("2{n:018}"),
+            &format!("4200{n:024}"),
+            Fen::new(PRICE_FEN),
+        );
+        let signed = v3_testing::notify(
+            &payment,
+            keys.apiv3_key.as_bytes(),
+            &wechat.signer,
+            &serial,
+            now,
+        )?;
+        Ok(NotifyRequest {
+            body: signed.body,
+            headers: signed.headers,
+        })
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..count)
+            .step_by(chunk)
+            .map(|start| {
+                scope.spawn(move || {
+                    (start..(start + chunk).min(count))
+                        .map(make)
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(count);
+        for worker in workers {
+            all.extend(
+                worker
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a signing thread panicked"))??,
+            );
+        }
+        Ok(all)
+    })
+}
+
+/// The bare cost of one RSA-2048 signature with the merchant's key (aws-lc-rs, as the
+/// server signs), in µs: the median of 5 rounds of 100.
+fn bare_rsa_sign_us() -> anyhow::Result<f64> {
+    let keys = crate::merchant::v3_keys()?;
+    let pem = keys.merchant_private_key_pem.unwrap_or_default();
+    let key = wxpay_core::v3::RsaPrivateKey::from_pem(&pem)?;
+    let message = b"POST\n/v3/pay/transactions/jsapi\n1796000000\nnonce\n{}\n";
+    let mut rounds: Vec<f64> = (0..5)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            for _ in 0..100 {
+                let _ = key.sign_sha256(message);
+            }
+            started.elapsed().as_secs_f64() * 1e6 / 100.0
+        })
+        .collect();
+    rounds.sort_by(f64::total_cmp);
+    Ok(rounds.get(2).copied().unwrap_or_default())
 }
 
 fn status_reads(stage: &Stage, count: usize) -> Status {
@@ -274,6 +403,7 @@ fn report(
     let ms = |q: f64| (outcome.ms(q) * 100.0).round() / 100.0;
     json!({
         "kind": format!("{:?}", cli.kind).to_lowercase(),
+        "api": cli.api.name(),
         "db": cli.db.name(),
         "mode": cli.rate.map_or_else(
             || format!("closed {}", cli.concurrency),

@@ -84,7 +84,19 @@ pub(crate) async fn sqlite(
     pool.execute(format!("INSERT INTO users (openid, session_key, created_at, updated_at) VALUES ('o', 'k', {now}, {now})").as_str()).await?;
     // More orders than the run can pay, each paid once.
     let orders = 5_000 * usize::try_from(seconds).unwrap_or(60) + 1_000;
-    crate::db::bulk_orders(&pool, 1, "o", "9", orders, "awaiting_payment", 2800).await?;
+    crate::db::bulk_orders(
+        &pool,
+        &crate::db::Bulk {
+            user_id: 1,
+            openid: "o",
+            prefix: "9",
+            count: orders,
+            status: "awaiting_payment",
+            amount_fen: 2800,
+            sign_type: "HMAC-SHA256",
+        },
+    )
+    .await?;
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = CpuTime::of("self");
     let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -77,15 +77,28 @@ pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
 
 /// Inserts `count` orders for `user_id` in multi-row statements, `status` as given, with
 /// order numbers `prefix` + a counter. Returns the time it took.
-pub(crate) async fn bulk_orders(
-    pool: &AnyPool,
-    user_id: i64,
-    openid: &str,
-    prefix: &str,
-    count: usize,
-    status: &str,
-    amount_fen: i64,
-) -> anyhow::Result<Duration> {
+/// Orders to load in bulk: `count` of them numbered `{prefix}{n:018}`, owned by one user.
+pub(crate) struct Bulk<'a> {
+    pub user_id: i64,
+    pub openid: &'a str,
+    pub prefix: &'a str,
+    pub count: usize,
+    pub status: &'a str,
+    pub amount_fen: i64,
+    /// Their API with it: `HMAC-SHA256` (v2) or `RSA` (v3).
+    pub sign_type: &'a str,
+}
+
+pub(crate) async fn bulk_orders(pool: &AnyPool, bulk: &Bulk<'_>) -> anyhow::Result<Duration> {
+    let Bulk {
+        user_id,
+        openid,
+        prefix,
+        count,
+        status,
+        amount_fen,
+        sign_type,
+    } = *bulk;
     let started = Instant::now();
     let now = wxpay_now();
     const ROWS: usize = 500;
@@ -119,7 +132,7 @@ pub(crate) async fn bulk_orders(
                 sql.push(',');
             }
             sql.push_str(&format!(
-                "('{order_no}', {user_id}, '{openid}', {amount_fen}, 'load', '{status}', 'HMAC-SHA256', \
+                "('{order_no}', {user_id}, '{openid}', {amount_fen}, 'load', '{status}', '{sign_type}', \
                  '{}', '{}', {now}, {now}, {}, {now}, {tx_id}, {paid}, {next_check})",
                 crate::merchant::APPID,
                 crate::merchant::MCH_ID,

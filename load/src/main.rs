@@ -27,6 +27,22 @@ enum Kind {
     Plans,
 }
 
+/// The WeChat Pay API the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Api {
+    V2,
+    V3,
+}
+
+impl Api {
+    fn name(self) -> &'static str {
+        match self {
+            Api::V2 => "v2",
+            Api::V3 => "v3",
+        }
+    }
+}
+
 /// Load driver for wxpay.
 /// The database under test: one type, so every place reads `--db` the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,6 +69,10 @@ struct Cli {
     /// sqlite or postgres.
     #[arg(long, value_enum, default_value = "sqlite")]
     db: Db,
+    /// The WeChat Pay API: v2 (XML, HMAC-SHA256) or v3 (RSA, AES-GCM notifies; the
+    /// simulator's test merchant on its WeChat Pay public key).
+    #[arg(long, value_enum, default_value = "v2")]
+    api: Api,
     /// A PostgreSQL database to create the run's own database from.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_admin: String,

@@ -143,27 +143,44 @@ pub(crate) async fn open_loop<S: Scenario>(
     gather(tasks, tally, started).await
 }
 
+/// One notify as WeChat posts it.
+#[derive(Debug, Clone)]
+pub(crate) struct NotifyRequest {
+    pub body: String,
+    /// v3: the `Wechatpay-*` signature headers.
+    pub headers: Vec<(&'static str, String)>,
+}
+
 /// Genuine notifies, one per pre-created order, each delivered once.
 pub(crate) struct Notifies {
     pub http: reqwest::Client,
     pub url: String,
-    pub bodies: Vec<String>,
+    pub requests: Vec<NotifyRequest>,
+    /// v3 (JSON, acknowledged by 204) or v2 (XML, 200 with SUCCESS).
+    pub v3: bool,
 }
 
 impl Scenario for Notifies {
     async fn send(&self, i: usize) -> bool {
-        let Some(body) = self.bodies.get(i) else {
+        let Some(notify) = self.requests.get(i) else {
             return false;
         };
-        match self
+        let content_type = if self.v3 {
+            "application/json"
+        } else {
+            "text/xml"
+        };
+        let mut request = self
             .http
             .post(&self.url)
-            .header("content-type", "text/xml")
-            .body(body.clone())
-            .send()
-            .await
-        {
-            // Counted only when WeChat would stop retrying: 200 and a SUCCESS reply.
+            .header("content-type", content_type)
+            .body(notify.body.clone());
+        for (name, value) in &notify.headers {
+            request = request.header(*name, value);
+        }
+        match request.send().await {
+            // Counted only when WeChat would stop retrying: v3 204; v2 200 and SUCCESS.
+            Ok(r) if self.v3 => r.status().as_u16() == 204,
             Ok(r) => r.status().is_success() && r.text().await.is_ok_and(|t| t.contains("SUCCESS")),
             Err(_) => false,
         }

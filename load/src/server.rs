@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::merchant::{API_KEY, APP_SECRET, APPID, MCH_ID};
+use crate::merchant::{APP_SECRET, APPID, MCH_ID};
 use crate::proc::{CpuTime, Memory};
 
 pub(crate) struct Server {
@@ -19,6 +19,7 @@ impl Server {
         sim_url: &str,
         catalog: &str,
         log_filter: &str,
+        wechat_api: crate::Api,
     ) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -33,7 +34,7 @@ impl Server {
             .env("WXPAY_WECHAT__APPID", APPID)
             .env("WXPAY_WECHAT__MCH_ID", MCH_ID)
             .env("WXPAY_WECHAT__APP_SECRET", APP_SECRET)
-            .env("WXPAY_WECHAT__API_KEY", API_KEY)
+            .envs(crate::merchant::credentials(wechat_api)?)
             .env("WXPAY_WECHAT__MP_BASE_URL", sim_url)
             .env("WXPAY_WECHAT__PAY_BASE_URL", sim_url)
             .env("WXPAY_ORDERS__CATALOG", catalog)

@@ -128,6 +128,41 @@ fn order_creation_on_sqlite() {
     assert_clean(&r);
 }
 
+/// API v3: RSA-signed, encrypted notifies (open loop: only rate x seconds are signed up
+/// front) and order creation with its two RSA signatures beside their bare cost.
+#[test]
+fn v3_notify_and_order_creation_on_sqlite() {
+    let r = report(&[
+        "notify",
+        "--db",
+        "sqlite",
+        "--api",
+        "v3",
+        "--rate",
+        "100",
+        "--seconds",
+        "2",
+    ]);
+    assert_eq!(r["api"], "v3");
+    assert_eq!(r["requests"], 200);
+    assert_notifies_paid(&r);
+    let r = report(&[
+        "orders",
+        "--db",
+        "sqlite",
+        "--api",
+        "v3",
+        "--concurrency",
+        "2",
+        "--seconds",
+        "2",
+    ]);
+    assert_clean(&r);
+    let sign = r["bare_rsa_sign_us"].as_f64().unwrap();
+    let share = r["two_rsa_signs_share_of_cpu"].as_f64().unwrap();
+    assert!(sign > 0.0 && share > 0.0, "{r}");
+}
+
 #[test]
 fn sqlite_ceiling_and_plans() {
     let c = report(&[
