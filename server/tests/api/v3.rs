@@ -439,7 +439,41 @@ async fn v2_orders_are_served_after_the_switch_to_v3(db: Db) {
     v2.cleanup().await;
 }
 
+async fn a_refresh_resends_the_stored_prepay_body(db: Db) {
+    let app = TestApp::spawn_v3(db, KeyMode::PublicKey).await;
+    let (token, openid, order) = app.user_with_order().await;
+    let order_no = order["order_no"].as_str().unwrap().to_owned();
+    // Our copy of the prepay_id is past its lifetime: /payment asks WeChat again, with the
+    // stored body byte for byte (a changed one would be INVALID_REQUEST at WeChat).
+    sqlx::query("UPDATE orders SET prepay_expires_at = $1 WHERE order_no = $2")
+        .bind(wxpay_server::clock::now_ms() - 1)
+        .bind(&order_no)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    app.fault(json!({ "endpoint": "unifiedorder", "kind": "delay", "delay_ms": 1, "count": 1 }))
+        .await;
+    let (status, refreshed) = app.order_action(&token, &order_no, "payment").await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(
+        app.calls_seen("unifiedorder", 1).await,
+        1,
+        "WeChat was asked again"
+    );
+    assert_eq!(refreshed["payment"]["signType"], "RSA");
+    assert_eq!(refreshed["payment"]["package"], order["payment"]["package"]);
+    assert_ne!(refreshed["payment"]["paySign"], order["payment"]["paySign"]);
+    assert_eq!(app.pay(&refreshed, &openid).await, "requestPayment:ok");
+    assert_eq!(
+        app.wait_status(&order_no, "paid", Duration::from_secs(5))
+            .await,
+        "paid"
+    );
+    app.cleanup().await;
+}
+
 on_both_databases!(
+    a_refresh_resends_the_stored_prepay_body,
     flow_on_public_key,
     flow_on_platform_certificates,
     flow_in_the_migration_week,
