@@ -59,3 +59,20 @@ pub(crate) async fn read_body(response: reqwest::Response) -> reqwest::Result<Ve
     }
     Ok(body)
 }
+
+/// 32 random letters and digits (`nonce_str`, v3's `nonce_str` in `Authorization`).
+pub(crate) fn nonce() -> String {
+    use rand::Rng;
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| {
+            char::from(
+                ALNUM
+                    .get(rng.random_range(0..ALNUM.len()))
+                    .copied()
+                    .unwrap_or(b'0'),
+            )
+        })
+        .collect()
+}

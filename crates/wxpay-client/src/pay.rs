@@ -1,6 +1,5 @@
 //! WeChat Pay v2: unifiedorder (JSAPI), orderquery, closeorder.
 
-use rand::Rng;
 use wxpay_core::v2::sign::{self, SignType};
 use wxpay_core::v2::{Params, xml};
 use wxpay_core::{ApiKey, Fen};
@@ -266,7 +265,7 @@ impl PayClient {
         fields: &[(&str, &str)],
         sign_type: SignType,
     ) -> Result<Params<'static>, PayError> {
-        let nonce = nonce();
+        let nonce = http::nonce();
         let mut params: Params<'_> = [
             ("appid", self.appid.as_str()),
             ("mch_id", self.mch_id.as_str()),
@@ -356,20 +355,4 @@ fn transport(error: reqwest::Error) -> PayError {
     } else {
         PayError::Transport(error.without_url().to_string())
     }
-}
-
-/// 32 random alphanumerics (`nonce_str`).
-fn nonce() -> String {
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..32)
-        .map(|_| {
-            char::from(
-                ALNUM
-                    .get(rng.random_range(0..ALNUM.len()))
-                    .copied()
-                    .unwrap_or(b'0'),
-            )
-        })
-        .collect()
 }

@@ -145,22 +145,6 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
-fn nonce() -> String {
-    use rand::Rng;
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut rng = rand::rng();
-    (0..32)
-        .map(|_| {
-            char::from(
-                ALNUM
-                    .get(rng.random_range(0..ALNUM.len()))
-                    .copied()
-                    .unwrap_or(b'0'),
-            )
-        })
-        .collect()
-}
-
 impl V3PayClient {
     pub fn new(
         base: &str,
@@ -401,7 +385,7 @@ impl V3PayClient {
     ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), V3PayError> {
         let credentials = &self.inner.credentials;
         let body_bytes = body.unwrap_or_default().as_bytes();
-        let nonce = nonce();
+        let nonce = http::nonce();
         let authorization = authorize(
             &credentials.merchant_key,
             &credentials.mchid,

@@ -150,6 +150,40 @@ impl<'b> VerifiedNotify<'b> {
     }
 }
 
+/// A `TRANSACTION.SUCCESS` notify's body as WeChat sends it: `payment_json` encrypted with
+/// the APIv3 key (AES-256-GCM, AAD `transaction`) inside the envelope. For the simulator
+/// and tests: `id`, `create_time` and the 12-character `resource_nonce` are inputs (this
+/// crate has no clock and no randomness).
+pub fn transaction_notify_body(
+    payment_json: &str,
+    apiv3_key: &[u8],
+    resource_nonce: &str,
+    id: &str,
+    create_time: &str,
+) -> Result<String, AeadError> {
+    let ciphertext = super::aead::encrypt(
+        apiv3_key,
+        resource_nonce,
+        "transaction",
+        payment_json.as_bytes(),
+    )?;
+    Ok(serde_json::json!({
+        "id": id,
+        "create_time": create_time,
+        "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+        "resource": {
+            "original_type": "transaction",
+            "algorithm": ALGORITHM,
+            "ciphertext": ciphertext,
+            "associated_data": "transaction",
+            "nonce": resource_nonce,
+        },
+    })
+    .to_string())
+}
+
 /// A verified notify's decrypted resource (the envelope's fields borrowed from it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecryptedNotify<'n> {

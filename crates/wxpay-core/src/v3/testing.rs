@@ -83,28 +83,13 @@ pub fn notify(
     serial: &str,
     timestamp: i64,
 ) -> Result<SignedNotify, aead::AeadError> {
-    let resource_nonce = hex_of(&[resource_json, "resource"], 12);
-    let ciphertext = aead::encrypt(
+    let body = super::notify::transaction_notify_body(
+        resource_json,
         apiv3_key,
-        &resource_nonce,
-        "transaction",
-        resource_json.as_bytes(),
+        &hex_of(&[resource_json, "resource"], 12),
+        &format!("EV-{}", hex_of(&[resource_json, "id"], 20)),
+        "2026-11-30T12:00:02+08:00",
     )?;
-    let body = json!({
-        "id": format!("EV-{}", hex_of(&[resource_json, "id"], 20)),
-        "create_time": "2026-11-30T12:00:02+08:00",
-        "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
-        "summary": "支付成功",
-        "resource": {
-            "original_type": "transaction",
-            "algorithm": "AEAD_AES_256_GCM",
-            "ciphertext": ciphertext,
-            "associated_data": "transaction",
-            "nonce": resource_nonce
-        }
-    })
-    .to_string();
     Ok(SignedNotify {
         headers: sign(&body, key, serial, timestamp),
         body,

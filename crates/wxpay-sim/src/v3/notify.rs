@@ -5,8 +5,6 @@
 
 use base64::Engine as _;
 use rand::Rng;
-use serde_json::json;
-use wxpay_core::v3::aead;
 use wxpay_core::v3::request::SCHEMA;
 
 use super::account;
@@ -38,30 +36,14 @@ pub(crate) async fn body(sim: &Sim, key: &TradeKey) -> Option<String> {
         let nonce = ids::resource_nonce(&mut state.rng);
         (payment, nonce, ids::event_id(&mut state.rng))
     };
-    let ciphertext = aead::encrypt(
+    wxpay_core::v3::notify::transaction_notify_body(
+        &payment,
         merchant.apiv3_key.as_bytes(),
         &resource_nonce,
-        "transaction",
-        payment.as_bytes(),
+        &event_id,
+        &beijing_rfc3339(now()),
     )
-    .ok()?;
-    Some(
-        json!({
-            "id": event_id,
-            "create_time": beijing_rfc3339(now()),
-            "resource_type": "encrypt-resource",
-            "event_type": "TRANSACTION.SUCCESS",
-            "summary": "支付成功",
-            "resource": {
-                "original_type": "transaction",
-                "algorithm": "AEAD_AES_256_GCM",
-                "ciphertext": ciphertext,
-                "associated_data": "transaction",
-                "nonce": resource_nonce,
-            },
-        })
-        .to_string(),
-    )
+    .ok()
 }
 
 /// The `Wechatpay-*` headers of one attempt, and the serial it names. `fault` is the
