@@ -15,6 +15,10 @@ pub enum Endpoint {
     /// API v3 `GET /v3/certificates` (prepay, query and close share the v2 names above:
     /// a fault on `unifiedorder` also hits `/v3/pay/transactions/jsapi`).
     Certificates,
+    /// Refund requests: v2 `/secapi/pay/refund` and v3 `POST /v3/refund/domestic/refunds`.
+    Refund,
+    /// Refund queries: v2 `/pay/refundquery` and v3 `GET /v3/refund/domestic/refunds/...`.
+    Refundquery,
     /// Deliveries of pay notifies to merchants.
     Notify,
 }
@@ -59,6 +63,13 @@ pub enum FaultKind {
     /// v3: WeChat issues a new platform certificate now and signs with it from now on (to
     /// merchants with certificates; `count` rotations). Endpoint `certificates`.
     RotateCertificate,
+    /// Refund: the merchant's refundable balance is too low (v2 NOTENOUGH, v3 NOT_ENOUGH).
+    NotEnough,
+    /// Refund: accepted, but it ends ABNORMAL (v2 CHANGE): the money could not reach the
+    /// user; not final (resolve it with `POST /sim/refunds/{no}/status`).
+    RefundAbnormal,
+    /// Refund: accepted, but it ends CLOSED (v2 REFUNDCLOSE).
+    RefundClosed,
 }
 
 impl FaultKind {
@@ -71,6 +82,21 @@ impl FaultKind {
                     self,
                     Delay | SlowRequest | Timeout | Http5xx | SystemError | BadSign
                 )
+            }
+            Endpoint::Refund => matches!(
+                self,
+                Delay
+                    | SlowRequest
+                    | Timeout
+                    | Http5xx
+                    | SystemError
+                    | BadSign
+                    | NotEnough
+                    | RefundAbnormal
+                    | RefundClosed
+            ),
+            Endpoint::Refundquery => {
+                matches!(self, Delay | Timeout | Http5xx | SystemError | BadSign)
             }
             Endpoint::Certificates => {
                 matches!(

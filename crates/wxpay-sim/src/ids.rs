@@ -41,6 +41,11 @@ pub(crate) fn transaction_id(rng: &mut StdRng) -> String {
     format!("4200{}", draw(rng, DIGITS, 24))
 }
 
+/// 29 digits starting `503`, like WeChat Pay refund ids.
+pub(crate) fn refund_id(rng: &mut StdRng) -> String {
+    format!("503{}", draw(rng, DIGITS, 26))
+}
+
 /// A request id for `errmsg` suffixes (`rid: ...`).
 pub(crate) fn rid(rng: &mut StdRng) -> String {
     draw(rng, HEX, 24)

@@ -30,12 +30,14 @@ mod login;
 pub mod notify;
 mod pay;
 mod payer;
+pub mod refund;
+pub mod secapi;
 mod startup;
 mod state;
 pub mod v3;
 
 pub use config::{MerchantConfig, SimConfig};
-pub use startup::{RunningSim, Simulator, spawn};
+pub use startup::{RunningSim, SimHandle, Simulator, spawn};
 
 /// A bare HTTP error status, as a failing gateway in front of WeChat would send.
 fn http_status(status: u16) -> actix_web::HttpResponse {

@@ -15,7 +15,15 @@ use wxpay_core::v2::{Params, sign, xml};
 use crate::clock::now;
 use crate::faults::{Endpoint, FaultKind, FaultSpec};
 use crate::ids;
+use crate::refund::{RefundApi, RefundKey};
 use crate::state::{Protocol, Sim, TradeKey};
+
+/// What a notify is about: a paid trade, or a refund that finished.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Payment(TradeKey),
+    Refund(RefundKey),
+}
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -53,6 +61,11 @@ const MAX_REPLY_BYTES: usize = 64 * 1024;
 pub struct NotifyAttempt {
     pub mch_id: String,
     pub out_trade_no: String,
+    /// `payment` or `refund`.
+    pub kind: &'static str,
+    /// For a refund notify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_refund_no: Option<String>,
     /// 1 for the first notification, up to 16.
     pub attempt: u32,
     /// When it was sent (UTC, RFC 3339).
@@ -85,42 +98,83 @@ pub fn http_client() -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Starts a delivery for each trade sent on the channel (one task per trade).
-pub async fn dispatcher(sim: Arc<Sim>, mut trades: mpsc::UnboundedReceiver<TradeKey>) {
-    while let Some(key) = trades.recv().await {
-        tokio::spawn(deliver(Arc::clone(&sim), key));
+/// Starts a delivery for each notify sent on the channel (one task each).
+pub async fn dispatcher(sim: Arc<Sim>, mut deliveries: mpsc::UnboundedReceiver<Delivery>) {
+    while let Some(delivery) = deliveries.recv().await {
+        tokio::spawn(deliver(Arc::clone(&sim), delivery));
     }
 }
 
-/// What is delivered for a paid trade.
+/// What is delivered, and what it is about.
 struct Notification {
     url: String,
     body: String,
-    /// v3 notifies are signed per attempt, by the trade's merchant.
+    /// v3 notifies are signed per attempt, by the merchant's key of the moment.
     v3_mchid: Option<String>,
+    mch_id: String,
+    out_trade_no: String,
+    out_refund_no: Option<String>,
 }
 
-async fn build(sim: &Sim, key: &TradeKey) -> Option<Notification> {
+async fn build(sim: &Sim, delivery: &Delivery) -> Option<Notification> {
+    match delivery {
+        Delivery::Payment(key) => build_payment(sim, key).await,
+        Delivery::Refund(key) => build_refund(sim, key).await,
+    }
+}
+
+async fn build_payment(sim: &Sim, key: &TradeKey) -> Option<Notification> {
     let (url, is_v3) = {
         let state = sim.state();
         let trade = state.trades.get(key)?;
         let is_v3 = matches!(trade.protocol, Protocol::V3 { .. });
         (trade.notify_url.clone(), is_v3)
     };
-    if is_v3 {
-        let body = crate::v3::notify::body(sim, key).await?;
-        Some(Notification {
-            url,
-            body,
-            v3_mchid: Some(key.0.clone()),
-        })
+    let body = if is_v3 {
+        crate::v3::notify::body(sim, key).await?
     } else {
-        Some(Notification {
-            url,
-            body: v2_body(sim, key)?,
-            v3_mchid: None,
-        })
-    }
+        v2_body(sim, key)?
+    };
+    Some(Notification {
+        url,
+        body,
+        v3_mchid: is_v3.then(|| key.0.clone()),
+        mch_id: key.0.clone(),
+        out_trade_no: key.1.clone(),
+        out_refund_no: None,
+    })
+}
+
+/// A finished refund's notify, in the API it was asked in (only when it named a
+/// notify_url; WeChat's platform-wide setting is not simulated).
+async fn build_refund(sim: &Sim, key: &RefundKey) -> Option<Notification> {
+    let (url, api, out_trade_no) = {
+        let state = sim.state();
+        let refund = state.refunds.get(key)?;
+        (
+            refund.notify_url.clone()?,
+            refund.api.clone(),
+            refund.out_trade_no.clone(),
+        )
+    };
+    let body = match api {
+        RefundApi::V2 => crate::refund::v2::notify_body(&mut sim.state(), key)?,
+        RefundApi::V3 => {
+            let merchant = crate::v3::account::snapshot(sim, &key.0)
+                .await
+                .ok()
+                .flatten()?;
+            crate::refund::v3::notify_body(&mut sim.state(), key, &merchant.apiv3_key)?
+        }
+    };
+    Some(Notification {
+        url,
+        body,
+        v3_mchid: (api == RefundApi::V3).then(|| key.0.clone()),
+        mch_id: key.0.clone(),
+        out_trade_no,
+        out_refund_no: Some(key.1.clone()),
+    })
 }
 
 /// The signed v2 notify for a paid trade: every field WeChat sends for a JSAPI payment,
@@ -170,8 +224,8 @@ fn v2_body(sim: &Sim, key: &TradeKey) -> Option<String> {
     xml::to_xml(&params).ok()
 }
 
-async fn deliver(sim: Arc<Sim>, key: TradeKey) {
-    let Some(notification) = build(&sim, &key).await else {
+async fn deliver(sim: Arc<Sim>, delivery: Delivery) {
+    let Some(notification) = build(&sim, &delivery).await else {
         return;
     };
     let paid_at = Instant::now();
@@ -182,7 +236,6 @@ async fn deliver(sim: Arc<Sim>, key: TradeKey) {
         sleep_until(due.into()).await;
         let attempt = Attempt {
             sim: &sim,
-            key: &key,
             notification: &notification,
             number,
             paid_at,
@@ -191,12 +244,11 @@ async fn deliver(sim: Arc<Sim>, key: TradeKey) {
             return;
         }
     }
-    tracing::warn!(out_trade_no = %key.1, "notify never acknowledged after 16 notifications");
+    tracing::warn!(out_trade_no = %notification.out_trade_no, "notify never acknowledged after 16 notifications");
 }
 
 struct Attempt<'a> {
     sim: &'a Sim,
-    key: &'a TradeKey,
     notification: &'a Notification,
     number: u32,
     paid_at: Instant,
@@ -294,8 +346,14 @@ impl Attempt<'_> {
 
     fn record(&self, reply: Reply, serial: Option<String>, fault: &Option<FaultSpec>) {
         let attempt = NotifyAttempt {
-            mch_id: self.key.0.clone(),
-            out_trade_no: self.key.1.clone(),
+            mch_id: self.notification.mch_id.clone(),
+            out_trade_no: self.notification.out_trade_no.clone(),
+            kind: if self.notification.out_refund_no.is_some() {
+                "refund"
+            } else {
+                "payment"
+            },
+            out_refund_no: self.notification.out_refund_no.clone(),
             attempt: self.number,
             at: now().format(&Rfc3339).unwrap_or_default(),
             since_paid_ms: u64::try_from(self.paid_at.elapsed().as_millis()).unwrap_or(u64::MAX),

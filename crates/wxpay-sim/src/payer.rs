@@ -106,7 +106,7 @@ pub(crate) async fn pay(sim: web::Data<Arc<Sim>>, body: web::Json<Value>) -> Htt
                 settle(&mut state, &key);
                 drop(state);
                 // The dispatcher only stops when the simulator does.
-                let _ = sim.deliveries.send(key);
+                let _ = sim.deliveries.send(crate::notify::Delivery::Payment(key));
                 err_msg("ok")
             }
         },

@@ -9,7 +9,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::config::SimConfig;
-use crate::state::{Sim, TradeKey};
+use crate::notify::Delivery;
+use crate::state::Sim;
 use crate::{control, login, notify, pay, payer, v3};
 
 /// Largest request body read (the XML parser's own limit, 64 KiB, applies after).
@@ -19,8 +20,11 @@ const MAX_BODY: usize = 1024 * 1024;
 pub struct Simulator {
     server: Server,
     addr: SocketAddr,
+    /// The `/secapi` (mutual TLS) listener.
+    secapi: Server,
+    secapi_addr: SocketAddr,
     sim: Arc<Sim>,
-    deliveries: mpsc::UnboundedReceiver<TradeKey>,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -32,18 +36,39 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// Binds `addr` (e.g. `127.0.0.1:9100`, or port 0 for any free port).
+    /// Binds `addr` (e.g. `127.0.0.1:9100`, or port 0 for any free port), and the
+    /// `/secapi` listener on a free port of the same host.
     pub fn bind(config: &SimConfig, addr: &str) -> anyhow::Result<Simulator> {
-        let listener = TcpListener::bind(addr)
-            .map_err(|e| anyhow::anyhow!("cannot bind the simulator to {addr}: {e}"))?;
-        Self::from_listener(config, listener)
+        let host = addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
+        Self::bind_with_secapi(config, addr, &format!("{host}:0"))
     }
 
-    pub fn from_listener(config: &SimConfig, listener: TcpListener) -> anyhow::Result<Simulator> {
+    /// Binds both listeners where given.
+    pub fn bind_with_secapi(
+        config: &SimConfig,
+        addr: &str,
+        secapi_addr: &str,
+    ) -> anyhow::Result<Simulator> {
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| anyhow::anyhow!("cannot bind the simulator to {addr}: {e}"))?;
+        let secapi = TcpListener::bind(secapi_addr).map_err(|e| {
+            anyhow::anyhow!("cannot bind the simulator's /secapi listener to {secapi_addr}: {e}")
+        })?;
+        Self::from_listeners(config, listener, secapi)
+    }
+
+    pub fn from_listeners(
+        config: &SimConfig,
+        listener: TcpListener,
+        secapi_listener: TcpListener,
+    ) -> anyhow::Result<Simulator> {
         let addr = listener.local_addr()?;
+        let secapi_addr = secapi_listener.local_addr()?;
         let (sender, deliveries) = mpsc::unbounded_channel();
         let sim = Arc::new(Sim::new(config, sender)?);
+        sim.set_secapi_url(format!("https://{secapi_addr}"));
         let data = web::Data::new(Arc::clone(&sim));
+        let secapi = secapi_server(&sim, secapi_listener)?;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(
@@ -63,6 +88,8 @@ impl Simulator {
         Ok(Simulator {
             server,
             addr,
+            secapi,
+            secapi_addr,
             sim,
             deliveries,
         })
@@ -78,17 +105,50 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    /// `https://127.0.0.1:PORT`: the `/secapi` (mutual TLS) base URL.
+    pub fn secapi_url(&self) -> String {
+        format!("https://{}", self.secapi_addr)
+    }
+
+    /// Stops both listeners.
+    pub fn handle(&self) -> SimHandle {
+        SimHandle {
+            handles: [self.server.handle(), self.secapi.handle()],
+        }
     }
 
     /// Serves until stopped through the handle. Notify delivery runs on the caller's
     /// runtime beside the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let refunds = tokio::spawn(crate::refund::ticker(Arc::clone(&self.sim)));
         let dispatcher = tokio::spawn(notify::dispatcher(self.sim, self.deliveries));
+        let secapi = tokio::spawn(self.secapi);
         let result = self.server.await;
         dispatcher.abort();
+        refunds.abort();
+        // Stopped through the same handle; its result adds nothing.
+        let _ = secapi.await;
         result
+    }
+}
+
+/// Stops a simulator's listeners.
+#[derive(Clone)]
+pub struct SimHandle {
+    handles: [ServerHandle; 2],
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle").finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    pub async fn stop(&self, graceful: bool) {
+        for handle in &self.handles {
+            handle.stop(graceful).await;
+        }
     }
 }
 
@@ -96,8 +156,10 @@ impl Simulator {
 #[derive(Debug)]
 pub struct RunningSim {
     pub base_url: String,
+    /// `https://...` of the `/secapi` (mutual TLS) listener.
+    pub secapi_url: String,
     pub addr: SocketAddr,
-    handle: ServerHandle,
+    handle: SimHandle,
 }
 
 impl RunningSim {
@@ -112,11 +174,35 @@ pub async fn spawn(config: &SimConfig) -> anyhow::Result<RunningSim> {
     let simulator = Simulator::bind(config, "127.0.0.1:0")?;
     let running = RunningSim {
         base_url: simulator.base_url(),
+        secapi_url: simulator.secapi_url(),
         addr: simulator.local_addr(),
         handle: simulator.handle(),
     };
     tokio::spawn(simulator.run_until_stopped());
     Ok(running)
+}
+
+/// The mutual-TLS listener: `/secapi/pay/refund` only.
+fn secapi_server(sim: &Arc<Sim>, listener: TcpListener) -> anyhow::Result<Server> {
+    let tls = crate::secapi::server_config(sim.seed)?;
+    let data = web::Data::new(Arc::clone(sim));
+    Ok(HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::access_log::log_request,
+            ))
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route(
+                "/secapi/pay/refund",
+                web::route().to(crate::refund::v2::refund),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .on_connect(crate::secapi::on_connect)
+    .listen_rustls_0_23(listener, tls)?
+    .run())
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
@@ -125,6 +211,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/pay/unifiedorder", web::route().to(pay::unifiedorder))
         .route("/pay/orderquery", web::route().to(pay::orderquery))
         .route("/pay/closeorder", web::route().to(pay::closeorder))
+        .route(
+            "/pay/refundquery",
+            web::route().to(crate::refund::v2::refundquery),
+        )
+        // Plain HTTP has no client certificate: WeChat's front end answers so.
+        .route(
+            "/secapi/pay/refund",
+            web::route().to(crate::refund::v2::refund),
+        )
         .configure(v3::routes)
         .route("/sim/login", web::post().to(login::sim_login))
         .route("/sim/pay", web::post().to(payer::pay))
@@ -142,6 +237,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/sim/merchants/{mchid}/v3-keys",
             web::get().to(v3::control::keys),
+        )
+        .route(
+            "/sim/merchants/{mchid}/tls",
+            web::get().to(crate::secapi::tls),
+        )
+        .route(
+            "/sim/refunds/{out_refund_no}/status",
+            web::post().to(crate::refund::set_status),
         )
         .route(
             "/sim/merchants/{mchid}/key-mode",

@@ -15,7 +15,8 @@ use wxpay_core::{ApiKey, Fen, SessionKey};
 use crate::clock::TimeScale;
 use crate::config::{ConfigError, MerchantConfig, SimConfig};
 use crate::faults::{Endpoint, FaultBook, FaultSpec};
-use crate::notify::NotifyAttempt;
+use crate::notify::{Delivery, NotifyAttempt};
+use crate::refund::{Refund, RefundKey};
 use crate::v3::account::V3Account;
 
 /// How long a `wx.login` code stays valid.
@@ -170,6 +171,7 @@ pub struct SimState {
     pub users: HashMap<(String, String), User>,
     pub trades: HashMap<TradeKey, Trade>,
     pub prepay_index: HashMap<String, TradeKey>,
+    pub refunds: HashMap<RefundKey, Refund>,
     pub faults: FaultBook,
     pub notifies: Vec<NotifyAttempt>,
     pub rng: StdRng,
@@ -210,16 +212,18 @@ pub struct Sim {
     state: Mutex<SimState>,
     /// Every key the simulator makes derives from it (see `v3::forge`).
     pub seed: u64,
+    /// `https://...` of the `/secapi` (mutual TLS) listener, once bound.
+    secapi_url: std::sync::OnceLock<String>,
     pub scale: TimeScale,
     pub http: reqwest::Client,
     /// Trades whose notify delivery should start (see `notify::dispatcher`).
-    pub deliveries: mpsc::UnboundedSender<TradeKey>,
+    pub deliveries: mpsc::UnboundedSender<Delivery>,
 }
 
 impl Sim {
     pub fn new(
         config: &SimConfig,
-        deliveries: mpsc::UnboundedSender<TradeKey>,
+        deliveries: mpsc::UnboundedSender<Delivery>,
     ) -> Result<Sim, ConfigError> {
         config.validate()?;
         let mut state = SimState {
@@ -228,6 +232,7 @@ impl Sim {
             users: HashMap::new(),
             trades: HashMap::new(),
             prepay_index: HashMap::new(),
+            refunds: HashMap::new(),
             faults: FaultBook::default(),
             notifies: Vec::new(),
             rng: StdRng::seed_from_u64(config.seed),
@@ -238,6 +243,7 @@ impl Sim {
         Ok(Sim {
             state: Mutex::new(state),
             seed: config.seed,
+            secapi_url: std::sync::OnceLock::new(),
             scale: TimeScale::new(config.time_scale),
             http: crate::notify::http_client()
                 .map_err(|e| ConfigError::Invalid(format!("HTTP client for notifies: {e}")))?,
@@ -251,6 +257,14 @@ impl Sim {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn secapi_url(&self) -> Option<String> {
+        self.secapi_url.get().cloned()
+    }
+
+    pub(crate) fn set_secapi_url(&self, url: String) {
+        let _ = self.secapi_url.set(url);
     }
 
     /// Whether `simulated` has passed since `since`, on the scaled clock.

@@ -150,10 +150,52 @@ impl<'b> VerifiedNotify<'b> {
     }
 }
 
-/// A `TRANSACTION.SUCCESS` notify's body as WeChat sends it: `payment_json` encrypted with
-/// the APIv3 key (AES-256-GCM, AAD `transaction`) inside the envelope. For the simulator
-/// and tests: `id`, `create_time` and the 12-character `resource_nonce` are inputs (this
-/// crate has no clock and no randomness).
+/// What a notify says, before its resource is encrypted.
+#[derive(Debug, Clone, Copy)]
+pub struct NotifyParts<'a> {
+    /// `TRANSACTION.SUCCESS`, `REFUND.SUCCESS`, `REFUND.ABNORMAL`, `REFUND.CLOSED`.
+    pub event_type: &'a str,
+    pub summary: &'a str,
+    /// `transaction` or `refund`: also the resource's AAD, as WeChat uses it.
+    pub original_type: &'a str,
+    /// The resource's JSON (the payment or the refund).
+    pub resource_json: &'a str,
+    pub id: &'a str,
+    pub create_time: &'a str,
+}
+
+/// A notify's body as WeChat sends it: the resource encrypted with the APIv3 key
+/// (AES-256-GCM, AAD = `original_type`) inside the envelope. For the simulator and tests:
+/// the 12-character `resource_nonce` is an input (this crate has no randomness).
+pub fn notify_body(
+    parts: &NotifyParts<'_>,
+    apiv3_key: &[u8],
+    resource_nonce: &str,
+) -> Result<String, AeadError> {
+    let ciphertext = super::aead::encrypt(
+        apiv3_key,
+        resource_nonce,
+        parts.original_type,
+        parts.resource_json.as_bytes(),
+    )?;
+    Ok(serde_json::json!({
+        "id": parts.id,
+        "create_time": parts.create_time,
+        "resource_type": "encrypt-resource",
+        "event_type": parts.event_type,
+        "summary": parts.summary,
+        "resource": {
+            "original_type": parts.original_type,
+            "algorithm": ALGORITHM,
+            "ciphertext": ciphertext,
+            "associated_data": parts.original_type,
+            "nonce": resource_nonce,
+        },
+    })
+    .to_string())
+}
+
+/// A `TRANSACTION.SUCCESS` notify's body ([`notify_body`] of a payment).
 pub fn transaction_notify_body(
     payment_json: &str,
     apiv3_key: &[u8],
@@ -161,27 +203,18 @@ pub fn transaction_notify_body(
     id: &str,
     create_time: &str,
 ) -> Result<String, AeadError> {
-    let ciphertext = super::aead::encrypt(
+    notify_body(
+        &NotifyParts {
+            event_type: "TRANSACTION.SUCCESS",
+            summary: "支付成功",
+            original_type: "transaction",
+            resource_json: payment_json,
+            id,
+            create_time,
+        },
         apiv3_key,
         resource_nonce,
-        "transaction",
-        payment_json.as_bytes(),
-    )?;
-    Ok(serde_json::json!({
-        "id": id,
-        "create_time": create_time,
-        "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
-        "summary": "支付成功",
-        "resource": {
-            "original_type": "transaction",
-            "algorithm": ALGORITHM,
-            "ciphertext": ciphertext,
-            "associated_data": "transaction",
-            "nonce": resource_nonce,
-        },
-    })
-    .to_string())
+    )
 }
 
 /// A verified notify's decrypted resource (the envelope's fields borrowed from it).

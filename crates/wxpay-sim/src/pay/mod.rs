@@ -44,6 +44,10 @@ pub(crate) type BizResult = Result<Vec<(&'static str, String)>, BizError>;
 pub(crate) struct Request<'a> {
     pub params: Params<'a>,
     pub sign_type: SignType,
+    /// The TLS client certificate's CN (`/secapi` only).
+    pub client_certificate: Option<String>,
+    /// The fault this call drew, for APIs whose outcome it shapes (refunds).
+    pub fault: Option<FaultKind>,
 }
 
 impl Request<'_> {
@@ -57,7 +61,7 @@ impl Request<'_> {
     }
 }
 
-type Api = fn(&Sim, &mut SimState, &Request<'_>) -> BizResult;
+pub(crate) type Api = fn(&Sim, &mut SimState, &Request<'_>) -> BizResult;
 
 pub(crate) async fn unifiedorder(
     sim: web::Data<Arc<Sim>>,
@@ -70,6 +74,7 @@ pub(crate) async fn unifiedorder(
         &body,
         Endpoint::Unifiedorder,
         unifiedorder::apply,
+        None,
     )
     .await
 }
@@ -79,7 +84,15 @@ pub(crate) async fn orderquery(
     req: HttpRequest,
     body: Bytes,
 ) -> HttpResponse {
-    handle(&sim, &req, &body, Endpoint::Orderquery, orderquery::apply).await
+    handle(
+        &sim,
+        &req,
+        &body,
+        Endpoint::Orderquery,
+        orderquery::apply,
+        None,
+    )
+    .await
 }
 
 pub(crate) async fn closeorder(
@@ -87,17 +100,26 @@ pub(crate) async fn closeorder(
     req: HttpRequest,
     body: Bytes,
 ) -> HttpResponse {
-    handle(&sim, &req, &body, Endpoint::Closeorder, closeorder::apply).await
+    handle(
+        &sim,
+        &req,
+        &body,
+        Endpoint::Closeorder,
+        closeorder::apply,
+        None,
+    )
+    .await
 }
 
 /// The steps every v2 API takes, in WeChat's order: transport checks and the signature
 /// answer `return_code` FAIL (unsigned); business rules answer a signed reply.
-async fn handle(
+pub(crate) async fn handle(
     sim: &Sim,
     req: &HttpRequest,
     body: &[u8],
     endpoint: Endpoint,
     api: Api,
+    client_certificate: Option<String>,
 ) -> HttpResponse {
     if req.method() != Method::POST {
         return xml_response(reply::fail_reply("请使用post方法 (REQUIRE_POST_METHOD)"));
@@ -130,12 +152,21 @@ async fn handle(
     }
     let outcome = {
         let mut state = sim.state();
-        let request = Request { params, sign_type };
+        let request = Request {
+            params,
+            sign_type,
+            client_certificate,
+            fault: fault.as_ref().map(|f| f.kind),
+        };
         let outcome = match fault.as_ref().map(|f| f.kind) {
             Some(FaultKind::Http5xx) => None,
             Some(FaultKind::SystemError) => Some(Err(BizError::new(
                 "SYSTEMERROR",
                 "系统超时，请用相同参数重新调用",
+            ))),
+            Some(FaultKind::NotEnough) => Some(Err(BizError::new(
+                "NOTENOUGH",
+                crate::refund::rules::Refusal::NotEnough.description(),
             ))),
             _ => Some(api(sim, &mut state, &request)),
         };

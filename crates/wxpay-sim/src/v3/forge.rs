@@ -19,9 +19,12 @@ use rand_chacha::rand_core::SeedableRng;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use sha2::{Digest, Sha256};
 use wxpay_core::v3::{Certificate, RsaPrivateKey, RsaPublicKey};
-use x509_cert::der::asn1::{BitString, UtcTime};
+use x509_cert::der::asn1::{BitString, Ia5String, OctetString, UtcTime};
 use x509_cert::der::oid::ObjectIdentifier;
 use x509_cert::der::{Any, Decode, Encode};
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
@@ -30,6 +33,8 @@ use x509_cert::{TbsCertificate, Version};
 
 /// sha256WithRSAEncryption (RFC 4055): how every certificate here is signed.
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+/// id-ce-subjectAltName.
+const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 
 const DAY: u64 = 24 * 60 * 60;
 /// 2025-01-01T00:00:00Z: certificates start from fixed dates (not "now"), so they are
@@ -48,6 +53,8 @@ pub enum Role {
     Platform(u32),
     /// The WeChat Pay public key (`PUB_KEY_ID_...`).
     PublicKey,
+    /// The TLS server certificate of the simulator's `/secapi` listener (one per seed).
+    TlsServer,
 }
 
 impl Role {
@@ -57,6 +64,7 @@ impl Role {
             Role::Merchant => "merchant".to_owned(),
             Role::Platform(n) => format!("platform-{n}"),
             Role::PublicKey => "public-key".to_owned(),
+            Role::TlsServer => "tls-server".to_owned(),
         }
     }
 }
@@ -147,9 +155,14 @@ fn derive(seed: u64, mchid: &str, purpose: &str) -> [u8; 32] {
     hash.finalize().into()
 }
 
-/// The merchant's key of `role` (the authority's ignores `mchid`).
+/// Roles of the simulator itself, not of a merchant.
+fn simulator_wide(role: Role) -> bool {
+    matches!(role, Role::Authority | Role::TlsServer)
+}
+
+/// The merchant's key of `role` (the simulator's own roles ignore `mchid`).
 pub fn key(seed: u64, mchid: &str, role: Role) -> Result<Arc<ForgedKey>, ForgeError> {
-    let mchid = if role == Role::Authority { "" } else { mchid };
+    let mchid = if simulator_wide(role) { "" } else { mchid };
     memo(&KEYS, seed, mchid, role, || {
         generate(derive(seed, mchid, &role.label())).map(Arc::new)
     })
@@ -182,7 +195,7 @@ pub fn certificate(
     mchid: &str,
     role: Role,
 ) -> Result<Arc<ForgedCertificate>, ForgeError> {
-    let mchid = if role == Role::Authority { "" } else { mchid };
+    let mchid = if simulator_wide(role) { "" } else { mchid };
     memo(&CERTIFICATES, seed, mchid, role, || {
         let subject = match role {
             Role::Authority => "CN=wxpay-sim Root CA,O=wxpay-sim,C=CN".to_owned(),
@@ -193,6 +206,13 @@ pub fn certificate(
                 "CN=Tenpay.com (wxpay-sim),OU=Tenpay.com,O=Tencent,L=Shenzhen,ST=Guangdong,C=CN"
                     .to_owned()
             }
+            Role::TlsServer => "CN=api.mch.weixin.qq.com (wxpay-sim),O=wxpay-sim,C=CN".to_owned(),
+        };
+        // A TLS server certificate names its hosts (clients check the SAN, not the CN).
+        let alt_names = if role == Role::TlsServer {
+            Some(subject_alt_names()?)
+        } else {
+            None
         };
         let starts = match role {
             Role::Platform(n) => EPOCH_2025 + u64::from(n) * DAY,
@@ -201,7 +221,15 @@ pub fn certificate(
         let authority = key(seed, mchid, Role::Authority)?;
         let subject_key = key(seed, mchid, role)?;
         let serial = derive(seed, mchid, &format!("serial {}", role.label()));
-        issue(&subject_key, &authority, &serial, &subject, starts).map(Arc::new)
+        issue(
+            &subject_key,
+            &authority,
+            &serial,
+            &subject,
+            starts,
+            alt_names,
+        )
+        .map(Arc::new)
     })
 }
 
@@ -211,6 +239,7 @@ fn issue(
     serial_seed: &[u8; 32],
     subject: &str,
     starts: u64,
+    extension: Option<Extension>,
 ) -> Result<ForgedCertificate, ForgeError> {
     let fail = |why: &dyn std::fmt::Display| ForgeError::new(format!("certificate {subject}"), why);
     // 20 bytes, positive and without a leading zero byte: 40 hex digits, like WeChat's.
@@ -241,7 +270,7 @@ fn issue(
             .map_err(|e| fail(&e))?,
         issuer_unique_id: None,
         subject_unique_id: None,
-        extensions: None,
+        extensions: extension.map(|e| vec![e]),
     };
     let tbs_der = tbs.to_der().map_err(|e| fail(&e))?;
     let signature = authority
@@ -261,6 +290,28 @@ fn issue(
         key: Arc::clone(key),
         certificate: Certificate::from_der(&der).map_err(|e| fail(&e))?,
         pem,
+    })
+}
+
+/// subjectAltName (RFC 5280 §4.2.1.6): the names a client may reach the `/secapi`
+/// listener by on this machine.
+fn subject_alt_names() -> Result<Extension, ForgeError> {
+    let fail = |why: &dyn std::fmt::Display| ForgeError::new("subjectAltName", why);
+    let dns = |name: &str| {
+        Ia5String::new(name)
+            .map(GeneralName::DnsName)
+            .map_err(|e| fail(&e))
+    };
+    let names = SubjectAltName(vec![
+        dns("localhost")?,
+        dns("api.mch.weixin.qq.com")?,
+        GeneralName::IpAddress(OctetString::new([127, 0, 0, 1]).map_err(|e| fail(&e))?),
+    ]);
+    Ok(Extension {
+        extn_id: SUBJECT_ALT_NAME,
+        critical: false,
+        extn_value: OctetString::new(names.to_der().map_err(|e| fail(&e))?)
+            .map_err(|e| fail(&e))?,
     })
 }
 

@@ -14,8 +14,8 @@ pub(crate) mod control;
 pub mod forge;
 pub(crate) mod notify;
 mod sandbox_keys;
-mod transactions;
-mod wire;
+pub(crate) mod transactions;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 
@@ -35,6 +35,8 @@ pub(crate) struct V3Request<'a> {
     pub path_value: &'a str,
     pub query: &'a str,
     pub body: &'a [u8],
+    /// The fault this call drew, for APIs whose outcome it shapes (refunds).
+    pub fault: Option<FaultKind>,
 }
 
 impl V3Request<'_> {
@@ -83,6 +85,24 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         "/v3/pay/transactions/out-trade-no/{out_trade_no}/close",
         web::post()
             .to(|sim, req, body| handle(sim, req, body, Endpoint::Closeorder, transactions::close)),
+    )
+    .route(
+        "/v3/refund/domestic/refunds",
+        web::post().to(|sim, req, body| {
+            handle(sim, req, body, Endpoint::Refund, crate::refund::v3::create)
+        }),
+    )
+    .route(
+        "/v3/refund/domestic/refunds/{out_refund_no}",
+        web::get().to(|sim, req, body| {
+            handle(
+                sim,
+                req,
+                body,
+                Endpoint::Refundquery,
+                crate::refund::v3::query,
+            )
+        }),
     )
     .route(
         "/v3/certificates",
@@ -147,6 +167,7 @@ async fn handle(
         path_value: req.match_info().iter().next().map_or("", |(_, v)| v),
         query: req.query_string(),
         body: &body,
+        fault: kind,
     };
     let outcome = match kind {
         Some(FaultKind::Http5xx) => None,
@@ -154,6 +175,11 @@ async fn handle(
             500,
             "SYSTEM_ERROR",
             "系统异常，请使用相同参数稍后重新调用",
+        ))),
+        Some(FaultKind::NotEnough) => Some(Err(V3Error::new(
+            403,
+            "NOT_ENOUGH",
+            crate::refund::rules::Refusal::NotEnough.description(),
         ))),
         _ => Some(api(&sim, &mut sim.state(), &request)),
     };

@@ -25,7 +25,7 @@ fn not_found() -> V3Error {
 }
 
 /// The request body: a JSON object.
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, V3Error> {
+pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, V3Error> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(V3Error::param("body", "请求体须为 JSON 对象")),
@@ -37,20 +37,24 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, V3Error> {
 }
 
 /// Reads typed fields of a JSON object by path (`amount/total`), WeChat-style errors.
-struct Fields<'a>(&'a Map<String, Value>);
+pub(crate) struct Fields<'a>(pub &'a Map<String, Value>);
 
 impl<'a> Fields<'a> {
-    fn value(&self, path: &str) -> Option<&'a Value> {
+    pub(crate) fn value(&self, path: &str) -> Option<&'a Value> {
         let mut parts = path.split('/');
         let first = self.0.get(parts.next()?)?;
         parts.try_fold(first, |value, part| value.get(part))
     }
 
-    fn missing(path: &str) -> V3Error {
+    pub(crate) fn missing(path: &str) -> V3Error {
         V3Error::param(path, "必填性规则校验失败，此字段为必填项")
     }
 
-    fn optional_str(&self, path: &str, max_chars: usize) -> Result<Option<&'a str>, V3Error> {
+    pub(crate) fn optional_str(
+        &self,
+        path: &str,
+        max_chars: usize,
+    ) -> Result<Option<&'a str>, V3Error> {
         match self.value(path) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => {
@@ -61,7 +65,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn str(&self, path: &str, max_chars: usize) -> Result<&'a str, V3Error> {
+    pub(crate) fn str(&self, path: &str, max_chars: usize) -> Result<&'a str, V3Error> {
         self.optional_str(path, max_chars)?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Self::missing(path))

@@ -17,5 +17,6 @@ mod login;
 mod notify;
 mod pay;
 mod payer;
+mod refund;
 mod v3;
 mod v3_helpers;
