@@ -30,15 +30,30 @@ impl Default for ClientOptions {
 pub(crate) const MAX_REPLY_BYTES: usize = 256 * 1024;
 
 pub(crate) fn build(options: &ClientOptions) -> reqwest::Result<reqwest::Client> {
+    build_with(options, None, None)
+}
+
+/// [`build`] with a TLS client identity (mutual TLS) and an extra root to trust.
+pub(crate) fn build_with(
+    options: &ClientOptions,
+    identity: Option<reqwest::Identity>,
+    extra_root: Option<reqwest::Certificate>,
+) -> reqwest::Result<reqwest::Client> {
     // reqwest is built without a bundled crypto provider: install ring process-wide
     // (a second install is refused harmlessly).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .no_proxy()
-        .user_agent(concat!("wxpay/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("wxpay/", env!("CARGO_PKG_VERSION")));
+    if let Some(identity) = identity {
+        builder = builder.identity(identity);
+    }
+    if let Some(root) = extra_root {
+        builder = builder.add_root_certificate(root);
+    }
+    builder.build()
 }
 
 /// Joins a configured base URL and an API path, tolerating a trailing slash.

@@ -1,7 +1,8 @@
 //! wxpay-client: the calls a Mini Program backend makes to WeChat.
 //!
 //! - [`LoginClient::code2session`]: exchange a `wx.login` code for openid + session_key.
-//! - [`PayClient`]: `unifiedorder`, `orderquery`, `closeorder` (WeChat Pay v2, JSAPI).
+//! - [`PayClient`]: `unifiedorder`, `orderquery`, `closeorder` (WeChat Pay v2, JSAPI), and
+//!   with the merchant certificate `refund` (mutual TLS) and `refundquery`.
 //! - [`v3::V3PayClient`]: JSAPI prepay, query, close and `/v3/certificates` (API v3), with
 //!   WeChat's platform certificates, its public key, or both in the migration week.
 //!
@@ -15,10 +16,14 @@
 mod http;
 mod login;
 mod pay;
+mod refund;
 mod retry;
 pub mod v3;
 
 pub use http::{ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE};
 pub use login::{LoginClient, LoginError, Session};
 pub use pay::{CloseOutcome, PayClient, PayError, Prepay, QueriedTrade, TradeState, UnifiedOrder};
+pub use refund::{
+    CertificateError, MerchantCertificate, QueriedRefund, RefundAccepted, RefundRequest,
+};
 pub use retry::RetryPolicy;

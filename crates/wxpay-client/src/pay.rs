@@ -141,6 +141,16 @@ pub struct PayClient {
     mch_id: String,
     key: ApiKey,
     retry: RetryPolicy,
+    /// The mutual-TLS client and base URL of `/secapi` (refunds), when configured.
+    secapi: Option<(reqwest::Client, String)>,
+}
+
+/// Which of WeChat's front doors a call goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    Plain,
+    /// `/secapi/...`: mutual TLS with the merchant certificate.
+    Secapi,
 }
 
 impl PayClient {
@@ -158,7 +168,25 @@ impl PayClient {
             mch_id: mch_id.to_owned(),
             key,
             retry: options.retry,
+            secapi: None,
         })
+    }
+
+    /// Enables refunds: `/secapi` at `secapi_base` with the merchant certificate (and,
+    /// for a private WeChat such as the simulator, an extra root to trust).
+    pub fn with_refunds(
+        mut self,
+        secapi_base: &str,
+        certificate: &crate::refund::MerchantCertificate,
+        extra_root_pem: Option<&str>,
+        options: &ClientOptions,
+    ) -> reqwest::Result<PayClient> {
+        let root = extra_root_pem
+            .map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()))
+            .transpose()?;
+        let http = http::build_with(options, Some(certificate.identity()?), root)?;
+        self.secapi = Some((http, secapi_base.to_owned()));
+        Ok(self)
     }
 
     pub fn appid(&self) -> &str {
@@ -191,7 +219,7 @@ impl PayClient {
             fields.push(("time_expire", time_expire));
         }
         let reply = self
-            .call("/pay/unifiedorder", &fields, order.sign_type)
+            .call(Route::Plain, "/pay/unifiedorder", &fields, order.sign_type)
             .await?;
         let prepay_id = reply
             .get("prepay_id")
@@ -209,6 +237,7 @@ impl PayClient {
     ) -> Result<QueriedTrade, PayError> {
         let reply = self
             .call(
+                Route::Plain,
                 "/pay/orderquery",
                 &[("out_trade_no", out_trade_no)],
                 sign_type,
@@ -241,6 +270,7 @@ impl PayClient {
     ) -> Result<CloseOutcome, PayError> {
         match self
             .call(
+                Route::Plain,
                 "/pay/closeorder",
                 &[("out_trade_no", out_trade_no)],
                 sign_type,
@@ -259,12 +289,24 @@ impl PayClient {
 
     /// Signs once, then sends the identical body until it succeeds, fails for good, or
     /// the retry budget is spent.
-    async fn call(
+    pub(crate) async fn call(
         &self,
+        route: Route,
         path: &str,
         fields: &[(&str, &str)],
         sign_type: SignType,
     ) -> Result<Params<'static>, PayError> {
+        let (http, base) = match (route, &self.secapi) {
+            (Route::Plain, _) => (&self.http, self.base.as_str()),
+            (Route::Secapi, Some((http, base))) => (http, base.as_str()),
+            (Route::Secapi, None) => {
+                return Err(PayError::Return {
+                    return_msg: "refunds need the merchant certificate (mutual TLS); it is not \
+                                 configured"
+                        .into(),
+                });
+            }
+        };
         let nonce = http::nonce();
         let mut params: Params<'_> = [
             ("appid", self.appid.as_str()),
@@ -277,10 +319,10 @@ impl PayClient {
         sign::sign_in_place(&mut params, &self.key, sign_type);
         let body = xml::to_xml(&params)
             .map_err(|e| PayError::Malformed(format!("request cannot be encoded: {e}")))?;
-        let url = http::join(&self.base, path);
+        let url = http::join(base, path);
         let mut retry = 0;
         loop {
-            match self.send_once(&url, &body, sign_type).await {
+            match self.send_once(http, &url, &body, sign_type).await {
                 Err(e) if e.is_retryable() && retry + 1 < self.retry.attempts => {
                     retry += 1;
                     tracing::warn!(path, retry, error = %e, "retrying WeChat Pay call with the same request");
@@ -293,12 +335,12 @@ impl PayClient {
 
     async fn send_once(
         &self,
+        http: &reqwest::Client,
         url: &str,
         body: &str,
         sign_type: SignType,
     ) -> Result<Params<'static>, PayError> {
-        let response = self
-            .http
+        let response = http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .body(body.to_owned())
@@ -306,6 +348,18 @@ impl PayClient {
             .await
             .map_err(transport)?;
         let status = response.status();
+        if status.as_u16() == 400 {
+            // WeChat's front end, about the client certificate (HTML, not XML).
+            let text = http::read_body(response).await.unwrap_or_default();
+            if String::from_utf8_lossy(&text).contains("SSL certificate") {
+                return Err(PayError::Return {
+                    return_msg: "No required SSL certificate was sent: the merchant \
+                                 certificate was not presented"
+                        .into(),
+                });
+            }
+            return Err(PayError::Http(400));
+        }
         if !status.is_success() {
             return Err(PayError::Http(status.as_u16()));
         }

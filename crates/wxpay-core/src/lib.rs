@@ -36,10 +36,12 @@
 mod hash;
 pub mod miniprogram;
 pub mod money;
+pub mod refund_status;
 pub mod secret;
 pub mod v2;
 #[cfg(feature = "v3")]
 pub mod v3;
 
 pub use money::Fen;
+pub use refund_status::RefundStatus;
 pub use secret::{ApiKey, SessionKey};

@@ -11,6 +11,7 @@
 //! write is returned as "may have taken effect", not retried and not called a failure.
 
 mod error;
+mod refund;
 mod wechat_keys;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use wxpay_core::v3::verify::SignatureHeaders;
 use wxpay_core::v3::{ApiV3Key, KeyError, KeySet, RequestToSign, RsaPrivateKey, VerifyError};
 
 pub use error::V3PayError;
+pub use refund::{V3Refund, V3RefundRequest};
 use wechat_keys::KeyStore;
 pub use wechat_keys::{DEFAULT_REFRESH_MIN_INTERVAL, WechatKeys};
 
@@ -101,9 +103,9 @@ struct SceneInfo<'a> {
 }
 
 /// A verified reply.
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// The merchant side of WeChat Pay API v3 (`api.mch.weixin.qq.com`). Cheap to clone.
@@ -344,7 +346,7 @@ impl V3PayClient {
     }
 
     /// One API call: signed, sent (and resent while retrying is safe), verified.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -495,8 +497,9 @@ fn api_error(status: u16, body: &[u8]) -> V3PayError {
 }
 
 /// An id placed in a URL path: the characters WeChat allows in them, nothing to escape.
-fn path_segment(id: &str) -> Result<&str, V3PayError> {
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'|' | b'*');
+pub(crate) fn path_segment(id: &str) -> Result<&str, V3PayError> {
+    let allowed =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'|' | b'*' | b'@');
     if id.is_empty() || id.len() > 64 || !id.bytes().all(allowed) {
         return Err(V3PayError::Sign(format!(
             "{id:?} is not a WeChat order or transaction id"
