@@ -12,6 +12,7 @@ use wxpay_client::v3::V3Credentials;
 use wxpay_core::ApiKey;
 use wxpay_core::v2::SignType;
 
+pub use crate::config_tls::{RefundTls, RefundTlsSettings};
 pub use crate::config_v3::V3Settings;
 pub use crate::gateway::ApiVersion;
 
@@ -53,10 +54,13 @@ reconcile_batch = 100
 reconcile_max_failures = 30
 reconcile_max_backoff_secs = 3600
 idempotency_key_ttl_secs = 86400
+late_payment = "keep"
 
 [auth]
 token_ttl_secs = 604800
 single_session = false
+
+[admin]
 
 [limits]
 login_per_ip_per_minute = 60
@@ -72,6 +76,16 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub admin: AdminSettings,
+}
+
+/// The admin API (`/v1/admin/...`: refunds, order lists), for the merchant's staff and
+/// tools, never for mini-program users.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// `Authorization: Bearer <token>`. Unset: there is no admin API at all (404).
+    pub token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +130,9 @@ pub struct WeChatSettings {
     pub api_key: Option<SecretString>,
     pub sign_type: String,
     pub v3: V3Settings,
+    /// The merchant certificate for v2 refunds (mutual TLS).
+    #[serde(default)]
+    pub refund_tls: RefundTlsSettings,
     pub mp_base_url: String,
     pub pay_base_url: String,
     pub spbill_create_ip: String,
@@ -146,6 +163,9 @@ pub struct OrderSettings {
     pub reconcile_max_backoff_secs: u64,
     /// Idempotency-Keys are forgotten (deleted) after this long.
     pub idempotency_key_ttl_secs: u64,
+    /// A late payment (paid at WeChat while closed here): `keep` it for the merchant to
+    /// fulfil, or `refund` it in full at once.
+    pub late_payment: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +222,8 @@ pub struct Credentials {
     /// API v2: the API key and the sign type of new v2 orders.
     pub v2: Option<(ApiKey, SignType)>,
     pub v3: Option<V3Credentials>,
+    /// The merchant certificate v2 refunds present, when configured.
+    pub refund_tls: Option<RefundTls>,
 }
 
 impl Settings {
@@ -286,6 +308,7 @@ impl Settings {
             }
             ApiVersion::V2 => None,
         };
+        let refund_tls = w.refund_tls.load(&mch_id, &w.v3)?;
         Ok(Credentials {
             appid,
             app_secret,
@@ -293,6 +316,7 @@ impl Settings {
             api_version,
             v2,
             v3,
+            refund_tls,
         })
     }
 
@@ -332,6 +356,12 @@ impl Settings {
                     description.len(),
                     MAX_BODY_BYTES - ORDER_NO_SUFFIX_BYTES
                 ),
+            });
+        }
+        if !matches!(self.orders.late_payment.as_str(), "keep" | "refund") {
+            return Err(ConfigError::Invalid {
+                key: "orders.late_payment",
+                reason: "must be keep or refund".into(),
             });
         }
         if description.trim().is_empty() {

@@ -32,6 +32,11 @@ pub(crate) fn order_no(now_ms: i64) -> String {
     )
 }
 
+/// `R` + an order-number-shaped id: a valid `out_refund_no` (27 characters) for v2 and v3.
+pub(crate) fn refund_no(now_ms: i64) -> String {
+    format!("R{}", order_no(now_ms))
+}
+
 /// A bearer token: 32 random bytes, base64url.
 pub(crate) fn token() -> String {
     let mut bytes = [0u8; 32];

@@ -69,6 +69,10 @@ pub struct Metrics {
     pub late_payments: Counter,
     /// Second transactions for orders already paid.
     pub double_payments: Counter,
+    /// Refund notifies by outcome: succeeded, closed, abnormal, duplicate, decrypt_failed, ...
+    pub refund_notifies: Family<OutcomeLabel, Counter>,
+    /// Refunds by what they became (requested, succeeded, closed, abnormal, refused).
+    pub refunds: Family<OutcomeLabel, Counter>,
     /// When the order gauges were last read from the database.
     counts_read_at: Mutex<Option<Instant>>,
 }
@@ -88,6 +92,14 @@ impl Default for Metrics {
         let reconciler_gave_up = Counter::default();
         let late_payments = Counter::default();
         let double_payments = Counter::default();
+        let refund_notifies = Family::<OutcomeLabel, Counter>::default();
+        let refunds = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "refund_notifies",
+            "WeChat refund notifies by outcome",
+            refund_notifies.clone(),
+        );
+        registry.register("refunds", "Refunds by what they became", refunds.clone());
         registry.register(
             "http_requests",
             "HTTP requests handled",
@@ -154,6 +166,8 @@ impl Default for Metrics {
             reconciler_gave_up,
             late_payments,
             double_payments,
+            refund_notifies,
+            refunds,
             counts_read_at: Mutex::new(None),
         }
     }
@@ -162,6 +176,16 @@ impl Default for Metrics {
 impl Metrics {
     pub fn notify(&self, outcome: &'static str) {
         self.notifies.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    pub fn refund_notify(&self, outcome: &'static str) {
+        self.refund_notifies
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    pub fn refund(&self, outcome: &'static str) {
+        self.refunds.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
     pub fn wechat_failure(&self, api: &'static str) {

@@ -5,15 +5,18 @@
 //! a late payment). A check WeChat does not answer is retried with a doubling pause; after
 //! `reconcile_max_failures` in a row the order leaves the list and is flagged for an
 //! operator, so no order is queried forever. Instances sharing PostgreSQL claim disjoint
-//! batches (`FOR UPDATE SKIP LOCKED`). Beside that, housekeeping deletes expired sessions
+//! batches (`FOR UPDATE SKIP LOCKED`). Refunds have their own list (`refunds.next_check_at`):
+//! a pending one is sent again (the identical request), a processing or abnormal one is
+//! asked about, with the same backoff. Beside that, housekeeping deletes expired sessions
 //! and old idempotency keys.
 
 use std::time::{Duration, Instant};
 
 use crate::clock::now_ms;
 use crate::payments;
+use crate::refunds;
 use crate::state::AppState;
-use crate::store::{OrderRow, StoreError};
+use crate::store::{OrderRow, RefundRow, StoreError};
 
 /// A claimed order is not claimed again for this long (a crashed instance's claims come
 /// back after it); a finished check sets the real next time.
@@ -41,6 +44,65 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
         check(state, &order).await?;
     }
     Ok(claimed.len())
+}
+
+/// One pass over due refunds. Returns how many were checked.
+pub async fn refund_pass(state: &AppState) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let claimed = state
+        .store
+        .claim_due_refunds(
+            now,
+            now.saturating_add(CLAIM_LEASE_MS),
+            i64::from(state.settings.orders.reconcile_batch),
+        )
+        .await?;
+    for out_refund_no in &claimed {
+        let Some(refund) = state.store.refund(out_refund_no).await? else {
+            continue;
+        };
+        state.metrics.reconciler_checks.inc();
+        check_refund(state, &refund).await?;
+    }
+    Ok(claimed.len())
+}
+
+/// Sends or queries one refund and schedules (or ends) its next check.
+async fn check_refund(state: &AppState, refund: &RefundRow) -> Result<(), StoreError> {
+    let no = &refund.out_refund_no;
+    match refunds::sync(state, refund).await {
+        Ok(()) => {
+            // Final results took it off the list; one still open is asked again later.
+            let now = now_ms();
+            let next = now.saturating_add(
+                i64::try_from(
+                    state
+                        .settings
+                        .orders
+                        .reconcile_after_secs
+                        .saturating_mul(1000),
+                )
+                .unwrap_or(i64::MAX),
+            );
+            state.store.refund_check_answered(no, next).await
+        }
+        Err(error) => {
+            let failures = u32::try_from(refund.check_failures)
+                .unwrap_or(u32::MAX)
+                .saturating_add(1);
+            let retry_at = state.settings.orders.retry_at(now_ms(), failures);
+            if retry_at.is_none() {
+                state.metrics.reconciler_gave_up.inc();
+                tracing::error!(out_refund_no = %no, failures, error = %error.message, "reconciler: giving up on this refund; it needs an operator");
+            } else {
+                tracing::warn!(out_refund_no = %no, failures, error = %error.message, "reconciler: refund check failed, retrying later");
+            }
+            state
+                .store
+                .refund_check_failed(no, i64::from(failures), retry_at)
+                .await
+        }
+    }
 }
 
 /// Checks one order with WeChat and schedules (or ends) its next check.
@@ -103,6 +165,11 @@ pub async fn run(state: AppState) {
             Ok(0) => {}
             Ok(checked) => tracing::info!(checked, "reconciler pass"),
             Err(error) => tracing::error!(%error, "reconciler pass failed"),
+        }
+        match refund_pass(&state).await {
+            Ok(0) => {}
+            Ok(checked) => tracing::info!(checked, "reconciler refund pass"),
+            Err(error) => tracing::error!(%error, "reconciler refund pass failed"),
         }
         if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING_EVERY) {
             last_housekeeping = Some(Instant::now());

@@ -2,7 +2,7 @@
 //! WeChat's documentation credentials and a demo catalog. Payments are simulated.
 //! `--api v3` runs the whole flow on API v3 with the simulator's keys for the merchant
 //! (a WeChat Pay public key by default; `--key-mode` for certificates or the migration
-//! week).
+//! week). v2 refunds use the simulator's merchant certificate on its mutual-TLS listener.
 //!
 //! The sandbox only ever writes to a database it created (its own SQLite file, marked in
 //! `wxpay_meta`) unless `--database-url` is given on the command line: an inherited
@@ -12,10 +12,12 @@ use anyhow::Context as _;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, Row};
 use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID, KeyMode};
+use wxpay_sim::secapi::{SandboxTls, sandbox_tls};
 use wxpay_sim::v3::SandboxKeys;
 use wxpay_sim::{MerchantConfig, SimConfig, Simulator};
 
 use crate::config::Settings;
+use crate::config_tls::RefundTlsSettings;
 use crate::store::Store;
 
 pub const DEFAULT_SIM_BIND: &str = "127.0.0.1:8081";
@@ -52,7 +54,7 @@ pub fn prepare(
     }
     let config = SimConfig {
         seed,
-        ..SimConfig::for_merchant(merchant)
+        ..SimConfig::for_merchant(merchant.clone())
     };
     if v3.is_some() {
         let keys = SandboxKeys::derive(&config, DOC_MCH_ID)?
@@ -60,6 +62,10 @@ pub fn prepare(
         apply_v3_keys(settings, &keys);
     }
     let simulator = Simulator::bind(&config, sim_bind)?;
+    apply_refund_tls(
+        settings,
+        &sandbox_tls(seed, &merchant, &simulator.secapi_url())?,
+    );
     let base = simulator.base_url();
     let wechat = &mut settings.wechat;
     wechat.appid = Some(DOC_APPID.to_owned());
@@ -82,6 +88,19 @@ pub fn prepare(
         seed,
         v3,
     })
+}
+
+/// Points `[wechat.refund_tls]` at the simulator's `/secapi` listener with the merchant
+/// certificate it issued (v2 refunds then work out of the box).
+pub fn apply_refund_tls(settings: &mut Settings, tls: &SandboxTls) {
+    let refund_tls = &mut settings.wechat.refund_tls;
+    *refund_tls = RefundTlsSettings {
+        base_url: Some(tls.secapi_base_url.clone()),
+        certificate_pem: Some(tls.client_cert_pem.clone()),
+        key_pem: tls.client_key_pem.as_deref().map(SecretString::from),
+        root_ca_pem: Some(tls.ca_pem.clone()),
+        ..RefundTlsSettings::default()
+    };
 }
 
 /// Points `[wechat]` at API v3 with a simulated merchant's keys (inline PEMs). Platform

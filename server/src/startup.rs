@@ -127,12 +127,13 @@ impl Application {
             None => None,
         };
         let metrics_here = metrics_server.is_none();
+        let admin_api = state.settings.admin.token.is_some();
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(access_log::log_request))
                 .app_data(data.clone())
-                .configure(|cfg| routes::configure(cfg, max_body, metrics_here))
+                .configure(|cfg| routes::configure(cfg, max_body, metrics_here, admin_api))
         })
         // The embedding binary (or test) owns signals and stops through the handle.
         .disable_signals()
@@ -201,24 +202,36 @@ fn gateways(
 ) -> anyhow::Result<Gateways> {
     let pay_base = &settings.wechat.pay_base_url;
     let v2 = match &credentials.v2 {
-        Some((key, sign_type)) => Some(V2Gateway::new(
-            PayClient::new(
+        Some((key, sign_type)) => {
+            let pay = PayClient::new(
                 pay_base,
                 &credentials.appid,
                 &credentials.mch_id,
                 key.clone(),
                 options,
-            )?,
-            *sign_type,
-            format!("{notify_base}{}", routes::NOTIFY_PATH),
-            settings.wechat.spbill_create_ip.clone(),
-        )),
+            )?;
+            let pay = match &credentials.refund_tls {
+                Some(tls) => pay.with_refunds(
+                    tls.base_url.as_deref().unwrap_or(pay_base),
+                    &tls.certificate,
+                    tls.root_ca_pem.as_deref(),
+                    options,
+                )?,
+                None => pay,
+            };
+            Some(V2Gateway::new(
+                pay,
+                *sign_type,
+                notify_base,
+                settings.wechat.spbill_create_ip.clone(),
+            ))
+        }
         None => None,
     };
     let v3 = match &credentials.v3 {
         Some(v3) => Some(V3Gateway::new(
             V3PayClient::new(pay_base, v3.clone(), options)?,
-            format!("{notify_base}{}", routes::NOTIFY_PATH_V3),
+            notify_base,
         )),
         None => None,
     };

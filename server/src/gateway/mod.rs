@@ -86,6 +86,26 @@ pub(crate) struct PaymentParams {
     pub pay_sign: String,
 }
 
+/// What WeChat said about a refund (a request it accepted, or a query), verified.
+#[derive(Debug, Clone)]
+pub(crate) struct RefundAnswer {
+    pub refund_id: Option<String>,
+    pub status: wxpay_core::RefundStatus,
+    pub amount: Option<Fen>,
+    /// The verified reply, as JSON, for the record.
+    pub fields: String,
+}
+
+/// A refund's business fields, from which its stored request is made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewRefund<'a> {
+    pub out_trade_no: &'a str,
+    pub out_refund_no: &'a str,
+    pub total: Fen,
+    pub amount: Fen,
+    pub reason: Option<&'a str>,
+}
+
 /// A new order's business fields, from which its stored prepay request is made.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NewPrepay<'a> {
@@ -212,6 +232,32 @@ impl Gateway<'_> {
         match self {
             Gateway::V2(v2, sign_type) => v2.close(order_no, *sign_type).await,
             Gateway::V3(v3) => v3.close(order_no).await,
+        }
+    }
+
+    /// The refund request stored with a new refund and re-sent unchanged.
+    pub(crate) fn refund_request(&self, refund: &NewRefund<'_>) -> String {
+        match self {
+            Gateway::V2(v2, _) => v2.refund_request(refund),
+            Gateway::V3(v3) => v3.refund_request(refund),
+        }
+    }
+
+    /// Sends a refund's stored request (the identical one every time).
+    pub(crate) async fn refund(&self, stored: &str) -> Result<RefundAnswer, GatewayError> {
+        match self {
+            Gateway::V2(v2, sign_type) => v2.refund(stored, *sign_type).await,
+            Gateway::V3(v3) => v3.refund(stored).await,
+        }
+    }
+
+    pub(crate) async fn query_refund(
+        &self,
+        out_refund_no: &str,
+    ) -> Result<RefundAnswer, GatewayError> {
+        match self {
+            Gateway::V2(v2, sign_type) => v2.query_refund(out_refund_no, *sign_type).await,
+            Gateway::V3(v3) => v3.query_refund(out_refund_no).await,
         }
     }
 

@@ -13,6 +13,7 @@ use crate::clock::beijing_rfc3339;
 pub(crate) struct V3Gateway {
     client: V3PayClient,
     notify_url: String,
+    refund_notify_url: String,
 }
 
 impl From<&V3PayError> for GatewayError {
@@ -22,7 +23,9 @@ impl From<&V3PayError> for GatewayError {
             says: match error.code() {
                 Some("ORDER_PAID" | "ORDERPAID") => Some(WechatSays::Paid),
                 Some("ORDER_CLOSED" | "ORDERCLOSED") => Some(WechatSays::Closed),
-                Some("ORDER_NOT_EXIST" | "ORDERNOTEXIST") => Some(WechatSays::NoSuchOrder),
+                Some("ORDER_NOT_EXIST" | "ORDERNOTEXIST" | "RESOURCE_NOT_EXISTS") => {
+                    Some(WechatSays::NoSuchOrder)
+                }
                 _ => None,
             },
             message: error.to_string(),
@@ -31,8 +34,57 @@ impl From<&V3PayError> for GatewayError {
 }
 
 impl V3Gateway {
-    pub(crate) fn new(client: V3PayClient, notify_url: String) -> V3Gateway {
-        V3Gateway { client, notify_url }
+    pub(crate) fn new(client: V3PayClient, notify_base: &str) -> V3Gateway {
+        V3Gateway {
+            client,
+            notify_url: format!("{notify_base}{}", crate::routes::NOTIFY_PATH_V3),
+            refund_notify_url: format!("{notify_base}{}", crate::routes::REFUND_NOTIFY_PATH_V3),
+        }
+    }
+
+    pub(crate) fn refund_request(&self, refund: &super::NewRefund<'_>) -> String {
+        self.client.refund_body(&wxpay_client::v3::V3RefundRequest {
+            out_trade_no: refund.out_trade_no,
+            out_refund_no: refund.out_refund_no,
+            refund: refund.amount,
+            total: refund.total,
+            reason: refund.reason,
+            notify_url: Some(&self.refund_notify_url),
+        })
+    }
+
+    fn answer(refund: wxpay_client::v3::V3Refund) -> super::RefundAnswer {
+        super::RefundAnswer {
+            fields: serde_json::json!({
+                "refund_id": refund.refund_id,
+                "status": refund.status.as_str(),
+                "refund": refund.refund.get(),
+                "success_time": refund.success_time,
+            })
+            .to_string(),
+            refund_id: Some(refund.refund_id),
+            status: refund.status,
+            amount: Some(refund.refund),
+        }
+    }
+
+    pub(crate) async fn refund(&self, stored: &str) -> Result<super::RefundAnswer, GatewayError> {
+        self.client
+            .refund(stored)
+            .await
+            .map(Self::answer)
+            .map_err(|e| GatewayError::from(&e))
+    }
+
+    pub(crate) async fn query_refund(
+        &self,
+        out_refund_no: &str,
+    ) -> Result<super::RefundAnswer, GatewayError> {
+        self.client
+            .query_refund(out_refund_no)
+            .await
+            .map(Self::answer)
+            .map_err(|e| GatewayError::from(&e))
     }
 
     pub(crate) fn client(&self) -> &V3PayClient {

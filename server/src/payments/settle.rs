@@ -52,6 +52,9 @@ pub(super) async fn from_query(
         transaction_id,
         outcome,
     );
+    if outcome == (SettleOutcome::Paid { late: true }) {
+        crate::refunds::refund_late_payment(state, &order.order_no).await;
+    }
     Ok(outcome)
 }
 

@@ -1,5 +1,6 @@
 //! HTTP routes.
 
+mod admin;
 mod login;
 mod notify;
 mod ops;
@@ -14,11 +15,22 @@ use crate::error::ApiError;
 pub const NOTIFY_PATH: &str = "/wechat/pay/notify";
 /// Where WeChat POSTs v3 notifies (JSON).
 pub const NOTIFY_PATH_V3: &str = "/wechat/pay/notify/v3";
+/// Where WeChat POSTs refund notifies (v2: `req_info`; v3: `REFUND.*`).
+pub const REFUND_NOTIFY_PATH: &str = "/wechat/refund/notify";
+pub const REFUND_NOTIFY_PATH_V3: &str = "/wechat/refund/notify/v3";
 
 /// The API. `/metrics` is here unless it has its own listener (`server.metrics_bind`).
-pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, metrics: bool) {
+pub(crate) fn configure(
+    cfg: &mut web::ServiceConfig,
+    max_body_bytes: usize,
+    metrics: bool,
+    admin_api: bool,
+) {
     if metrics {
         configure_metrics(cfg);
+    }
+    if admin_api {
+        admin::configure(cfg);
     }
     cfg.app_data(json_config(max_body_bytes))
         .app_data(path_config())
@@ -39,6 +51,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, met
         )
         .route(NOTIFY_PATH, web::post().to(notify::receive_v2))
         .route(NOTIFY_PATH_V3, web::post().to(notify::receive_v3))
+        .route(
+            REFUND_NOTIFY_PATH,
+            web::post().to(notify::receive_refund_v2),
+        )
+        // v3 notifies carry their event type: one handler for payments and refunds.
+        .route(REFUND_NOTIFY_PATH_V3, web::post().to(notify::receive_v3))
         .default_service(web::to(not_found));
 }
 

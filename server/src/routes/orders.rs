@@ -37,7 +37,12 @@ struct LineRequest {
 struct OrderView {
     order_no: String,
     amount_fen: i64,
-    status: OrderStatus,
+    /// `OrderStatus`, or for a paid order WeChat refunded `partially_refunded` /
+    /// `refunded`.
+    status: &'static str,
+    /// What WeChat has refunded of it (succeeded refunds).
+    #[serde(skip_serializing_if = "is_zero")]
+    refunded_fen: i64,
     created_at: String,
     expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +59,10 @@ struct OrderView {
     /// Pass straight to `wx.requestPayment`.
     #[serde(skip_serializing_if = "Option::is_none")]
     payment: Option<PaymentParams>,
+}
+
+fn is_zero(fen: &i64) -> bool {
+    *fen == 0
 }
 
 async fn view(
@@ -74,7 +83,8 @@ fn view_with_items(
     OrderView {
         order_no: order.order_no.clone(),
         amount_fen: order.amount_fen,
-        status: order.status,
+        status: order.display_status(),
+        refunded_fen: order.refunded_fen,
         created_at: rfc3339(order.created_at),
         expires_at: rfc3339(order.expires_at),
         paid_at: order.paid_at.map(rfc3339),

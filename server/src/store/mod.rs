@@ -5,6 +5,7 @@
 mod orders;
 mod payments;
 mod products;
+mod refunds;
 mod users;
 
 use std::str::FromStr;
@@ -19,8 +20,12 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use tokio::sync::OwnedMutexGuard;
 
-pub use orders::{InsertOutcome, NewOrder, OrderCounts, OrderItem, OrderRow, OrderStatus};
+pub use orders::{
+    DISPLAY_STATUSES, InsertOutcome, NewOrder, OrderCounts, OrderFilter, OrderItem, OrderRow,
+    OrderStatus,
+};
 pub use payments::{Refusal, SettleOutcome, Settlement};
+pub use refunds::{HoldOutcome, NewRefund, RefundChange, RefundResult, RefundRow, RefundState};
 
 /// The hot statements as the store runs them, for the load driver's plans and ceiling.
 pub mod sql {

@@ -50,6 +50,55 @@ impl OrderStatus {
     }
 }
 
+impl OrderRow {
+    /// The status as shown: a paid order some of whose money WeChat refunded is
+    /// `partially_refunded`, all of it `refunded`.
+    pub fn display_status(&self) -> &'static str {
+        match self.status {
+            OrderStatus::Paid if self.refunded_fen >= self.amount_fen => "refunded",
+            OrderStatus::Paid if self.refunded_fen > 0 => "partially_refunded",
+            status => status.as_str(),
+        }
+    }
+}
+
+/// Which orders an operator lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderFilter {
+    /// A status as shown (`display_status`), or None for all.
+    pub status: Option<&'static str>,
+    pub late_payment: Option<bool>,
+    pub needs_attention: Option<bool>,
+    pub limit: i64,
+}
+
+/// The SQL condition of a shown status (fixed text, never user input).
+fn status_condition(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "refunded" => "status = 'paid' AND refunded_fen >= amount_fen",
+        "partially_refunded" => {
+            "status = 'paid' AND refunded_fen > 0 AND refunded_fen < amount_fen"
+        }
+        "paid" => "status = 'paid' AND refunded_fen = 0",
+        "created" => "status = 'created'",
+        "awaiting_payment" => "status = 'awaiting_payment'",
+        "closed" => "status = 'closed'",
+        "failed" => "status = 'failed'",
+        _ => return None,
+    })
+}
+
+/// The shown statuses an operator may filter by.
+pub const DISPLAY_STATUSES: [&str; 7] = [
+    "created",
+    "awaiting_payment",
+    "paid",
+    "partially_refunded",
+    "refunded",
+    "closed",
+    "failed",
+];
+
 /// States an open order is in (for guarded updates).
 const OPEN: &str = "('created', 'awaiting_payment')";
 
@@ -87,12 +136,16 @@ pub struct OrderRow {
     pub next_check_at: Option<i64>,
     pub check_failures: i64,
     pub needs_attention: bool,
+    /// What the order's refunds hold (all but closed ones): never above `amount_fen`.
+    pub refund_held_fen: i64,
+    /// What WeChat has refunded (succeeded refunds).
+    pub refunded_fen: i64,
 }
 
 const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
     sign_type, appid, mch_id, prepay_id, prepay_expires_at, transaction_id, paid_at, time_end, \
     failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
-    prepay_request, next_check_at, check_failures, needs_attention";
+    prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen";
 
 fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
     Ok(r.try_get::<i64, _>(column)? != 0)
@@ -126,6 +179,8 @@ fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
         next_check_at: r.try_get("next_check_at")?,
         check_failures: r.try_get("check_failures")?,
         needs_attention: flag(r, "needs_attention")?,
+        refund_held_fen: r.try_get("refund_held_fen")?,
+        refunded_fen: r.try_get("refunded_fen")?,
     })
 }
 
@@ -188,6 +243,8 @@ impl NewOrder<'_> {
             next_check_at: Some(self.next_check_at),
             check_failures: 0,
             needs_attention: false,
+            refund_held_fen: 0,
+            refunded_fen: 0,
         }
     }
 }
@@ -463,6 +520,36 @@ impl Store {
         .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
+    }
+
+    /// Orders for an operator, newest first.
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, StoreError> {
+        let mut conditions: Vec<&str> = Vec::new();
+        if let Some(condition) = filter.status.and_then(status_condition) {
+            conditions.push(condition);
+        }
+        match filter.late_payment {
+            Some(true) => conditions.push("late_payment = 1"),
+            Some(false) => conditions.push("late_payment = 0"),
+            None => {}
+        }
+        match filter.needs_attention {
+            Some(true) => conditions.push("needs_attention = 1"),
+            Some(false) => conditions.push("needs_attention = 0"),
+            None => {}
+        }
+        let filter_sql = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders {filter_sql}              ORDER BY created_at DESC, order_no DESC LIMIT $1"
+        ))
+        .bind(filter.limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(order_row).collect()
     }
 
     /// Orders by status, and how many need an operator's attention.

@@ -16,12 +16,25 @@ use wxpay_server::config::Settings;
 use wxpay_server::state::AppState;
 use wxpay_server::{Application, PublicUrl};
 use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID, KeyMode};
+use wxpay_sim::secapi::SandboxTls;
 use wxpay_sim::v3::SandboxKeys;
 use wxpay_sim::v3::forge::{ForgedKey, Role};
 use wxpay_sim::{MerchantConfig, RunningSim, SimConfig};
 
 pub const APPID: &str = DOC_APPID;
 pub const MCH_ID: &str = DOC_MCH_ID;
+/// Every test instance has the admin API, with this token (unless a test unsets it).
+pub const ADMIN_TOKEN: &str = "test-admin-token-d9c1f0a7b3e2";
+
+/// How a v2 instance holds the merchant certificate its refunds present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertFormat {
+    /// `apiclient_cert.pem` + `apiclient_key.pem` (inline PEMs in the settings).
+    Pem,
+    /// `apiclient_cert.p12` as WeChat issues it (legacy RC2-40, password the mch_id), as
+    /// a file.
+    LegacyP12,
+}
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
@@ -172,6 +185,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     pub key: ApiKey,
+    /// The simulator's TLS material, when this instance refunds on v2.
+    pub refund_tls: Option<SandboxTls>,
     handle: wxpay_server::AppHandle,
     database: Option<TestDatabase>,
 }
@@ -194,6 +209,7 @@ pub fn base_settings(db_url: &str, sim_url: &str) -> Settings {
     s.orders.reconcile_after_secs = 3600;
     s.orders.query_stale_after_secs = 3600;
     s.orders.catalog = None;
+    s.admin.token = Some(SecretString::from(ADMIN_TOKEN));
     s
 }
 
@@ -224,16 +240,57 @@ impl TestApp {
 
     /// An instance on an existing database (with its own simulator).
     pub async fn spawn_on(url: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        let sim = wxpay_sim::spawn(&SimConfig {
-            time_scale: 1000.0,
-            seed: u64::from(NEXT_DB.load(Ordering::Relaxed)),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = test_sim().await;
         let sim_url = sim.base_url.clone();
         let mut app = Self::start(url, &sim_url, tweak).await;
         app.sim = Some(sim);
+        app
+    }
+
+    /// A v2 instance whose refunds present the simulator's merchant certificate in
+    /// `format`, as a merchant would configure it from `GET /sim/merchants/{mch_id}/tls`.
+    pub async fn spawn_refunding(
+        db: Db,
+        format: CertFormat,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let (database, url) = TestDatabase::create(&db).await;
+        let sim = test_sim().await;
+        let sim_url = sim.base_url.clone();
+        let (status, tls) = get_json(&format!("{sim_url}/sim/merchants/{MCH_ID}/tls")).await;
+        assert_eq!(status, 200, "{tls}");
+        let tls: SandboxTls = serde_json::from_value(tls).unwrap();
+        let p12_file = (format == CertFormat::LegacyP12).then(|| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(tls.client_p12_base64.as_deref().unwrap())
+                .unwrap();
+            let path = std::env::temp_dir().join(format!(
+                "wxpay-test-{}-{}-apiclient_cert.p12",
+                std::process::id(),
+                NEXT_DB.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::write(&path, bytes).unwrap();
+            path
+        });
+        let mut app = Self::start(&url, &sim_url, |s| {
+            wxpay_server::sandbox::apply_refund_tls(s, &tls);
+            if let Some(path) = &p12_file {
+                let section = &mut s.wechat.refund_tls;
+                section.certificate_pem = None;
+                section.key_pem = None;
+                // The password is left out: WeChat's default, the mch_id.
+                section.p12_file = Some(path.clone());
+            }
+            tweak(s);
+        })
+        .await;
+        if let Some(path) = p12_file {
+            let _ = std::fs::remove_file(path);
+        }
+        app.sim = Some(sim);
+        app.database = Some(database);
+        app.refund_tls = Some(tls);
         app
     }
 
@@ -283,9 +340,19 @@ impl TestApp {
     }
 
     /// A second instance beside this one: the same database and the same simulator, its
-    /// own settings (e.g. a configuration changed between two deployments).
+    /// own settings (e.g. a configuration changed between two deployments), the same
+    /// refund certificate.
     pub async fn spawn_beside(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        Self::start(&self.db_url, &self.sim_url, tweak).await
+        let tls = self.refund_tls.clone();
+        let mut app = Self::start(&self.db_url, &self.sim_url, |s| {
+            if let Some(tls) = &tls {
+                wxpay_server::sandbox::apply_refund_tls(s, tls);
+            }
+            tweak(s);
+        })
+        .await;
+        app.refund_tls = tls;
+        app
     }
 
     async fn start(url: &str, sim_url: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
@@ -314,6 +381,7 @@ impl TestApp {
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
             key: ApiKey::new(DOC_API_KEY).unwrap(),
+            refund_tls: None,
             handle,
             database: None,
         }
@@ -481,17 +549,24 @@ impl TestApp {
         wxpay_sim::v3::forge::key(v3.seed, MCH_ID, role).unwrap()
     }
 
-    /// A genuine v3 notify for an order, signed the way the merchant's mode verifies
-    /// (its public key, else its first platform certificate), at `now`.
-    pub fn v3_notify_for(&self, order_no: &str, amount_fen: i64) -> SignedNotify {
+    /// Who signs this v3 instance's notifies: its public key, else its first platform
+    /// certificate (the key's role and the serial it names).
+    fn v3_signer(&self) -> (Role, String) {
         let v3 = self.v3.as_ref().expect("a v3 instance");
-        let (role, serial) = match &v3.keys.public_key_id {
+        match &v3.keys.public_key_id {
             Some(id) => (Role::PublicKey, id.clone()),
             None => (
                 Role::Platform(0),
                 v3.keys.platform_certificates[0].serial_no.clone(),
             ),
-        };
+        }
+    }
+
+    /// A genuine v3 notify for an order, signed the way the merchant's mode verifies, at
+    /// `now`.
+    pub fn v3_notify_for(&self, order_no: &str, amount_fen: i64) -> SignedNotify {
+        let v3 = self.v3.as_ref().expect("a v3 instance");
+        let (role, serial) = self.v3_signer();
         let payment = v3_testing::payment(
             APPID,
             MCH_ID,
@@ -510,17 +585,39 @@ impl TestApp {
         .unwrap()
     }
 
-    /// POSTs a v3 notify: the status and the body.
-    pub async fn post_notify_v3(&self, notify: &SignedNotify) -> (u16, Value) {
+    /// A genuine `REFUND.<status>` notify of `refund_json` (`v3_testing::refund`), at `now`.
+    pub fn v3_refund_notify(&self, refund_json: &str, status: &str) -> SignedNotify {
+        let v3 = self.v3.as_ref().expect("a v3 instance");
+        let (role, serial) = self.v3_signer();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        v3_testing::refund_notify(
+            refund_json,
+            status,
+            v3.keys.apiv3_key.as_bytes(),
+            &self.wechat_key(role).signer,
+            &serial,
+            now,
+        )
+        .unwrap()
+    }
+
+    /// POSTs a v3 notify to `path`: the status and the body.
+    pub async fn post_notify_v3_to(&self, path: &str, notify: &SignedNotify) -> (u16, Value) {
         let mut request = self
             .http
-            .post(self.url(wxpay_server::NOTIFY_PATH_V3))
+            .post(self.url(path))
             .header(CONTENT_TYPE, "application/json")
             .body(notify.body.clone());
         for (name, value) in &notify.headers {
             request = request.header(*name, value);
         }
         self.send(request).await
+    }
+
+    /// POSTs a v3 notify: the status and the body.
+    pub async fn post_notify_v3(&self, notify: &SignedNotify) -> (u16, Value) {
+        self.post_notify_v3_to(wxpay_server::NOTIFY_PATH_V3, notify)
+            .await
     }
 
     pub async fn status_of(&self, order_no: &str) -> String {
@@ -543,6 +640,57 @@ impl TestApp {
         body.as_str().unwrap().to_owned()
     }
 
+    /// `POST /v1/admin/orders/{order_no}/refunds` as the admin.
+    pub async fn refund(&self, order_no: &str, amount_fen: i64, key: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(&format!("/v1/admin/orders/{order_no}/refunds")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "amount_fen": amount_fen, "reason": "退货" }));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        self.send(request).await
+    }
+
+    /// `GET` of an admin path as the admin.
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(self.url(path)).bearer_auth(ADMIN_TOKEN))
+            .await
+    }
+
+    /// A new user's paid order: (token, order_no, amount_fen).
+    pub async fn paid_order(&self) -> (String, String, i64) {
+        let (token, openid, order) = self.user_with_order().await;
+        let order_no = order["order_no"].as_str().unwrap().to_owned();
+        assert_eq!(self.pay(&order, &openid).await, "requestPayment:ok");
+        assert_eq!(
+            self.wait_status(&order_no, "paid", Duration::from_secs(10))
+                .await,
+            "paid"
+        );
+        (token, order_no, order["amount_fen"].as_i64().unwrap())
+    }
+
+    /// Polls until the refund has `status` (or gives up after `within`).
+    pub async fn wait_refund(&self, out_refund_no: &str, status: &str, within: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let refund = self
+                .state
+                .store
+                .refund(out_refund_no)
+                .await
+                .unwrap()
+                .unwrap();
+            let now = refund.status.as_str();
+            if now == status || tokio::time::Instant::now() >= deadline {
+                return now.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Polls until the order has `status` (or gives up after `within`).
     pub async fn wait_status(&self, order_no: &str, status: &str, within: Duration) -> String {
         let deadline = tokio::time::Instant::now() + within;
@@ -554,4 +702,27 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// A simulator for one test instance: 1000x time, a seed of its own.
+async fn test_sim() -> RunningSim {
+    wxpay_sim::spawn(&SimConfig {
+        time_scale: 1000.0,
+        seed: u64::from(NEXT_DB.load(Ordering::Relaxed)),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
 }

@@ -24,5 +24,6 @@ mod notify;
 mod ops;
 mod orders;
 mod reconcile;
+mod refunds;
 mod v3;
 mod wechat_faults;

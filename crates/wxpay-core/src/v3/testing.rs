@@ -96,6 +96,65 @@ pub fn notify(
     })
 }
 
+/// A refund as WeChat encrypts it into a `REFUND.*` notify (`status` SUCCESS, ABNORMAL,
+/// CLOSED or PROCESSING).
+pub fn refund(
+    mchid: &str,
+    out_trade_no: &str,
+    out_refund_no: &str,
+    refund_id: &str,
+    status: &str,
+    total: Fen,
+    refund: Fen,
+) -> String {
+    json!({
+        "mchid": mchid,
+        "out_trade_no": out_trade_no,
+        "transaction_id": format!("4200000001{out_trade_no}"),
+        "out_refund_no": out_refund_no,
+        "refund_id": refund_id,
+        "refund_status": status,
+        "success_time": "2026-11-30T12:10:00+08:00",
+        "user_received_account": "支付用户零钱",
+        "amount": {
+            "total": total.get(),
+            "refund": refund.get(),
+            "payer_total": total.get(),
+            "payer_refund": refund.get()
+        }
+    })
+    .to_string()
+}
+
+/// The `REFUND.<status>` notify of `refund_json` (see [`refund`]), encrypted with
+/// `apiv3_key` (AAD `refund`) and signed like [`notify`].
+pub fn refund_notify(
+    refund_json: &str,
+    status: &str,
+    apiv3_key: &[u8],
+    key: &RsaPrivateKey,
+    serial: &str,
+    timestamp: i64,
+) -> Result<SignedNotify, aead::AeadError> {
+    let event_type = format!("REFUND.{status}");
+    let body = super::notify::notify_body(
+        &super::notify::NotifyParts {
+            event_type: &event_type,
+            summary: "退款状态",
+            original_type: "refund",
+            resource_json: refund_json,
+            id: &format!("EV-{}", hex_of(&[refund_json, "id"], 20)),
+            create_time: "2026-11-30T12:10:01+08:00",
+        },
+        apiv3_key,
+        &hex_of(&[refund_json, "resource"], 12),
+    )?;
+    Ok(SignedNotify {
+        headers: sign(&body, key, serial, timestamp),
+        body,
+    })
+}
+
 /// The `Wechatpay-*` headers of `body` signed with `key` at `timestamp`.
 pub fn sign(
     body: &str,

@@ -6,6 +6,7 @@
 //! payments are flagged, never refused). Anything unverified or not matching the order
 //! gets the API's failure reply and changes nothing. Everything is logged and counted.
 
+mod refund;
 mod v2;
 mod v3;
 
@@ -29,6 +30,8 @@ pub(super) struct Verdict {
     status: StatusCode,
     outcome: &'static str,
     reason: &'static str,
+    /// A refund notify (counted apart from payment notifies).
+    refund: bool,
 }
 
 impl Verdict {
@@ -42,7 +45,13 @@ impl Verdict {
             status: StatusCode::OK,
             outcome,
             reason,
+            refund: false,
         }
+    }
+
+    fn for_refund(mut self) -> Verdict {
+        self.refund = true;
+        self
     }
 
     fn refused(status: StatusCode, outcome: &'static str, reason: &'static str) -> Verdict {
@@ -50,6 +59,7 @@ impl Verdict {
             status,
             outcome,
             reason,
+            refund: false,
         }
     }
 
@@ -88,9 +98,28 @@ pub(super) async fn receive_v3(
     v3::reply(&verdict)
 }
 
+/// `POST /wechat/refund/notify` (v2, `req_info`).
+pub(super) async fn receive_refund_v2(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let limit = state.settings.server.notify_max_body_bytes;
+    let verdict = match read_body(&req, payload, limit, &["text/xml", "application/xml"]).await {
+        Ok(body) => refund::handle_v2(&state, &body).await,
+        Err(verdict) => verdict.for_refund(),
+    };
+    answer(&state, &verdict);
+    v2::reply(&verdict)
+}
+
 /// Counts and logs a verdict.
 fn answer(state: &AppState, verdict: &Verdict) {
-    state.metrics.notify(verdict.outcome);
+    if verdict.refund {
+        state.metrics.refund_notify(verdict.outcome);
+    } else {
+        state.metrics.notify(verdict.outcome);
+    }
     if verdict.is_acknowledged() {
         // A notify that recorded a payment has already logged it with its order number in
         // this request's span; a second line would say nothing new (and costs ~7 µs of a
@@ -193,6 +222,12 @@ async fn record(state: &AppState, settlement: &Settlement<'_>) -> Verdict {
         settlement.transaction_id,
         outcome,
     );
+    if matches!(
+        outcome,
+        SettleOutcome::Paid { late: true } | SettleOutcome::AlreadyRecorded
+    ) {
+        crate::refunds::refund_late_payment(state, settlement.order_no).await;
+    }
     match outcome {
         SettleOutcome::Paid { late: false } => Verdict::accepted("paid"),
         SettleOutcome::Paid { late: true } => Verdict::accepted("late_payment"),

@@ -27,7 +27,7 @@ pub(super) fn reply(verdict: &Verdict) -> HttpResponse {
     }
 }
 
-fn refused(outcome: &'static str, reason: &'static str) -> Verdict {
+pub(super) fn refused(outcome: &'static str, reason: &'static str) -> Verdict {
     Verdict::refused(StatusCode::BAD_REQUEST, outcome, reason)
 }
 
@@ -69,10 +69,13 @@ pub(super) async fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> 
         Ok(notify) => notify,
         Err(_) => return refused("malformed", "not a v3 notify"),
     };
+    if notify.event_type().starts_with("REFUND.") {
+        return super::refund::handle_v3(state, &notify, v3.client()).await;
+    }
     if notify.event_type() != "TRANSACTION.SUCCESS" {
-        // Signed by WeChat and about something this server does not act on (yet): taken,
-        // so WeChat does not retry it for a day.
-        return Verdict::acknowledged("ignored_event", "not a payment notify");
+        // Signed by WeChat and about something this server does not act on: taken, so
+        // WeChat does not retry it for a day.
+        return Verdict::acknowledged("ignored_event", "not a payment or refund notify");
     }
     let decrypted = match notify.decrypt(&v3.client().credentials().apiv3_key) {
         Ok(decrypted) => decrypted,
