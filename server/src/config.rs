@@ -211,6 +211,8 @@ pub const MAX_BODY_BYTES: usize = 128;
 const ORDER_NO_SUFFIX_BYTES: usize = 27;
 /// WeChat's minimum for `time_expire` (older documents: more than 5 minutes from now).
 const MIN_ORDER_TTL_SECS: u64 = 5 * 60;
+/// An admin token can refund every order: long enough not to be guessed.
+const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 /// The WeChat credentials, checked.
 #[derive(Debug, Clone)]
@@ -406,11 +408,30 @@ impl Settings {
                 ),
                 ("wechat.pay_base_url", Some(w.pay_base_url.as_str())),
                 ("wechat.mp_base_url", Some(w.mp_base_url.as_str())),
+                (
+                    "wechat.refund_tls.base_url",
+                    w.refund_tls.base_url.as_deref(),
+                ),
             ];
             for (key, url) in urls {
                 if url.is_some_and(|u| u.to_ascii_lowercase().starts_with("http://")) {
                     return Err(unsafe_key(key, http));
                 }
+            }
+        }
+        if let Some(token) = &self.admin.token {
+            let token = token.expose_secret();
+            if token == crate::sandbox::SANDBOX_ADMIN_TOKEN {
+                return Err(unsafe_key("admin.token", doc));
+            }
+            if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                return Err(unsafe_key(
+                    "admin.token",
+                    &format!(
+                        "is shorter than {MIN_ADMIN_TOKEN_CHARS} characters: it can refund \
+                         every order (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
             }
         }
         if self.orders.ttl_secs < MIN_ORDER_TTL_SECS {
@@ -556,6 +577,7 @@ mod tests {
 
     fn production() -> Settings {
         let mut s = Settings::load(None).unwrap();
+        s.admin.token = Some(SecretString::from("3f1c0c6a9e5b4d7f8a2e6c1b9d0f4a7e"));
         s.server.public_base_url = Some("https://pay.example.com".into());
         s.wechat.appid = Some("wx1111111111111111".into());
         s.wechat.mch_id = Some("1900000109".into());
@@ -569,7 +591,16 @@ mod tests {
         use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
         assert!(production().check_production(false).is_ok());
         type Spoil = fn(&mut Settings);
-        let cases: [(&str, Spoil); 8] = [
+        let cases: [(&str, Spoil); 11] = [
+            ("admin.token", |s| {
+                s.admin.token = Some(SecretString::from("short-admin-token"))
+            }),
+            ("admin.token", |s| {
+                s.admin.token = Some(SecretString::from(crate::sandbox::SANDBOX_ADMIN_TOKEN))
+            }),
+            ("wechat.refund_tls.base_url", |s| {
+                s.wechat.refund_tls.base_url = Some("http://api.mch.weixin.qq.com".into())
+            }),
             ("wechat.appid", |s| s.wechat.appid = Some(DOC_APPID.into())),
             ("wechat.mch_id", |s| {
                 s.wechat.mch_id = Some(DOC_MCH_ID.into())

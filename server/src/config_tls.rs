@@ -137,3 +137,115 @@ impl RefundTlsSettings {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use wxpay_sim::MerchantConfig;
+    use wxpay_sim::secapi::{SandboxTls, sandbox_tls};
+
+    use super::*;
+
+    const MCH_ID: &str = "10000100";
+
+    fn v3_defaults() -> V3Settings {
+        crate::config::Settings::load(None).unwrap().wechat.v3
+    }
+
+    fn material() -> SandboxTls {
+        sandbox_tls(7, &MerchantConfig::documentation(), "https://127.0.0.1:1").unwrap()
+    }
+
+    fn p12_file(tls: &SandboxTls, name: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("wxpay-{}-{name}.p12", std::process::id()));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(tls.client_p12_base64.as_deref().unwrap())
+            .unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_certificate_loads_from_pem_or_from_the_legacy_p12() {
+        let tls = material();
+        let v3 = v3_defaults();
+        let pem = RefundTlsSettings {
+            certificate_pem: Some(tls.client_cert_pem.clone()),
+            key_pem: tls.client_key_pem.as_deref().map(SecretString::from),
+            ..RefundTlsSettings::default()
+        };
+        assert!(pem.load(MCH_ID, &v3).unwrap().is_some());
+        // WeChat's apiclient_cert.p12 (RC2-40), the password left to its default.
+        let p12 = RefundTlsSettings {
+            p12_file: Some(p12_file(&tls, "default")),
+            ..RefundTlsSettings::default()
+        };
+        assert!(p12.load(MCH_ID, &v3).unwrap().is_some());
+        // Nothing configured: no v2 refunds, and no error.
+        assert!(
+            RefundTlsSettings::default()
+                .load(MCH_ID, &v3)
+                .unwrap()
+                .is_none()
+        );
+        // The v3 pair serves when it is the same certificate.
+        let from_v3 = V3Settings {
+            certificate_pem: Some(tls.client_cert_pem.clone()),
+            private_key_pem: tls.client_key_pem.as_deref().map(SecretString::from),
+            ..v3_defaults()
+        };
+        assert!(
+            RefundTlsSettings::default()
+                .load(MCH_ID, &from_v3)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named_without_the_secrets() {
+        let tls = material();
+        let v3 = v3_defaults();
+        let wrong_password = RefundTlsSettings {
+            p12_file: Some(p12_file(&tls, "wrong")),
+            p12_password: Some(SecretString::from("not-the-mch-id")),
+            ..RefundTlsSettings::default()
+        };
+        let err = wrong_password.load(MCH_ID, &v3).unwrap_err().to_string();
+        assert!(err.contains("wechat.refund_tls.p12_file"), "{err}");
+        assert!(!err.contains("not-the-mch-id"), "{err}");
+        let both = RefundTlsSettings {
+            p12_file: Some(p12_file(&tls, "both")),
+            certificate_pem: Some(tls.client_cert_pem.clone()),
+            ..RefundTlsSettings::default()
+        };
+        assert!(
+            both.load(MCH_ID, &v3)
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
+        );
+        let no_key = RefundTlsSettings {
+            certificate_pem: Some(tls.client_cert_pem.clone()),
+            ..RefundTlsSettings::default()
+        };
+        let err = no_key.load(MCH_ID, &v3).unwrap_err().to_string();
+        assert!(err.contains("its key"), "{err}");
+        // Another merchant's certificate (the right key with it) is refused by name.
+        let err = RefundTlsSettings {
+            certificate_pem: Some(tls.client_cert_pem.clone()),
+            key_pem: tls.client_key_pem.as_deref().map(SecretString::from),
+            ..RefundTlsSettings::default()
+        }
+        .load("1900000109", &v3)
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("wechat.refund_tls.certificate_file"), "{err}");
+        let missing = RefundTlsSettings {
+            p12_file: Some(PathBuf::from("/nonexistent/apiclient_cert.p12")),
+            ..RefundTlsSettings::default()
+        };
+        let err = missing.load(MCH_ID, &v3).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/apiclient_cert.p12"), "{err}");
+    }
+}

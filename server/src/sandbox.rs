@@ -23,6 +23,10 @@ use crate::store::Store;
 pub const DEFAULT_SIM_BIND: &str = "127.0.0.1:8081";
 pub const DEFAULT_DATABASE: &str = "sqlite://wxpay-sandbox.sqlite";
 
+/// The sandbox's admin token when the configuration sets none: documented, not a secret
+/// (the sandbox moves no money), so refunds work out of the box.
+pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
+
 /// The `wxpay_meta` entry that says the sandbox created a database.
 const CREATED_BY: (&str, &str) = ("created_by", "wxpay serve --sandbox");
 
@@ -33,6 +37,8 @@ pub struct SandboxSim {
     pub seed: u64,
     /// `Some(mode)` when the sandbox runs on API v3.
     pub v3: Option<KeyMode>,
+    /// The admin API takes [`SANDBOX_ADMIN_TOKEN`] (no `admin.token` was configured).
+    pub default_admin: bool,
 }
 
 /// Binds the simulator and points `settings` at it. Without `seed`, a fresh one: the
@@ -74,6 +80,11 @@ pub fn prepare(
     wechat.api_key = Some(SecretString::from(DOC_API_KEY));
     wechat.mp_base_url = base.clone();
     wechat.pay_base_url = base;
+    let admin_token = settings
+        .admin
+        .token
+        .get_or_insert_with(|| SecretString::from(SANDBOX_ADMIN_TOKEN));
+    let default_admin = admin_token.expose_secret() == SANDBOX_ADMIN_TOKEN;
     if !database_given {
         if std::env::var_os("WXPAY_DATABASE__URL").is_some() {
             tracing::warn!(
@@ -87,6 +98,7 @@ pub fn prepare(
         simulator,
         seed,
         v3,
+        default_admin,
     })
 }
 
@@ -166,6 +178,7 @@ pub struct Banner {
     sim_url: String,
     seed: u64,
     v3: Option<KeyMode>,
+    default_admin: bool,
 }
 
 impl Banner {
@@ -174,6 +187,7 @@ impl Banner {
             sim_url: sim.simulator.base_url(),
             seed: sim.seed,
             v3: sim.v3,
+            default_admin: sim.default_admin,
         }
     }
 }
@@ -200,5 +214,12 @@ pub fn banner(api: &str, sim: &Banner) {
         "  simulator seed:   {}  (repeat a run with --sim-seed {})",
         sim.seed, sim.seed
     );
+    if sim.default_admin {
+        println!(
+            "  admin API:        {api}/v1/admin/  (Authorization: Bearer {SANDBOX_ADMIN_TOKEN}; refunds)"
+        );
+    } else {
+        println!("  admin API:        {api}/v1/admin/  (Bearer admin.token)");
+    }
     println!("  try:              curl {api}/v1/products");
 }

@@ -19,7 +19,7 @@ mod helpers;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use helpers::{APPID, Db, TestApp};
+use helpers::{ADMIN_TOKEN, APPID, CertFormat, Db, TestApp};
 use serde_json::json;
 use sqlx::Row;
 use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET};
@@ -49,7 +49,7 @@ async fn no_secret_in_any_log_line_or_error_body() {
         .with_writer(move || writer.clone())
         .init();
 
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::spawn_refunding(Db::Sqlite, CertFormat::Pem, |_| {}).await;
     let mut bodies: Vec<String> = Vec::new();
     let mut tokens: Vec<String> = Vec::new();
 
@@ -69,8 +69,44 @@ async fn no_secret_in_any_log_line_or_error_body() {
         ] {
             bodies.push(body.to_string());
         }
+        // Refunds: a good one, a wrong admin token, too much.
+        for (bearer, amount) in [
+            (ADMIN_TOKEN, 100),
+            ("wrong-admin-token", 1),
+            (ADMIN_TOKEN, 1_000_000),
+        ] {
+            let (_, body) = app
+                .send(
+                    app.http
+                        .post(app.url(&format!("/v1/admin/orders/{order_no}/refunds")))
+                        .bearer_auth(bearer)
+                        .json(&json!({ "amount_fen": amount })),
+                )
+                .await;
+            bodies.push(body.to_string());
+        }
         tokens.push(token);
     }
+    // Hostile refund notifies.
+    for body in [
+        "<xml><return_code>SUCCESS</return_code><req_info>AAAA</req_info></xml>",
+        "<xml><return_code>SUCCESS</return_code></xml>",
+    ] {
+        let response = app
+            .http
+            .post(app.url(wxpay_server::REFUND_NOTIFY_PATH))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        bodies.push(response.text().await.unwrap());
+    }
+    let client_key = app
+        .refund_tls
+        .as_ref()
+        .and_then(|tls| tls.client_key_pem.clone())
+        .unwrap();
     // Login errors: a used code, a blocked user, WeChat busy.
     let sim = app.sim_post("/sim/login", json!({ "appid": APPID })).await;
     for _ in 0..2 {
@@ -138,7 +174,23 @@ async fn no_secret_in_any_log_line_or_error_body() {
         ("API key", DOC_API_KEY.to_owned()),
         ("app secret", DOC_APP_SECRET.to_owned()),
         ("wrong API key", WRONG_KEY.to_owned()),
+        ("admin token", ADMIN_TOKEN.to_owned()),
+        // req_info's AES key: the lower-case hex MD5 of the API key.
+        ("refund notify key", {
+            use md5::Digest as _;
+            md5::Md5::digest(DOC_API_KEY.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        }),
     ];
+    // Any line of the merchant's private key (the certificate's key for /secapi).
+    secrets.extend(
+        client_key
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .map(|line| ("merchant private key", line.to_owned())),
+    );
     secrets.extend(session_keys.into_iter().map(|k| ("session_key", k)));
     secrets.extend(tokens.into_iter().map(|t| ("token", t)));
     assert!(secrets.len() >= 8);
