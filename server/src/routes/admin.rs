@@ -18,7 +18,6 @@ use crate::refunds::{self, RefundAsk, RefundView};
 use crate::state::AppState;
 use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
 
-const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// WeChat's limit on a refund's reason (v2 refund_desc, v3 reason).
 const MAX_REASON_CHARS: usize = 80;
 const MAX_LIST: i64 = 500;
@@ -198,7 +197,7 @@ async fn create_refund(
             format!("reason must be at most {MAX_REASON_CHARS} characters (shown to the user)"),
         ));
     }
-    let key = idempotency_key(&req)?;
+    let key = super::idempotency_key(&req)?;
     let fingerprint =
         ids::fingerprint(serde_json::to_string(&*body).unwrap_or_default().as_bytes());
     let (refund, created) = refunds::create(
@@ -238,21 +237,4 @@ async fn list_refunds(
         "order": AdminOrder::of(&order),
         "refunds": views,
     })))
-}
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        ApiError::bad_request(
-            "INVALID_IDEMPOTENCY_KEY",
-            "Idempotency-Key must be 1 to 64 visible ASCII characters",
-        )
-    })
 }

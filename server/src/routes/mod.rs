@@ -106,3 +106,23 @@ fn path_config() -> web::PathConfig {
             .into()
     })
 }
+
+const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// The request's `Idempotency-Key`, if it sent one (orders and refunds).
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1 to 64 visible ASCII characters",
+        )
+    })
+}

@@ -17,7 +17,6 @@ use crate::store::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
 
 const MAX_LINES: usize = 20;
 const MAX_QUANTITY: u32 = 99;
-const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -180,23 +179,6 @@ async fn price(state: &AppState, request: &CreateOrder) -> Result<(Vec<OrderItem
     Ok((items, total))
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        ApiError::bad_request(
-            "INVALID_IDEMPOTENCY_KEY",
-            "Idempotency-Key must be 1 to 64 visible ASCII characters",
-        )
-    })
-}
-
 /// `POST /v1/orders`: create, price, and get WeChat's prepay_id.
 pub(super) async fn create(
     state: web::Data<AppState>,
@@ -207,7 +189,7 @@ pub(super) async fn create(
     state
         .limits
         .order(user.0.user_id, state.limits.client(&req))?;
-    let key = idempotency_key(&req)?;
+    let key = super::idempotency_key(&req)?;
     let (items, total) = price(&state, &request).await?;
     let now = now_ms();
     let order_no = ids::order_no(now);
