@@ -239,7 +239,16 @@ test('checkV3PaymentParams names every classic v3 mistake', () => {
 test('the v3 browser entry verifies after init() (RSA in the wasm), and never signs', async () => {
   const browser = await import('../dist/v3-browser.mjs');
   const wasm = readFileSync(fileURLToPath(new URL('../dist/v3/web/wxpay_wasm_bg.wasm', import.meta.url)));
-  await browser.init({ module_or_path: wasm });
+  // The bytes given bare (as the README shows): no wasm-bindgen deprecation warning.
+  const warnings = [];
+  const warn = console.warn;
+  console.warn = (...args) => warnings.push(args.join(' '));
+  try {
+    await browser.init(wasm);
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warnings, []);
   notifyVectors(browser);
   throwsCode(() => browser.buildV3PaymentParams({ appId: 'wx2421b1c4370ec43b', prepayId: 'wx1', privateKey: 'x' }), 'NOT_SUPPORTED');
   const esm = await import('wxpay-sign/v3');

@@ -5,6 +5,7 @@ mod login;
 mod notify;
 mod ops;
 mod orders;
+mod payment_config;
 mod products;
 
 use actix_web::{HttpRequest, error, web};
@@ -39,6 +40,7 @@ pub(crate) fn configure(
         .route("/v1/login", web::post().to(login::login))
         .route("/v1/logout", web::post().to(login::logout))
         .route("/v1/products", web::get().to(products::list))
+        .route("/v1/payment-config", web::get().to(payment_config::get))
         .route("/v1/orders", web::post().to(orders::create))
         .route("/v1/orders/{order_no}", web::get().to(orders::get))
         .route(

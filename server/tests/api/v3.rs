@@ -481,4 +481,40 @@ on_both_databases!(
     a_lost_notify_is_settled_by_the_reconciler,
     cancel_and_expiry_close_at_wechat,
     v2_orders_are_served_after_the_switch_to_v3,
+    the_payment_config_gives_a_front_end_the_key_paysign_verifies_with,
 );
+
+/// `GET /v1/payment-config`: on v3 the merchant's public key, with which the order's
+/// paySign verifies (what a mini program's debug build checks); on v2 no key at all.
+async fn the_payment_config_gives_a_front_end_the_key_paysign_verifies_with(db: Db) {
+    let app = TestApp::spawn_v3(db, KeyMode::PublicKey).await;
+    let (status, config) = app.send(app.http.get(app.url("/v1/payment-config"))).await;
+    assert_eq!(status, 200, "{config}");
+    assert_eq!(
+        (&config["api"], &config["appid"]),
+        (&json!("v3"), &json!(APPID))
+    );
+    let key = wxpay_core::v3::keys::public_key_from_pem(
+        config["merchant_public_key_pem"].as_str().unwrap(),
+        "the merchant public key",
+    )
+    .unwrap();
+    let (_, _, order) = app.user_with_order().await;
+    let params: wxpay_core::v3::RequestPaymentV3 =
+        serde_json::from_value(order["payment"].clone()).unwrap();
+    assert!(params.verify(APPID, &key).is_ok());
+    let mut forged = order["payment"].clone();
+    forged["nonceStr"] = json!("0000000000000000");
+    let forged: wxpay_core::v3::RequestPaymentV3 = serde_json::from_value(forged).unwrap();
+    assert!(forged.verify(APPID, &key).is_err());
+    let v2 = app
+        .spawn_beside(|s| s.wechat.api_version = "v2".into())
+        .await;
+    let (status, config) = v2.send(v2.http.get(v2.url("/v1/payment-config"))).await;
+    assert_eq!(status, 200, "{config}");
+    assert_eq!(config["api"], "v2");
+    assert!(config.get("merchant_public_key_pem").is_none(), "{config}");
+    assert!(!config.to_string().contains(wxpay_sim::config::DOC_API_KEY));
+    v2.cleanup().await;
+    app.cleanup().await;
+}
