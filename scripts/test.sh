@@ -35,6 +35,32 @@ cargo test --workspace --all-features
 echo "== wxpay-sign (npm package): install, build (wasm-bindgen CLI at the pinned version), test"
 (cd wasm-pkg && npm ci --no-audit --no-fund && npm run build && npm test)
 
+echo "== the example mini program, its pages run by a wx double against real sandboxes (v2, v3)"
+(cd examples/miniprogram && npm test)
+
+echo "== the /debug page in headless Chromium (Debian's chromium; nothing downloaded)"
+browser_skipped=""
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  elif [ "${WXPAY_REQUIRE_BROWSER:-}" = "1" ]; then
+    echo "Chromium is required (WXPAY_REQUIRE_BROWSER=1) but missing, and apt-get needs root" >&2
+    exit 1
+  else
+    browser_skipped="no chromium, and installing it needs root (apt-get install chromium fonts-noto-cjk)"
+  fi
+fi
+if [ -z "$browser_skipped" ]; then
+  (cd wasm-pkg && CHROMIUM="$(command -v chromium)" npm run test:browser)
+  echo "screenshot: ${CARGO_TARGET_DIR:-target}/debug-page.png"
+else
+  echo "!! browser test SKIPPED: $browser_skipped"
+fi
+
 if [ -n "$pg_skipped" ]; then
   echo "!! Reminder: the PostgreSQL suite was SKIPPED ($pg_skipped)."
+fi
+if [ -n "$browser_skipped" ]; then
+  echo "!! Reminder: the browser test was SKIPPED ($browser_skipped)."
 fi

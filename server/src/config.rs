@@ -104,6 +104,9 @@ pub struct ServerSettings {
     pub metrics_bind: Option<String>,
     /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`.
     pub metrics_token: Option<SecretString>,
+    /// The wxpay-sign package directory (built: `dist/`) whose debug page `/debug` serves;
+    /// the sandbox sets it to the repository's `wasm-pkg/`. Unset: no `/debug`.
+    pub debug_page_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

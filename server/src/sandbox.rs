@@ -8,6 +8,8 @@
 //! `wxpay_meta`) unless `--database-url` is given on the command line: an inherited
 //! `WXPAY_DATABASE__URL` or a config file's URL might point at a real database.
 
+use std::path::Path;
+
 use anyhow::Context as _;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, Row};
@@ -80,6 +82,13 @@ pub fn prepare(
     wechat.api_key = Some(SecretString::from(DOC_API_KEY));
     wechat.mp_base_url = base.clone();
     wechat.pay_base_url = base;
+    // The debug page of the wxpay-sign package in this repository (built or not: /debug
+    // says how to build it).
+    settings.server.debug_page_dir.get_or_insert_with(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("wasm-pkg")
+    });
     let admin_token = settings
         .admin
         .token
@@ -221,5 +230,6 @@ pub fn banner(api: &str, sim: &Banner) {
     } else {
         println!("  admin API:        {api}/v1/admin/  (Bearer admin.token)");
     }
+    println!("  debug page:       {api}/debug  (why a paySign or notify is wrong, in the browser)");
     println!("  try:              curl {api}/v1/products");
 }

@@ -128,12 +128,21 @@ impl Application {
         };
         let metrics_here = metrics_server.is_none();
         let admin_api = state.settings.admin.token.is_some();
+        let debug_page_dir = state.settings.server.debug_page_dir.clone();
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(access_log::log_request))
                 .app_data(data.clone())
-                .configure(|cfg| routes::configure(cfg, max_body, metrics_here, admin_api))
+                .configure(|cfg| {
+                    routes::configure(
+                        cfg,
+                        max_body,
+                        metrics_here,
+                        admin_api,
+                        debug_page_dir.as_deref(),
+                    )
+                })
         })
         // The embedding binary (or test) owns signals and stops through the handle.
         .disable_signals()

@@ -1,6 +1,7 @@
 //! HTTP routes.
 
 mod admin;
+mod debug_page;
 mod login;
 mod notify;
 mod ops;
@@ -26,12 +27,16 @@ pub(crate) fn configure(
     max_body_bytes: usize,
     metrics: bool,
     admin_api: bool,
+    debug_page_dir: Option<&std::path::Path>,
 ) {
     if metrics {
         configure_metrics(cfg);
     }
     if admin_api {
         admin::configure(cfg);
+    }
+    if let Some(dir) = debug_page_dir {
+        debug_page::configure(cfg, dir.to_path_buf());
     }
     cfg.app_data(json_config(max_body_bytes))
         .app_data(path_config())

@@ -1,0 +1,9 @@
+// The app: logs in early (unless a token is kept), so the first "buy" does not wait for
+// it. Calls log in again by themselves when the token is missing or rejected (utils/api.js).
+const api = require('./utils/api.js');
+
+App({
+  onLaunch() {
+    api.ensureLogin().catch((error) => console.warn('login: ' + error.message));
+  },
+});
