@@ -125,19 +125,13 @@ function makeApi(raw) {
       if (params === null || typeof params !== 'object' || Array.isArray(params)) {
         throw fail('INVALID_PARAMS', 'params must be the object passed to wx.requestPayment');
       }
-      const list = items(raw.checkPaymentParamsPacked(
+      // A plain object from the wasm (serde-wasm-bindgen): {ok, problems, canonical?, expectedPaySign?}.
+      return raw.checkPaymentParamsPacked(
         packTyped(params),
         opts.appId === undefined ? '' : text('appId', opts.appId),
         opts.key === undefined ? '' : text('key', opts.key),
         nowSeconds(opts.now),
-      ));
-      const report = { ok: list[0] === '1', problems: [] };
-      if (list[1]) report.canonical = list[1];
-      if (list[2]) report.expectedPaySign = list[2];
-      for (let i = 3; i < list.length; i += 3) {
-        report.problems.push({ field: list[i], code: list[i + 1], message: list[i + 2] });
-      }
-      return report;
+      );
     },
 
     parseXml(xml) {

@@ -85,7 +85,8 @@ function makeV3Api(raw, platform) {
     verifyV3Notify(args) {
       const { headers, body, keys, apiV3Key, now } = options(args, '{headers, body, keys, apiV3Key, now?}');
       const h = lowerHeaders(headers);
-      const packed = call(() => raw.v3VerifyNotify(
+      // A plain object from the wasm (serde-wasm-bindgen); the resource as JSON text.
+      const fields = call(() => raw.v3VerifyNotify(
         keySet(keys),
         h['wechatpay-timestamp'], h['wechatpay-nonce'], h['wechatpay-signature'], h['wechatpay-serial'],
         h['wechatpay-signature-type'],
@@ -94,22 +95,21 @@ function makeV3Api(raw, platform) {
         nowSeconds(now),
         platform === null ? undefined : platform.verifyPkcs1Sha256,
       ));
-      const [eventType, serial, id, createTime, summary, resourceType, originalType, plaintext] = items(packed);
       let resource;
       try {
-        resource = JSON.parse(plaintext);
+        resource = JSON.parse(fields.plaintext);
       } catch {
         throw fail('INVALID_NOTIFY', 'the decrypted resource is not JSON');
       }
       return {
-        event_type: eventType,
+        event_type: fields.event_type,
         resource,
-        serial,
-        id,
-        create_time: createTime,
-        summary,
-        resource_type: resourceType,
-        original_type: originalType,
+        serial: fields.serial,
+        id: fields.id,
+        create_time: fields.create_time,
+        summary: fields.summary,
+        resource_type: fields.resource_type,
+        original_type: fields.original_type,
       };
     },
 
@@ -190,18 +190,13 @@ function makeV3Api(raw, platform) {
       if (params === null || typeof params !== 'object' || Array.isArray(params)) {
         throw fail('INVALID_PARAMS', 'params must be the object passed to wx.requestPayment');
       }
-      const list = items(call(() => raw.v3CheckPaymentParams(
+      // A plain object from the wasm (serde-wasm-bindgen): {ok, problems, signedMessage?}.
+      return call(() => raw.v3CheckPaymentParams(
         packTyped(params),
         o.appId === undefined ? '' : text('appId', o.appId),
         o.key === undefined ? '' : text('key', o.key),
         nowSeconds(o.now),
-      )));
-      const report = { ok: list[0] === '1', problems: [] };
-      if (list[1]) report.signedMessage = list[1];
-      for (let i = 3; i < list.length; i += 3) {
-        report.problems.push({ field: list[i], code: list[i + 1], message: list[i + 2] });
-      }
-      return report;
+      ));
     },
   };
 }

@@ -74,7 +74,9 @@ function buildWasm(profile, cargoFeatures, out, budgetKiB) {
   }
 }
 
-buildWasm('wasm', [], dist, 150);
+// 150 KiB until the explainer's reports crossed as objects through serde-wasm-bindgen
+// (+3.7 KiB, issue 15): the budget moved to 155 KiB for that, not for anything else.
+buildWasm('wasm', [], dist, 155);
 buildWasm('wasm-v3', ['--no-default-features', '--features', 'v3'], join(dist, 'v3'), 300);
 
 // The repository's two license texts ship with the package (npm cannot reach outside it).

@@ -158,8 +158,12 @@ pub fn check_payment_params_packed(
     app_id: &str,
     key: &str,
     now_secs: f64,
-) -> Result<String, JsValue> {
-    Ok(crate::explain::check_packed(packed, app_id, key, now_secs)?)
+) -> Result<JsValue, JsValue> {
+    use crate::explain::{Api, check, run_packed, to_js};
+    Ok(to_js(
+        &run_packed(check, packed, app_id, key, now_secs)?,
+        Api::V2,
+    )?)
 }
 
 fn session_key(text: &str) -> Result<SessionKey, WxError> {

@@ -9,8 +9,10 @@ use wxpay_core::ApiKey;
 use wxpay_core::v2::sign::{self, SignType};
 use wxpay_core::v2::{Params, RequestPayment};
 
+use serde::Serialize;
+
 use crate::errors::{self, WxError};
-use crate::packed::{items, push};
+use crate::packed::items;
 
 /// The five params, in the order the WeChat client reports them.
 const FIELDS: [&str; 5] = ["timeStamp", "nonceStr", "package", "signType", "paySign"];
@@ -39,7 +41,7 @@ pub struct CheckOptions {
     pub now: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub field: &'static str,
     pub code: &'static str,
@@ -70,22 +72,43 @@ impl Report {
         });
     }
 
-    /// `ok`, canonical, expected paySign, then (field, code, message) per problem.
-    pub(crate) fn pack(&self) -> String {
-        let mut out = String::new();
-        push(&mut out, if self.ok { "1" } else { "0" });
-        push(&mut out, self.canonical.as_deref().unwrap_or_default());
-        push(
-            &mut out,
-            self.expected_pay_sign.as_deref().unwrap_or_default(),
-        );
-        for p in &self.problems {
-            push(&mut out, p.field);
-            push(&mut out, p.code);
-            push(&mut out, &p.message);
+    /// The report as JavaScript gets it: v2 calls the signed text `canonical`, v3
+    /// `signedMessage`; absent or empty values are left out.
+    pub(crate) fn view(&self, api: Api) -> ReportView<'_> {
+        let canonical = self.canonical.as_deref().filter(|c| !c.is_empty());
+        ReportView {
+            ok: self.ok,
+            problems: &self.problems,
+            canonical: canonical.filter(|_| api == Api::V2),
+            signed_message: canonical.filter(|_| api == Api::V3),
+            expected_pay_sign: self
+                .expected_pay_sign
+                .as_deref()
+                .filter(|s| !s.is_empty() && api == Api::V2),
         }
-        out
     }
+}
+
+/// Which explainer a report comes from (its JavaScript field names differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    V2,
+    V3,
+}
+
+/// A report crossing to JavaScript through serde-wasm-bindgen (a plain object; the
+/// explainer is no hot path, so no hand packing).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReportView<'a> {
+    ok: bool,
+    problems: &'a [Problem],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_pay_sign: Option<&'a str>,
 }
 
 /// The JS wrapper sends (name, type, text) per field: type `s` string, `d` number,
@@ -110,26 +133,26 @@ pub(crate) fn unpack_fields(packed: &str) -> Result<Fields, WxError> {
     Ok(fields)
 }
 
-pub fn check_packed(
-    packed: &str,
-    app_id: &str,
-    key: &str,
-    now_secs: f64,
-) -> Result<String, WxError> {
-    run_packed(check, packed, app_id, key, now_secs)
-}
-
-/// A checker (v2's or v3's) over the wrapper's packed fields and arguments, its report
-/// packed for JS.
+/// A checker (v2's or v3's) over the wrapper's packed fields and arguments.
 pub fn run_packed(
     checker: fn(&Fields, &CheckOptions) -> Result<Report, WxError>,
     packed: &str,
     app_id: &str,
     key: &str,
     now_secs: f64,
-) -> Result<String, WxError> {
+) -> Result<Report, WxError> {
     let fields = unpack_fields(packed)?;
-    Ok(checker(&fields, &CheckOptions::from_js(app_id, key, now_secs))?.pack())
+    checker(&fields, &CheckOptions::from_js(app_id, key, now_secs))
+}
+
+/// The report as a JavaScript object.
+pub(crate) fn to_js(report: &Report, api: Api) -> Result<wasm_bindgen::JsValue, WxError> {
+    serde_wasm_bindgen::to_value(&report.view(api)).map_err(|e| {
+        WxError::new(
+            "INTERNAL",
+            format!("the report could not cross to JavaScript: {e}"),
+        )
+    })
 }
 
 impl CheckOptions {
@@ -462,6 +485,7 @@ fn check_pay_sign(params: &Fields, app_id: &str, key: &ApiKey, report: &mut Repo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::packed::push;
 
     const KEY: &str = "qazwsxedcrfvtgbyhnujmikolp111111";
     const APP_ID: &str = "wxd678efh567hg6787";
@@ -652,6 +676,34 @@ mod tests {
     }
 
     #[test]
+    fn reports_cross_with_javascripts_names() {
+        let mut report = Report {
+            canonical: Some("appId=wx&nonceStr=n".into()),
+            expected_pay_sign: Some("ABC".into()),
+            ..Report::default()
+        };
+        report.add("paySign", "PAYSIGN_MISMATCH", "paySign does not match");
+        let v2 = serde_json::to_value(report.view(Api::V2)).unwrap();
+        assert_eq!(
+            v2,
+            serde_json::json!({
+                "ok": false,
+                "problems": [{"field": "paySign", "code": "PAYSIGN_MISMATCH", "message": "paySign does not match"}],
+                "canonical": "appId=wx&nonceStr=n",
+                "expectedPaySign": "ABC",
+            })
+        );
+        let v3 = serde_json::to_value(report.view(Api::V3)).unwrap();
+        assert_eq!(v3["signedMessage"], "appId=wx&nonceStr=n");
+        assert!(v3.get("canonical").is_none() && v3.get("expectedPaySign").is_none());
+        report.canonical = Some(String::new());
+        report.ok = true;
+        let empty = serde_json::to_value(report.view(Api::V2)).unwrap();
+        assert!(empty.get("canonical").is_none());
+        assert_eq!(empty["ok"], true);
+    }
+
+    #[test]
     fn packed_round_trip_and_bad_arguments() {
         let mut packed = String::new();
         for (name, kind, text) in [("timeStamp", "d", "1490840662"), ("nonceStr", "b", "")] {
@@ -665,14 +717,16 @@ mod tests {
             Some(&Given::Num("1490840662".into()))
         );
         assert_eq!(fields.get("nonceStr"), Some(&Given::Other("boolean")));
-        let report = check_packed(&packed, "", "", f64::NAN).unwrap();
-        assert!(report.starts_with("1:0"));
+        let report = run_packed(check, &packed, "", "", f64::NAN).unwrap();
+        assert!(!report.ok);
         assert_eq!(
-            check_packed("1:x", "", "", 0.0).unwrap_err().code,
+            run_packed(check, "1:x", "", "", 0.0).unwrap_err().code,
             "INVALID_PARAMS"
         );
         assert_eq!(
-            check_packed("", APP_ID, "short", 0.0).unwrap_err().code,
+            run_packed(check, "", APP_ID, "short", 0.0)
+                .unwrap_err()
+                .code,
             "INVALID_KEY"
         );
     }

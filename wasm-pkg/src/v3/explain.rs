@@ -13,21 +13,11 @@ use wxpay_core::v3::pem::{PemKind, kind_of};
 
 use crate::errors::WxError;
 use crate::explain::{
-    CheckOptions, Fields, Report, check_nonce_and_package, check_presence, check_timestamp,
-    run_packed, text,
+    CheckOptions, Fields, Report, check_nonce_and_package, check_presence, check_timestamp, text,
 };
 
 /// A paySign of RSA-2048: 256 bytes.
 const SIGNATURE_LEN: usize = 256;
-
-pub fn check_packed(
-    packed: &str,
-    app_id: &str,
-    key: &str,
-    now_secs: f64,
-) -> Result<String, WxError> {
-    run_packed(check, packed, app_id, key, now_secs)
-}
 
 /// The merchant's public key from its certificate or public key PEM. A private key is
 /// refused: it must never leave the server, let alone reach a front end.

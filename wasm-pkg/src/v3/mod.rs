@@ -179,7 +179,7 @@ pub fn notify(
     api_v3_key: &str,
     now: f64,
     verifier: Option<&dyn RsaVerifier>,
-) -> Result<String, WxError> {
+) -> Result<VerifiedFields, WxError> {
     let key = ApiV3Key::new(api_v3_key).map_err(|e| aead_error(&e))?;
     let headers = values.parse().map_err(|e| verify_error(&e, body))?;
     let now = seconds(now)?;
@@ -199,20 +199,31 @@ pub fn notify(
         _ => WxError::new("INVALID_NOTIFY", e.to_string()),
     })?;
     let envelope = verified.envelope();
-    let mut out = String::with_capacity(decrypted.plaintext.len() + 160);
-    for item in [
-        decrypted.event_type,
-        decrypted.serial,
-        decrypted.id,
-        &envelope.create_time,
-        envelope.summary.as_deref().unwrap_or_default(),
-        &envelope.resource_type,
-        decrypted.original_type.unwrap_or_default(),
-        &decrypted.plaintext,
-    ] {
-        push(&mut out, item);
-    }
-    Ok(out)
+    Ok(VerifiedFields {
+        event_type: decrypted.event_type.to_owned(),
+        serial: decrypted.serial.to_owned(),
+        id: decrypted.id.to_owned(),
+        create_time: envelope.create_time.to_string(),
+        summary: envelope.summary.as_deref().unwrap_or_default().to_owned(),
+        resource_type: envelope.resource_type.to_string(),
+        original_type: decrypted.original_type.unwrap_or_default().to_owned(),
+        plaintext: decrypted.plaintext.clone(),
+    })
+}
+
+/// A verified notify's fields, crossing to JavaScript as a plain object
+/// (serde-wasm-bindgen). The resource stays JSON text: the engine's `JSON.parse` reads it
+/// faster than a parse here plus an object built call by call.
+#[derive(Debug, serde::Serialize)]
+pub struct VerifiedFields {
+    event_type: String,
+    serial: String,
+    id: String,
+    create_time: String,
+    summary: String,
+    resource_type: String,
+    original_type: String,
+    plaintext: String,
 }
 
 /// Verifies a response: the serial of the key that verified it.
@@ -340,17 +351,23 @@ pub fn v3_verify_notify(
     api_v3_key: &str,
     now: f64,
     verifier: Option<js_sys::Function>,
-) -> Result<String, JsValue> {
+) -> Result<JsValue, JsValue> {
     let verifier = verifier.map(JsVerifier);
     let values = HeaderValues::of(&timestamp, &nonce, &signature, &serial, &signature_type);
-    Ok(notify(
+    let fields = notify(
         keys,
         &values,
         body,
         api_v3_key,
         now,
         verifier.as_ref().map(|v| v as &dyn RsaVerifier),
-    )?)
+    )?;
+    Ok(serde_wasm_bindgen::to_value(&fields).map_err(|e| {
+        WxError::new(
+            "INTERNAL",
+            format!("the notify could not cross to JavaScript: {e}"),
+        )
+    })?)
 }
 
 #[wasm_bindgen(js_name = v3VerifyResponse)]
@@ -419,6 +436,10 @@ pub fn v3_check_payment_params(
     app_id: &str,
     key: &str,
     now_secs: f64,
-) -> Result<String, JsValue> {
-    Ok(explain::check_packed(packed, app_id, key, now_secs)?)
+) -> Result<JsValue, JsValue> {
+    use crate::explain::{Api, run_packed, to_js};
+    Ok(to_js(
+        &run_packed(explain::check, packed, app_id, key, now_secs)?,
+        Api::V3,
+    )?)
 }
