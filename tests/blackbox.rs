@@ -183,6 +183,34 @@ async fn the_sandbox_runs_the_whole_flow_over_http() {
     );
 }
 
+/// SIGTERM (systemd, Docker) stops the server gracefully and it says so; its log file
+/// has no colour codes and durations rounded to the microsecond.
+#[tokio::test]
+async fn the_sandbox_stops_on_sigterm_and_says_so() {
+    let dir = wxpay_tests::test_dir("sigterm").unwrap();
+    let sandbox = Sandbox::start_in(&dir, &[], &[("RUST_LOG", "info")]).unwrap();
+    let (order, _) = buy_two_lattes(&sandbox).await;
+    assert_eq!(order["status"], "paid", "{order}");
+    let (clean, log) = sandbox.terminate();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(clean, "{log}");
+    assert!(
+        log.contains("shutting down") && log.contains("SIGTERM") && log.contains("wxpay stopped"),
+        "{log}"
+    );
+    assert!(!log.contains('\u{1b}'), "colour codes in a log file: {log}");
+    let durations: Vec<&str> = log
+        .lines()
+        .filter_map(|line| line.split("elapsed_ms=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert!(!durations.is_empty(), "{log}");
+    for duration in durations {
+        let decimals = duration.split('.').nth(1).map_or(0, str::len);
+        assert!(decimals <= 3, "{duration}");
+    }
+}
+
 /// `wxpay serve --sandbox --api v3` in each key mode: the same flow over HTTP, paid by a
 /// v3 notify (204) whose serial is the key the mode signs with.
 #[tokio::test]
@@ -318,6 +346,60 @@ fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, Str
 }
 
 const KEY: (&str, &str) = ("WXPAY_API_KEY", "192006250b4c09247ec02edce69f6a2d");
+
+/// `wxpay doctor` on the real binary: a database that does not exist yet, then a correct
+/// configuration (exit 0), then the app secret used as the API key (exit 1, named); JSON.
+#[test]
+fn doctor_names_the_mistake_and_exits_1() {
+    let dir = wxpay_tests::test_dir("doctor").unwrap();
+    let database = format!("sqlite://{}", dir.join("shop.sqlite").display());
+    let mut env = vec![
+        ("WXPAY_SERVER__PUBLIC_BASE_URL", "https://pay.example.com"),
+        ("WXPAY_WECHAT__APPID", "wx1111111111111111"),
+        ("WXPAY_WECHAT__MCH_ID", "1900000109"),
+        (
+            "WXPAY_WECHAT__APP_SECRET",
+            "3a1f0e7b9c2d4e6f8a0b1c2d3e4f5a6b",
+        ),
+        ("WXPAY_WECHAT__API_KEY", "Kq8mZ2xW4vN6pR0tY3uB5cE7gH9jL1aS"),
+        ("WXPAY_DATABASE__URL", database.as_str()),
+    ];
+    let (ok, out, err) = wxpay(&["doctor"], "", &env);
+    assert!(!ok, "{out}{err}");
+    assert!(
+        out.contains("database") && out.contains("does not exist"),
+        "{out}"
+    );
+    assert!(
+        !dir.join("shop.sqlite").exists(),
+        "the doctor created the database"
+    );
+    let (ok, _, err) = wxpay(&["migrate"], "", &env);
+    assert!(ok, "{err}");
+    let (ok, out, err) = wxpay(&["doctor"], "", &env);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("every migration applied"), "{out}");
+    env[3] = (
+        "WXPAY_WECHAT__APP_SECRET",
+        "Kq8mZ2xW4vN6pR0tY3uB5cE7gH9jL1aS",
+    );
+    let (ok, out, _) = wxpay(&["doctor", "--json"], "", &env);
+    assert!(!ok);
+    let lines: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["check"] == "secrets_distinct" && l["status"] == "error"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Kq8mZ2xW4vN6pR0tY3uB5cE7gH9jL1aS"),
+        "a secret printed: {out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 /// `sign --v3` and `verify-notify --v3` with test keys (a throwaway key pair stands in for
 /// the merchant's and for WeChat's): outputs checked with the core, keys never printed.
@@ -467,6 +549,33 @@ fn sign_and_verify_notify_helpers() {
     let verified: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(verified["valid"], true);
     assert_eq!(verified["total_fee"], 1);
+    // Every verified field, not a selection.
+    let fields = verified["fields"].as_object().unwrap();
+    for name in [
+        "openid",
+        "bank_type",
+        "cash_fee",
+        "nonce_str",
+        "trade_type",
+        "is_subscribe",
+    ] {
+        assert!(fields.contains_key(name), "{name}: {out}");
+    }
+    // An order bound to HMAC-SHA256 and an MD5-signed notify: said as such.
+    let (ok, out, _) = wxpay(
+        &["verify-notify", "--sign-type", "HMAC-SHA256"],
+        body,
+        &[KEY],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("the order is HMAC-SHA256 but this message is signed MD5"),
+        "{out}"
+    );
+    // A missing file is named.
+    let (ok, _, err) = wxpay(&["verify-notify", "/nonexistent/notify.xml"], "", &[KEY]);
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/notify.xml"), "{err}");
     let (ok, out, _) = wxpay(
         &["verify-notify"],
         &body.replace("<total_fee>1", "<total_fee>100"),
@@ -481,6 +590,8 @@ fn every_subcommand_has_help_and_production_needs_its_secrets() {
     for sub in ["serve", "sim", "migrate", "sign", "verify-notify"] {
         let (ok, out, _) = wxpay(&[sub, "--help"], "", &[]);
         assert!(ok && out.contains("Usage"), "{sub}: {out}");
+        // No `[env: NAME=]`: an unset variable's empty value is not shown.
+        assert!(!out.contains("=]"), "{sub}: {out}");
     }
     let dir = std::env::temp_dir().join(format!("wxpay-blackbox-prod-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

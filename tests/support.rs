@@ -78,8 +78,9 @@ impl Sandbox {
                 "127.0.0.1:0",
             ])
             .args(args)
-            .envs(env.iter().copied())
+            // Quiet by default; a test's own RUST_LOG wins.
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -127,6 +128,21 @@ impl Sandbox {
             ));
         }
         Ok(sandbox)
+    }
+
+    /// Sends SIGTERM (what systemd, Docker and Kubernetes send) and waits up to 20 s for
+    /// the process to exit: whether it exited with success, and its log.
+    pub fn terminate(mut self) -> (bool, String) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status.success(), self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (false, self.log())
     }
 
     /// What the sandbox logged so far.

@@ -45,7 +45,9 @@ pub(crate) async fn log_request(
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     let elapsed = started.elapsed().as_secs_f64();
-    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed * 1000.0, "handled"));
+    // Milliseconds to the microsecond (0.58, not 0.5799289999999999).
+    let elapsed_ms = (elapsed * 1_000_000.0).round() / 1000.0;
+    span.in_scope(|| tracing::info!(status, elapsed_ms, "handled"));
     if let Some(metrics) = metrics {
         metrics
             .http_requests

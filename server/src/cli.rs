@@ -39,6 +39,9 @@ enum Command {
     /// Verify a pay notify (XML from FILE or stdin) with the v2 API key; with --v3, a
     /// captured v3 notify (--headers FILE, the body from FILE or stdin).
     VerifyNotify(VerifyArgs),
+    /// Check the configuration for the classic mistakes (which key is which, whose
+    /// certificate, notify URL, database); exit code 1 when one is an error.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +53,15 @@ struct DatabaseArgs {
     /// WXPAY_DATABASE__URL; with --sandbox, the only way to choose the database).
     #[arg(long)]
     database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Print the findings as JSON (an array of {check, status, found, fix}).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +156,7 @@ pub fn main() -> ExitCode {
             Command::Migrate(args) => migrate(args).await.map(|()| ExitCode::SUCCESS),
             Command::Sign(args) => sign_command(args),
             Command::VerifyNotify(args) => verify_command(args),
+            Command::Doctor(args) => doctor_command(args).await,
         }
     });
     result.unwrap_or_else(|e| fail(&format!("{e:#}")))
@@ -235,7 +248,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some((banner, sim_handle, sim_task)) => {
             sandbox::banner(&api, &banner);
             let app_task = tokio::spawn(app.run_until_stopped());
-            tokio::signal::ctrl_c().await?;
+            shutdown_signal().await?;
             app_handle.stop(true).await;
             sim_handle.stop(true).await;
             let _ = tokio::join!(app_task, sim_task);
@@ -243,12 +256,48 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => {
             tracing::info!(%api, "wxpay serving");
             let app_task = tokio::spawn(app.run_until_stopped());
-            tokio::signal::ctrl_c().await?;
+            shutdown_signal().await?;
             app_handle.stop(true).await;
             let _ = app_task.await;
         }
     }
+    tracing::info!("wxpay stopped");
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd, Docker and Kubernetes
+/// send), and says which: requests in flight then finish (up to 10 s) before the exit.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    let signal = {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "SIGINT")?,
+            _ = term.recv() => "SIGTERM",
+        }
+    };
+    #[cfg(not(unix))]
+    let signal = tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")?;
+    tracing::info!(signal, "wxpay shutting down: finishing requests in flight");
+    Ok(())
+}
+
+async fn doctor_command(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let settings = settings(&args.database)?;
+    let report = crate::doctor::run(&settings).await;
+    if args.json {
+        print(&serde_json::to_value(&report.lines)?);
+    } else {
+        #[allow(clippy::print_stdout)] // The command's output.
+        {
+            print!("{}", crate::doctor::render(&report));
+        }
+    }
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
@@ -273,7 +322,10 @@ fn api_key(args: &KeyArgs) -> anyhow::Result<ApiKey> {
 pub(crate) fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
     let mut input = Vec::new();
     match file {
-        Some(path) => input = std::fs::read(path)?,
+        Some(path) => {
+            input = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        }
         None => {
             std::io::stdin().read_to_end(&mut input)?;
         }
@@ -343,6 +395,8 @@ fn verify_command(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "appid": notify.appid(),
                 "mch_id": notify.mch_id(),
                 "time_end": notify.time_end(),
+                // Every field of the notify, all covered by the verified sign.
+                "fields": notify.params(),
             }));
             Ok(ExitCode::SUCCESS)
         }

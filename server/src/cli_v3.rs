@@ -141,7 +141,10 @@ pub(crate) fn verify_notify_command(
     body_file: Option<&PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let path = required(&args.headers, "--headers FILE")?;
-    let headers = parse_headers(&std::fs::read_to_string(path)?)?;
+    let headers =
+        parse_headers(&std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the headers file {}: {e}", path.display())
+        })?)?;
     let keys = key_set(&args.keys)?;
     let body = read_input(body_file)?;
     let lookup = |name: &str| {

@@ -12,6 +12,8 @@ pub mod clock;
 pub mod config;
 pub mod config_tls;
 pub mod config_v3;
+pub mod doctor;
+mod doctor_keys;
 mod error;
 pub mod gateway;
 mod ids;

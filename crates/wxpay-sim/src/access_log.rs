@@ -29,7 +29,8 @@ pub(crate) async fn log_request(
         Ok(r) => r.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond (0.58, not 0.5799289999999999).
+    let elapsed_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     span.in_scope(|| tracing::info!(status, elapsed_ms, "handled"));
     response
 }

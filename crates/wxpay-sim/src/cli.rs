@@ -9,7 +9,12 @@ use crate::{MerchantConfig, SimConfig, Simulator};
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:9100", env = "WXPAY_SIM_BIND")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:9100",
+        env = "WXPAY_SIM_BIND",
+        hide_env_values = true
+    )]
     bind: String,
     /// TOML file with `seed`, `time_scale` and `[[merchants]]` (appid, mch_id, api_key,
     /// app_secret, unionid). Flags below override the first merchant.

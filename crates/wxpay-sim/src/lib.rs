@@ -48,12 +48,15 @@ fn http_status(status: u16) -> actix_web::HttpResponse {
         .body(code.canonical_reason().unwrap_or("Server Error"))
 }
 
-/// Plain-text logs filtered by `RUST_LOG` (default: info). A second call is harmless.
+/// Plain-text logs filtered by `RUST_LOG` (default: info), coloured only on a terminal
+/// (a log file gets no escape codes). A second call is harmless.
 pub fn init_logging() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,actix_server=warn".into()),
         )
+        .with_ansi(std::io::stdout().is_terminal())
         .try_init();
 }

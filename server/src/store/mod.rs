@@ -173,6 +173,32 @@ impl Store {
         Ok(())
     }
 
+    /// How many of this build's migrations the database has not applied (all of them
+    /// when it has none yet).
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let applied: Vec<i64> =
+            match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(rows) => rows
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?,
+                // No table: nothing applied yet.
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(error) => return Err(error.into()),
+            };
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
     /// Deletes expired sessions and idempotency keys created before `keys_before`.
     /// Returns how many rows went.
     pub async fn housekeeping(&self, now: i64, keys_before: i64) -> Result<u64, StoreError> {

@@ -127,6 +127,12 @@ pub enum VerifyError {
         .0.map_or("32 or 64".to_owned(), |t| t.hex_len().to_string())
     )]
     MalformedSign(Option<SignType>),
+    /// The caller bound the type (an order's), and the sign has the other type's length.
+    #[error(
+        "the order is {expected} but this message is signed {found} (its sign has {} hex characters)",
+        .found.hex_len()
+    )]
+    SignedWithOtherType { found: SignType, expected: SignType },
     #[error("signature does not match ({0}); check the API key and that every field is signed")]
     Mismatch(SignType),
 }
@@ -222,7 +228,14 @@ pub fn verify(
     };
     let sign_type = resolve_sign_type(params, expected)?;
     if received.len() != sign_type.hex_len() {
-        return Err(VerifyError::MalformedSign(Some(sign_type)));
+        let other = SignType::from_sign_len(received.len()).filter(|_| expected.is_some());
+        return Err(match other {
+            Some(found) => VerifyError::SignedWithOtherType {
+                found,
+                expected: sign_type,
+            },
+            None => VerifyError::MalformedSign(Some(sign_type)),
+        });
     }
     let mut received_bytes = [0u8; 32];
     let received_bytes = base16ct::mixed::decode(received, &mut received_bytes)
@@ -260,6 +273,34 @@ mod tests {
     }
 
     #[test]
+    fn a_sign_of_the_other_type_says_so_when_the_type_is_bound() {
+        let mut params = official();
+        params.insert(
+            "sign",
+            sign(&official(), &key(), SignType::Md5).as_str().to_owned(),
+        );
+        let error = verify(&params, &key(), Some(SignType::HmacSha256)).unwrap_err();
+        assert_eq!(
+            error,
+            VerifyError::SignedWithOtherType {
+                found: SignType::Md5,
+                expected: SignType::HmacSha256
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "the order is HMAC-SHA256 but this message is signed MD5 (its sign has 32 hex characters)"
+        );
+        // Unbound, the length decides the type and the MD5 sign verifies.
+        assert_eq!(verify(&params, &key(), None), Ok(SignType::Md5));
+        params.insert("sign", "ABC".to_owned());
+        assert_eq!(
+            verify(&params, &key(), Some(SignType::HmacSha256)),
+            Err(VerifyError::MalformedSign(Some(SignType::HmacSha256)))
+        );
+    }
+
+    #[test]
     fn signs_the_official_example_both_ways() {
         assert_eq!(
             sign(&official(), &key(), SignType::Md5).as_str(),
@@ -290,7 +331,10 @@ mod tests {
         // An MD5 sign on a message whose order says HMAC-SHA256 does not verify.
         assert_eq!(
             verify(&params, &key(), Some(SignType::HmacSha256)),
-            Err(VerifyError::MalformedSign(Some(SignType::HmacSha256)))
+            Err(VerifyError::SignedWithOtherType {
+                found: SignType::Md5,
+                expected: SignType::HmacSha256
+            })
         );
         params.insert("sign_type", "MD5");
         assert_eq!(

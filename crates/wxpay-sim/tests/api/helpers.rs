@@ -212,6 +212,20 @@ impl TestSim {
         }
     }
 
+    /// Waits (up to 20 s: a loaded machine delays deliveries) until `n` refund notify
+    /// attempts for the trade are logged: all its attempts.
+    pub async fn wait_refund_attempts(&self, out_trade_no: &str, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let attempts = self.attempts(out_trade_no).await;
+            let refunds = attempts.iter().filter(|a| a["kind"] == "refund").count();
+            if refunds >= n || tokio::time::Instant::now() >= deadline {
+                return attempts;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// A user who logged in and an unpaid order for them: (openid, prepay_id).
     pub async fn order_for_new_user(&self, order: &mut Order) -> String {
         let (_, openid) = self.login(None).await;

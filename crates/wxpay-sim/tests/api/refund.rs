@@ -276,7 +276,7 @@ async fn v2_refund_rules_query_and_notify() {
         Some("REFUNDNOTEXIST")
     );
     assert_eq!(sim.orderquery(&no).await.get("trade_state"), Some("REFUND"));
-    let attempts = sim.wait_attempts(&no, 1, Duration::from_secs(5)).await;
+    let attempts = sim.wait_refund_attempts(&no, 1).await;
     let refund_attempts: Vec<&Value> = attempts.iter().filter(|a| a["kind"] == "refund").collect();
     assert_eq!(refund_attempts.len(), 1, "{attempts:?}");
     assert_eq!(refund_attempts[0]["out_refund_no"], "R-1");
@@ -415,7 +415,7 @@ async fn v3_refunds_create_query_and_notify() {
     );
 
     // The notify: REFUND.SUCCESS, verified, decrypted (AAD refund) into the typed refund.
-    let attempts = merchant.wait_attempts("v3refund0001", 2).await;
+    let attempts = merchant.wait_refund_attempt("v3refund0001").await;
     let refund_attempt = attempts.iter().find(|a| a["kind"] == "refund").unwrap();
     assert_eq!(refund_attempt["acknowledged"], true);
     let received = receiver.received();

@@ -277,6 +277,22 @@ impl V3Merchant {
         response["attempts"].as_array().unwrap().clone()
     }
 
+    /// Waits (up to 20 s: a loaded machine delays deliveries) until an acknowledged refund
+    /// notify attempt for the trade is logged: all its attempts.
+    pub async fn wait_refund_attempt(&self, out_trade_no: &str) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let attempts = self.attempts(out_trade_no).await;
+            let done = attempts
+                .iter()
+                .any(|a| a["kind"] == "refund" && a["acknowledged"] == true);
+            if done || tokio::time::Instant::now() >= deadline {
+                return attempts;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits (up to 5 s) until `n` attempts for the trade are logged.
     pub async fn wait_attempts(&self, out_trade_no: &str, n: usize) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
