@@ -62,6 +62,9 @@ struct DoctorArgs {
     /// Print the findings as JSON (an array of {check, status, found, fix}).
     #[arg(long)]
     json: bool,
+    /// Also ask WeChat: a signed harmless query, the key mode, the clock.
+    #[arg(long)]
+    online: bool,
 }
 
 #[derive(Debug, Args)]
@@ -284,7 +287,7 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 
 async fn doctor_command(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args.database)?;
-    let report = crate::doctor::run(&settings).await;
+    let report = crate::doctor::run(&settings, args.online).await;
     if args.json {
         print(&serde_json::to_value(&report.lines)?);
     } else {

@@ -90,26 +90,33 @@ impl RefundTlsSettings {
                 )
             }
             None => {
-                let certificate = text(
+                let mut certificate = text(
                     self.certificate_file.as_deref(),
                     self.certificate_pem.as_deref(),
                     "wechat.refund_tls.certificate_file",
-                )?
-                .or(text(
-                    v3.certificate_file.as_deref(),
-                    v3.certificate_pem.as_deref(),
-                    "wechat.v3.certificate_file",
-                )?);
-                let key = text(
+                )?;
+                let mut key = text(
                     self.key_file.as_deref(),
                     self.key_pem.as_ref().map(|k| k.expose_secret()),
                     "wechat.refund_tls.key_file",
-                )?
-                .or(text(
-                    v3.private_key_file.as_deref(),
-                    v3.private_key_pem.as_ref().map(|k| k.expose_secret()),
-                    "wechat.v3.private_key_file",
-                )?);
+                )?;
+                // An empty section borrows the v3 pair, when v3 has both halves (a v3
+                // merchant may give its certificate's serial only).
+                if certificate.is_none() && key.is_none() {
+                    let v3_certificate = text(
+                        v3.certificate_file.as_deref(),
+                        v3.certificate_pem.as_deref(),
+                        "wechat.v3.certificate_file",
+                    )?;
+                    let v3_key = text(
+                        v3.private_key_file.as_deref(),
+                        v3.private_key_pem.as_ref().map(|k| k.expose_secret()),
+                        "wechat.v3.private_key_file",
+                    )?;
+                    if v3_certificate.is_some() && v3_key.is_some() {
+                        (certificate, key) = (v3_certificate, v3_key);
+                    }
+                }
                 match (certificate, key) {
                     (Some(certificate), Some(key)) => Some(
                         MerchantCertificate::from_pem(&certificate, &key, mch_id)
@@ -199,6 +206,17 @@ mod tests {
                 .load(MCH_ID, &from_v3)
                 .unwrap()
                 .is_some()
+        );
+        // A v3 merchant with its certificate's serial only: no pair to borrow, no error.
+        let serial_only = V3Settings {
+            private_key_pem: tls.client_key_pem.as_deref().map(SecretString::from),
+            ..v3_defaults()
+        };
+        assert!(
+            RefundTlsSettings::default()
+                .load(MCH_ID, &serial_only)
+                .unwrap()
+                .is_none()
         );
     }
 

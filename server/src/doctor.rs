@@ -1,7 +1,7 @@
 //! `wxpay doctor`: the classic configuration mistakes, each a line with its check, a
 //! status, what was found and how to fix it. It reads the same configuration as `serve`,
-//! and keeps going after a failure (serve stops at the first). Offline: it never calls
-//! WeChat. Nothing secret is printed: keys are described by their shape, never shown.
+//! and keeps going after a failure (serve stops at the first). Offline unless `--online`
+//! (`doctor_online`). Nothing secret is printed: keys are described by their shape.
 
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -76,10 +76,18 @@ pub fn check_settings(settings: &Settings) -> Report {
     report
 }
 
-/// Everything, the database included.
-pub async fn run(settings: &Settings) -> Report {
+/// What WeChat says about the configuration (`--online`).
+pub async fn check_online(settings: &Settings, report: &mut Report) {
+    crate::doctor_online::check(settings, report).await;
+}
+
+/// Everything, the database included; with `online`, what WeChat says too.
+pub async fn run(settings: &Settings, online: bool) -> Report {
     let mut report = check_settings(settings);
     check_database(settings, &mut report).await;
+    if online {
+        check_online(settings, &mut report).await;
+    }
     report
 }
 

@@ -14,6 +14,7 @@ pub mod config_tls;
 pub mod config_v3;
 pub mod doctor;
 mod doctor_keys;
+mod doctor_online;
 mod error;
 pub mod gateway;
 mod ids;

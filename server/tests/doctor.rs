@@ -37,14 +37,18 @@ fn v2() -> Settings {
 }
 
 fn keys(mode: KeyMode, seed: u64) -> SandboxKeys {
+    keys_of(MCH_ID, mode, seed)
+}
+
+fn keys_of(mch_id: &str, mode: KeyMode, seed: u64) -> SandboxKeys {
     let mut merchant = MerchantConfig::documentation();
-    merchant.mch_id = MCH_ID.into();
+    merchant.mch_id = mch_id.into();
     merchant.key_mode = mode;
     let config = SimConfig {
         seed,
         ..SimConfig::for_merchant(merchant)
     };
-    SandboxKeys::derive(&config, MCH_ID).unwrap().unwrap()
+    SandboxKeys::derive(&config, mch_id).unwrap().unwrap()
 }
 
 fn v3(mode: KeyMode) -> (Settings, SandboxKeys) {
@@ -267,4 +271,110 @@ fn each_classic_mistake_is_named() {
             );
         }
     }
+}
+
+/// `--online` against the simulator: accepted credentials, a wrong API key, a key that is
+/// not the registered certificate's, a public-key merchant configured for certificates.
+#[tokio::test]
+async fn online_checks_name_what_only_wechat_can_tell() {
+    use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+    let mut merchant = MerchantConfig::documentation();
+    merchant.key_mode = KeyMode::PublicKey;
+    let config = SimConfig {
+        merchants: vec![merchant.clone()],
+        seed: 7,
+        time_scale: 1.0,
+    };
+    let sim = wxpay_sim::spawn(&config).await.unwrap();
+    let sim_keys = SandboxKeys::derive(&config, DOC_MCH_ID).unwrap().unwrap();
+    let base = |s: &mut Settings| {
+        s.wechat.appid = Some(DOC_APPID.into());
+        s.wechat.mch_id = Some(DOC_MCH_ID.into());
+        s.wechat.app_secret = Some(SecretString::from(DOC_APP_SECRET));
+        s.wechat.api_key = Some(SecretString::from(DOC_API_KEY));
+        s.wechat.pay_base_url = sim.base_url.clone();
+        s.wechat.mp_base_url = sim.base_url.clone();
+    };
+    let online = |settings: Settings| async move {
+        let mut report = Report::default();
+        wxpay_server::doctor::check_online(&settings, &mut report).await;
+        report
+    };
+
+    let mut good = Settings::load(None).unwrap();
+    base(&mut good);
+    let report = online(good.clone()).await;
+    assert_eq!(
+        report.status_of("v2_online"),
+        Some(Status::Ok),
+        "{}",
+        wxpay_server::doctor::render(&report)
+    );
+    assert_eq!(report.status_of("clock"), Some(Status::Ok));
+
+    let mut wrong_key = good.clone();
+    wrong_key.wechat.api_key = Some(SecretString::from(API_KEY));
+    let report = online(wrong_key).await;
+    assert_eq!(report.status_of("v2_online"), Some(Status::Error));
+    assert!(wxpay_server::doctor::render(&report).contains("API key"));
+
+    let mut v3 = good.clone();
+    wxpay_server::sandbox::apply_v3_keys(&mut v3, &sim_keys);
+    let report = online(v3.clone()).await;
+    assert_eq!(
+        report.status_of("v3_online"),
+        Some(Status::Ok),
+        "{}",
+        wxpay_server::doctor::render(&report)
+    );
+
+    // The registered serial, signed with another key: WeChat rebuilds the same message.
+    let other = keys_of(DOC_MCH_ID, KeyMode::PublicKey, 9);
+    let mut other_key = v3.clone();
+    other_key.wechat.v3.certificate_pem = None;
+    other_key.wechat.v3.certificate_serial = Some(sim_keys.merchant_serial_no.clone());
+    other_key.wechat.v3.private_key_pem = other
+        .merchant_private_key_pem
+        .as_deref()
+        .map(SecretString::from);
+    let report = online(other_key).await;
+    let shown = wxpay_server::doctor::render(&report);
+    assert_eq!(
+        report.status_of("v3_online"),
+        Some(Status::Error),
+        "{shown}"
+    );
+    assert!(
+        wxpay_server::doctor::render(&report).contains("private key is not the one"),
+        "{}",
+        wxpay_server::doctor::render(&report)
+    );
+
+    // Another certificate (its own key with it): the serial is not the registered one.
+    let mut other_cert = v3.clone();
+    other_cert.wechat.v3.certificate_pem = Some(other.merchant_certificate_pem.clone());
+    other_cert.wechat.v3.private_key_pem = other
+        .merchant_private_key_pem
+        .as_deref()
+        .map(SecretString::from);
+    let report = online(other_cert).await;
+    assert!(
+        wxpay_server::doctor::render(&report).contains("serial sent is not"),
+        "{}",
+        wxpay_server::doctor::render(&report)
+    );
+
+    // A public-key merchant configured for platform certificates.
+    let mut certificates = v3.clone();
+    certificates.wechat.v3.key_mode = "platform_certificate".into();
+    certificates.wechat.v3.public_key_id = None;
+    certificates.wechat.v3.public_key_pem = None;
+    let report = online(certificates).await;
+    assert_eq!(
+        report.status_of("v3_key_mode"),
+        Some(Status::Error),
+        "{}",
+        wxpay_server::doctor::render(&report)
+    );
+    sim.stop().await;
 }
