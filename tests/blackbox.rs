@@ -347,6 +347,156 @@ fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, Str
 
 const KEY: (&str, &str) = ("WXPAY_API_KEY", "192006250b4c09247ec02edce69f6a2d");
 
+/// `wxpay explain` on the real binary: correct params, classic mistakes, a notify checked
+/// with the right and a wrong key; exit code 1 when there is a problem.
+#[test]
+fn explain_names_each_problem() {
+    use wxpay_core::v2::{Params, sign};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let mut signed = Params::new();
+    for (name, value) in [
+        ("appId", "wxd930ea5d5a258f4f"),
+        ("timeStamp", now.as_str()),
+        ("nonceStr", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"),
+        ("package", "prepay_id=wx30123456789012345678901234567890"),
+        ("signType", "MD5"),
+    ] {
+        signed.insert(name, value.to_owned());
+    }
+    let key = wxpay_core::ApiKey::new(KEY.1).unwrap();
+    let pay_sign = sign::sign(&signed, &key, sign::SignType::Md5);
+    let params = serde_json::json!({
+        "appId": "wxd930ea5d5a258f4f", "timeStamp": now, "nonceStr": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+        "package": "prepay_id=wx30123456789012345678901234567890", "signType": "MD5", "paySign": pay_sign.as_str(),
+    });
+    let (ok, out, err) = wxpay(&["explain"], &params.to_string(), &[KEY]);
+    assert!(ok, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["problems"], serde_json::json!([]));
+    assert_eq!(report["expected"], pay_sign.as_str());
+    assert_eq!(report["canonical"], signed.canonical_string());
+    let codes = |out: &str| -> Vec<String> {
+        let report: Value = serde_json::from_str(out).unwrap();
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut millis = params.clone();
+    millis["timeStamp"] = Value::String(format!("{now}000"));
+    let (ok, out, _) = wxpay(&["explain"], &millis.to_string(), &[]);
+    assert!(!ok);
+    assert!(
+        codes(&out).contains(&"TIMESTAMP_MILLISECONDS".to_owned()),
+        "{out}"
+    );
+    let mut lower = params.clone();
+    lower["paySign"] = Value::String(pay_sign.as_str().to_lowercase());
+    let (ok, out, _) = wxpay(&["explain"], &lower.to_string(), &[KEY]);
+    assert!(!ok);
+    assert!(
+        codes(&out).contains(&"PAYSIGN_LOWERCASE".to_owned()),
+        "{out}"
+    );
+    let other_key = ("WXPAY_API_KEY", "00000000000000000000000000000000");
+    let (ok, out, _) = wxpay(&["explain"], &params.to_string(), &[other_key]);
+    assert!(!ok);
+    assert!(
+        codes(&out).contains(&"WRONG_KEY_LIKELY".to_owned()),
+        "{out}"
+    );
+    assert!(!out.contains(KEY.1), "the key is never printed");
+
+    let vectors: Value = serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
+    let notify = vectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "v2_pay_notify_valid_md5")
+        .unwrap();
+    let body = notify["body_xml"].as_str().unwrap();
+    let (ok, out, _) = wxpay(&["explain"], body, &[KEY]);
+    assert!(ok, "{out}");
+    let (ok, out, _) = wxpay(&["explain"], body, &[other_key]);
+    assert!(!ok);
+    assert_eq!(codes(&out), ["BAD_SIGNATURE"], "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(report["expected"], report["given"]);
+
+    // v3: paySign with the merchant's public key; a notify with WeChat's certificate.
+    let by_name = |name: &str| {
+        vectors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let keys = by_name("v3_test_keys");
+    let v = by_name("v3_requestPayment_paySign_generated_key");
+    let dir = wxpay_tests::test_dir("explain-v3").unwrap();
+    let cert = dir.join("merchant_public_key.pem");
+    std::fs::write(&cert, keys["merchant_public_key_pem"].as_str().unwrap()).unwrap();
+    let v3_params = serde_json::json!({
+        "appId": v["appId"], "timeStamp": v["timeStamp"], "nonceStr": v["nonceStr"],
+        "package": v["package"], "signType": "RSA", "paySign": v["expected_paySign"],
+    });
+    let at = v["timeStamp"].as_str().unwrap();
+    let cert_arg = cert.display().to_string();
+    let (ok, out, _) = wxpay(
+        &["explain", "--cert", &cert_arg, "--now", at],
+        &v3_params.to_string(),
+        &[],
+    );
+    assert!(ok, "{out}");
+    let mut wrong = v3_params.clone();
+    wrong["nonceStr"] = Value::String("x".repeat(16));
+    let (ok, out, _) = wxpay(
+        &["explain", "--cert", &cert_arg, "--now", at],
+        &wrong.to_string(),
+        &[],
+    );
+    assert!(!ok);
+    assert!(
+        codes(&out).contains(&"PAYSIGN_MISMATCH".to_owned()),
+        "{out}"
+    );
+    let n = by_name("v3_notify_end_to_end");
+    let platform = dir.join("platform.pem");
+    std::fs::write(
+        &platform,
+        keys["platform_certificate_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let serial = n["headers"]["Wechatpay-Serial"].as_str().unwrap();
+    let wechat_key = format!("{serial}={}", platform.display());
+    let now = n["now_for_skew_check"].to_string();
+    let captured = serde_json::json!({ "headers": n["headers"], "body": n["body"] });
+    let (ok, out, _) = wxpay(
+        &["explain", "--wechat-key", &wechat_key, "--now", &now],
+        &captured.to_string(),
+        &[],
+    );
+    assert!(ok, "{out}");
+    let mut tampered = captured.clone();
+    tampered["body"] = Value::String(n["body"].as_str().unwrap().replacen('"', "'", 1));
+    let (ok, out, _) = wxpay(
+        &["explain", "--wechat-key", &wechat_key, "--now", &now],
+        &tampered.to_string(),
+        &[],
+    );
+    assert!(!ok);
+    assert_eq!(codes(&out), ["BAD_SIGNATURE"], "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `wxpay doctor` on the real binary: a database that does not exist yet, then a correct
 /// configuration (exit 0), then the app secret used as the API key (exit 1, named); JSON.
 #[test]

@@ -39,6 +39,9 @@ enum Command {
     /// Verify a pay notify (XML from FILE or stdin) with the v2 API key; with --v3, a
     /// captured v3 notify (--headers FILE, the body from FILE or stdin).
     VerifyNotify(VerifyArgs),
+    /// Why would WeChat refuse these payment params, or this notify? Every problem with
+    /// its code, the canonical string and the expected signature (JSON); exit 1 when any.
+    Explain(crate::cli_explain::ExplainArgs),
     /// Check the configuration for the classic mistakes (which key is which, whose
     /// certificate, notify URL, database); exit code 1 when one is an error.
     Doctor(DoctorArgs),
@@ -160,6 +163,7 @@ pub fn main() -> ExitCode {
             Command::Sign(args) => sign_command(args),
             Command::VerifyNotify(args) => verify_command(args),
             Command::Doctor(args) => doctor_command(args).await,
+            Command::Explain(args) => crate::cli_explain::explain_command(&args),
         }
     });
     result.unwrap_or_else(|e| fail(&format!("{e:#}")))

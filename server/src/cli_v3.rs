@@ -119,7 +119,7 @@ fn parse_headers(text: &str) -> anyhow::Result<Vec<(String, String)>> {
         .collect())
 }
 
-fn key_set(specs: &[String]) -> anyhow::Result<KeySet> {
+pub(crate) fn key_set(specs: &[String]) -> anyhow::Result<KeySet> {
     let mut keys = KeySet::new();
     for spec in specs {
         let (serial, file) = spec

@@ -7,6 +7,7 @@ mod access_log;
 mod auth;
 pub mod catalog;
 pub mod cli;
+mod cli_explain;
 mod cli_v3;
 pub mod clock;
 pub mod config;

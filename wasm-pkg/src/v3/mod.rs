@@ -81,7 +81,7 @@ fn key_error(error: &KeyError, serial: &str) -> WxError {
     WxError::new(code, format!("keys[{serial:?}]: {error}"))
 }
 
-fn verify_error(error: &VerifyError, body: &[u8]) -> WxError {
+pub fn verify_error(error: &VerifyError, body: &[u8]) -> WxError {
     let code = match error {
         VerifyError::MissingHeader(_) => "MISSING_HEADER",
         VerifyError::BadTimestamp => "INVALID_TIMESTAMP",
