@@ -4,6 +4,7 @@
 //! clients and the routes; `main.rs` only runs the CLI.
 
 mod access_log;
+mod access_token;
 mod auth;
 pub mod catalog;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! wxpay-client: the calls a Mini Program backend makes to WeChat.
 //!
-//! - [`LoginClient::code2session`]: exchange a `wx.login` code for openid + session_key.
+//! - [`LoginClient::code2session`]: exchange a `wx.login` code for openid + session_key;
+//!   [`LoginClient::stable_token`] and [`LoginClient::phone_number`] (getPhoneNumber).
 //! - [`PayClient`]: `unifiedorder`, `orderquery`, `closeorder` (WeChat Pay v2, JSAPI), and
 //!   with the merchant certificate `refund` (mutual TLS) and `refundquery`.
 //! - [`v3::V3PayClient`]: JSAPI prepay, query, close and `/v3/certificates` (API v3), with
@@ -15,6 +16,7 @@
 
 mod http;
 mod login;
+mod mp;
 mod pay;
 mod refund;
 mod retry;
@@ -22,6 +24,7 @@ pub mod v3;
 
 pub use http::{ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE};
 pub use login::{LoginClient, LoginError, Session};
+pub use mp::{AccessToken, MpError, PhoneNumber};
 pub use pay::{CloseOutcome, PayClient, PayError, Prepay, QueriedTrade, TradeState, UnifiedOrder};
 pub use refund::{
     CertificateError, MerchantCertificate, QueriedRefund, RefundAccepted, RefundRequest,

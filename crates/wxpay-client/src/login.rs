@@ -98,6 +98,22 @@ impl LoginClient {
         })
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    pub(crate) fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+
     /// Exchanges a login code. Only errcode -1 (busy) is retried: after a timeout the
     /// code may already be used up, and retrying it would only turn into 40163.
     pub async fn code2session(&self, code: &str) -> Result<Session, LoginError> {

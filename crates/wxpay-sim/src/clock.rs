@@ -20,6 +20,11 @@ impl TimeScale {
         self.0
     }
 
+    /// The simulated duration that `real` stands for.
+    pub fn simulated(self, real: Duration) -> Duration {
+        Duration::from_secs_f64(real.as_secs_f64() * self.0)
+    }
+
     /// The real duration that stands for `simulated`.
     pub fn real(self, simulated: Duration) -> Duration {
         Duration::from_secs_f64(simulated.as_secs_f64() / self.0)

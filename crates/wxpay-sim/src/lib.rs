@@ -34,6 +34,7 @@ pub mod refund;
 pub mod secapi;
 mod startup;
 mod state;
+mod token;
 pub mod v3;
 
 pub use config::{MerchantConfig, SimConfig};

@@ -207,6 +207,20 @@ fn secapi_server(sim: &Arc<Sim>, listener: TcpListener) -> anyhow::Result<Server
 
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sns/jscode2session", web::get().to(login::code2session))
+        .route(
+            "/cgi-bin/stable_token",
+            web::post().to(crate::token::stable_token),
+        )
+        .route(
+            "/wxa/business/getuserphonenumber",
+            web::post().to(crate::token::phone_number),
+        )
+        .route("/sim/phone", web::post().to(crate::token::sim_phone))
+        .route("/sim/access-tokens", web::get().to(crate::token::issued))
+        .route(
+            "/sim/access-tokens/expire",
+            web::post().to(crate::token::expire),
+        )
         // Any method: a GET gets WeChat's REQUIRE_POST_METHOD reply, not a 404.
         .route("/pay/unifiedorder", web::route().to(pay::unifiedorder))
         .route("/pay/orderquery", web::route().to(pay::orderquery))

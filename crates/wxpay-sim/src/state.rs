@@ -174,6 +174,8 @@ pub struct SimState {
     pub refunds: HashMap<RefundKey, Refund>,
     pub faults: FaultBook,
     pub notifies: Vec<NotifyAttempt>,
+    /// Access tokens and phone codes (`token.rs`).
+    pub tokens: crate::token::Tokens,
     pub rng: StdRng,
 }
 
@@ -235,6 +237,7 @@ impl Sim {
             refunds: HashMap::new(),
             faults: FaultBook::default(),
             notifies: Vec::new(),
+            tokens: crate::token::Tokens::default(),
             rng: StdRng::seed_from_u64(config.seed),
         };
         for merchant in &config.merchants {

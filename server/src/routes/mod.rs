@@ -3,6 +3,7 @@
 mod admin;
 mod debug_page;
 mod login;
+mod me;
 mod notify;
 mod ops;
 mod orders;
@@ -44,6 +45,7 @@ pub(crate) fn configure(
         .route("/readyz", web::get().to(ops::readyz))
         .route("/v1/login", web::post().to(login::login))
         .route("/v1/logout", web::post().to(login::logout))
+        .route("/v1/me/phone", web::post().to(me::phone))
         .route("/v1/products", web::get().to(products::list))
         .route("/v1/payment-config", web::get().to(payment_config::get))
         .route("/v1/orders", web::post().to(orders::create))

@@ -6,6 +6,7 @@ mod orders;
 mod payments;
 mod products;
 mod refunds;
+mod tokens;
 mod users;
 
 use std::str::FromStr;

@@ -19,6 +19,7 @@ mod helpers;
 mod access;
 mod adversarial;
 mod flow;
+mod me;
 mod money;
 mod notify;
 mod ops;
