@@ -2,6 +2,7 @@
 //! key. Canonical strings, signs, the strict flat XML codec, pay notify verification (a
 //! proof type), the replies to notifies, `wx.requestPayment` params and refund `req_info`.
 
+pub mod bill;
 pub mod notify;
 pub mod params;
 pub mod payment;
