@@ -20,6 +20,7 @@
 //! ```
 
 mod access_log;
+mod bill;
 pub mod cli;
 mod clock;
 pub mod config;

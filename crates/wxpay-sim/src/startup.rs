@@ -224,6 +224,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         // Any method: a GET gets WeChat's REQUIRE_POST_METHOD reply, not a 404.
         .route("/pay/unifiedorder", web::route().to(pay::unifiedorder))
         .route("/pay/orderquery", web::route().to(pay::orderquery))
+        .route(
+            "/pay/downloadbill",
+            web::route().to(crate::bill::downloadbill),
+        )
         .route("/pay/closeorder", web::route().to(pay::closeorder))
         .route(
             "/pay/refundquery",

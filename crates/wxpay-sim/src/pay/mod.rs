@@ -196,7 +196,7 @@ fn fault_is(fault: &Option<crate::faults::FaultSpec>, kind: FaultKind) -> bool {
 }
 
 /// The merchant's key and the request's sign type, or the FAIL reply WeChat gives.
-fn check_signature(
+pub(crate) fn check_signature(
     state: &SimState,
     params: &Params<'_>,
 ) -> Result<(wxpay_core::ApiKey, SignType), HttpResponse> {

@@ -10,6 +10,7 @@
     unreachable_pub
 )]
 
+mod bill;
 mod faults;
 mod flow;
 mod helpers;

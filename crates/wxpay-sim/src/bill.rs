@@ -1,0 +1,233 @@
+//! `POST /pay/downloadbill` (protocol.md §2.10): the day's trade bill from the simulator's
+//! own trades and refunds, as WeChat writes it: a text table (not XML) whose values each
+//! start with a back-tick, amounts in yuan, a summary section; gzip with `tar_type=GZIP`.
+//! Failures are XML (`return_code` FAIL): a bad signature, a bad `bill_date` or
+//! `bill_type`, and "No Bill Exist" for a day without trades.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use time::OffsetDateTime;
+use wxpay_core::v2::{reply, xml};
+
+use crate::clock::beijing_compact;
+use crate::state::{Sim, SimState};
+
+const HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注";
+const SUMMARY: &str =
+    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额";
+/// WeChat's usual rate for Mini Program payments: 0.6%.
+const RATE_PER_MILLE: i64 = 6;
+
+fn fail(message: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(reply::fail_reply(message))
+}
+
+/// Fen as WeChat's yuan text: `2800` -> `28.00`, `-6` -> `-0.06`.
+fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", fen / 100, fen % 100)
+}
+
+/// The fee on an amount, rounded to the fen.
+fn fee(fen: i64) -> i64 {
+    (fen * RATE_PER_MILLE + 500) / 1000
+}
+
+fn day(at: OffsetDateTime) -> String {
+    beijing_compact(at).chars().take(8).collect()
+}
+
+fn time_text(at: OffsetDateTime) -> String {
+    let c = beijing_compact(at);
+    let part = |a: usize, b: usize| c.get(a..b).unwrap_or_default().to_owned();
+    format!(
+        "{}-{}-{} {}:{}:{}",
+        part(0, 4),
+        part(4, 6),
+        part(6, 8),
+        part(8, 10),
+        part(10, 12),
+        part(12, 14)
+    )
+}
+
+fn line(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("`{v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The bill's lines (payments and/or refunds of `mch_id` on `date`) and its totals:
+/// (lines, count, settled, refunded, fees).
+fn rows(
+    state: &SimState,
+    mch_id: &str,
+    date: &str,
+    bill_type: &str,
+) -> (Vec<String>, usize, i64, i64, i64) {
+    let (mut lines, mut settled, mut refunded, mut fees) = (Vec::new(), 0, 0, 0);
+    if bill_type != "REFUND" {
+        let mut paid: Vec<_> = state
+            .trades
+            .values()
+            .filter(|t| t.mch_id == mch_id && t.state.was_paid())
+            .filter_map(|t| t.paid_at.filter(|at| day(*at) == date).map(|at| (at, t)))
+            .collect();
+        paid.sort_by_key(|(at, t)| (*at, t.out_trade_no.clone()));
+        for (at, t) in paid {
+            let total = t.total_fee.get();
+            let f = fee(total);
+            (settled, fees) = (settled + total, fees + f);
+            lines.push(line(&[
+                time_text(at),
+                t.appid.clone(),
+                t.mch_id.clone(),
+                "0".into(),
+                String::new(),
+                t.transaction_id.clone().unwrap_or_default(),
+                t.out_trade_no.clone(),
+                t.openid.clone(),
+                "JSAPI".into(),
+                "SUCCESS".into(),
+                "OTHERS".into(),
+                "CNY".into(),
+                yuan(total),
+                "0.00".into(),
+                "0".into(),
+                "0".into(),
+                "0.00".into(),
+                "0.00".into(),
+                String::new(),
+                String::new(),
+                t.field("body").unwrap_or_default().to_owned(),
+                t.field("attach").unwrap_or_default().to_owned(),
+                yuan(f),
+                "0.60%".into(),
+                yuan(total),
+                "0.00".into(),
+                String::new(),
+            ]));
+        }
+    }
+    if bill_type != "SUCCESS" {
+        let mut done: Vec<_> = state
+            .refunds
+            .values()
+            .filter(|r| r.mch_id == mch_id)
+            .filter_map(|r| {
+                r.success_time
+                    .filter(|at| day(*at) == date)
+                    .map(|at| (at, r))
+            })
+            .collect();
+        done.sort_by_key(|(at, r)| (*at, r.out_refund_no.clone()));
+        for (at, r) in done {
+            let amount = r.amount.get();
+            let f = -fee(amount);
+            (refunded, fees) = (refunded + amount, fees + f);
+            lines.push(line(&[
+                time_text(at),
+                r.appid.clone(),
+                r.mch_id.clone(),
+                "0".into(),
+                String::new(),
+                r.transaction_id.clone(),
+                r.out_trade_no.clone(),
+                String::new(),
+                "JSAPI".into(),
+                "REFUND".into(),
+                "OTHERS".into(),
+                "CNY".into(),
+                "0.00".into(),
+                "0.00".into(),
+                r.refund_id.clone(),
+                r.out_refund_no.clone(),
+                yuan(amount),
+                "0.00".into(),
+                "ORIGINAL".into(),
+                "SUCCESS".into(),
+                String::new(),
+                String::new(),
+                yuan(f),
+                "0.60%".into(),
+                yuan(r.total.get()),
+                yuan(amount),
+                String::new(),
+            ]));
+        }
+    }
+    let count = lines.len();
+    (lines, count, settled, refunded, fees)
+}
+
+pub(crate) async fn downloadbill(
+    sim: web::Data<Arc<Sim>>,
+    req: HttpRequest,
+    body: Bytes,
+) -> HttpResponse {
+    if req.method() != actix_web::http::Method::POST {
+        return fail("请使用post方法 (REQUIRE_POST_METHOD)");
+    }
+    let Ok(params) = xml::parse(&body) else {
+        return fail("XML格式错误 (XML_FORMAT_ERROR)");
+    };
+    let state = sim.state();
+    if let Err(reply) = crate::pay::check_signature(&state, &params) {
+        return reply;
+    }
+    let date = params.get("bill_date").unwrap_or_default();
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return fail("invalid bill_date");
+    }
+    let bill_type = params
+        .get("bill_type")
+        .filter(|t| !t.is_empty())
+        .unwrap_or("ALL");
+    if !matches!(bill_type, "ALL" | "SUCCESS" | "REFUND") {
+        return fail("invalid bill_type");
+    }
+    let mch_id = params.get("mch_id").unwrap_or_default();
+    let (lines, count, settled, refunded, fees) = rows(&state, mch_id, date, bill_type);
+    drop(state);
+    if count == 0 {
+        return fail("No Bill Exist");
+    }
+    let mut text = format!("{HEADER}\r\n");
+    for l in &lines {
+        text.push_str(l);
+        text.push_str("\r\n");
+    }
+    let figures = [
+        count.to_string(),
+        yuan(settled),
+        yuan(refunded),
+        "0.00".into(),
+        yuan(fees),
+        yuan(settled),
+        yuan(refunded),
+    ];
+    text.push_str(&format!("{SUMMARY}\r\n{}\r\n", line(&figures)));
+    if params.get("tar_type") == Some("GZIP") {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        if gz.write_all(text.as_bytes()).is_err() {
+            return fail("CompressGZip Error");
+        }
+        return match gz.finish() {
+            Ok(bytes) => HttpResponse::Ok()
+                .content_type("application/x-gzip")
+                .body(bytes),
+            Err(_) => fail("CompressGZip Error"),
+        };
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(text)
+}
