@@ -14,6 +14,7 @@
 //! used. Errors keep WeChat's codes. Base URLs are configurable, which is how the
 //! simulator (`wxpay-sim`) stands in for WeChat.
 
+mod bill;
 mod http;
 mod login;
 mod mp;
@@ -22,6 +23,7 @@ mod refund;
 mod retry;
 pub mod v3;
 
+pub use bill::BillType;
 pub use http::{ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE};
 pub use login::{LoginClient, LoginError, Session};
 pub use mp::{AccessToken, MpError, PhoneNumber};

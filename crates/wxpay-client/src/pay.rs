@@ -193,6 +193,14 @@ impl PayClient {
         &self.appid
     }
 
+    pub(crate) fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base
+    }
+
     pub fn mch_id(&self) -> &str {
         &self.mch_id
     }

@@ -417,3 +417,56 @@ async fn v3_refunds_create_and_query() {
         Some("RESOURCE_NOT_EXISTS")
     );
 }
+
+/// `download_bill`: the day's bill (text, parsed by the core), `None` for a day without
+/// trades, and WeChat's refusal of a wrong key kept as its message.
+#[tokio::test]
+async fn the_days_bill_downloads_and_parses() {
+    use wxpay_client::{BillType, PayError};
+    let harness = Harness::start().await;
+    let client = harness.client(None);
+    let no = harness.paid(&client, "bill-client-1").await;
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let today = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let text = client
+        .download_bill(&today, BillType::All)
+        .await
+        .unwrap()
+        .expect("a bill for today");
+    let bill = wxpay_core::v2::bill::parse_bill(&text).unwrap();
+    let row = bill.rows.iter().find(|r| r.out_trade_no == no).unwrap();
+    assert_eq!(row.settled_fen, Fen::new(1999));
+    assert_eq!(
+        client
+            .download_bill("20200101", BillType::All)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        client
+            .download_bill(&today, BillType::Refund)
+            .await
+            .unwrap(),
+        None
+    );
+    let wrong = PayClient::new(
+        &harness.sim.base_url,
+        DOC_APPID,
+        DOC_MCH_ID,
+        ApiKey::new("0123456789abcdefghijklmnopqrstuv").unwrap(),
+        &options(),
+    )
+    .unwrap();
+    match wrong.download_bill(&today, BillType::All).await {
+        Err(PayError::Return { return_msg }) => {
+            assert!(return_msg.contains("签名错误"), "{return_msg}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
