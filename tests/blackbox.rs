@@ -347,6 +347,18 @@ fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, Str
 
 const KEY: (&str, &str) = ("WXPAY_API_KEY", "192006250b4c09247ec02edce69f6a2d");
 
+/// A golden vector of `tests/vectors/vectors.json`, by name.
+fn vector(name: &str) -> Value {
+    let vectors: Value = serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
+    vectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap()
+        .clone()
+}
+
 /// `wxpay explain` on the real binary: correct params, classic mistakes, a notify checked
 /// with the right and a wrong key; exit code 1 when there is a problem.
 #[test]
@@ -413,13 +425,7 @@ fn explain_names_each_problem() {
     );
     assert!(!out.contains(KEY.1), "the key is never printed");
 
-    let vectors: Value = serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
-    let notify = vectors
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "v2_pay_notify_valid_md5")
-        .unwrap();
+    let notify = vector("v2_pay_notify_valid_md5");
     let body = notify["body_xml"].as_str().unwrap();
     let (ok, out, _) = wxpay(&["explain"], body, &[KEY]);
     assert!(ok, "{out}");
@@ -430,17 +436,8 @@ fn explain_names_each_problem() {
     assert_ne!(report["expected"], report["given"]);
 
     // v3: paySign with the merchant's public key; a notify with WeChat's certificate.
-    let by_name = |name: &str| {
-        vectors
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    let keys = by_name("v3_test_keys");
-    let v = by_name("v3_requestPayment_paySign_generated_key");
+    let keys = vector("v3_test_keys");
+    let v = vector("v3_requestPayment_paySign_generated_key");
     let dir = wxpay_tests::test_dir("explain-v3").unwrap();
     let cert = dir.join("merchant_public_key.pem");
     std::fs::write(&cert, keys["merchant_public_key_pem"].as_str().unwrap()).unwrap();
@@ -468,7 +465,7 @@ fn explain_names_each_problem() {
         codes(&out).contains(&"PAYSIGN_MISMATCH".to_owned()),
         "{out}"
     );
-    let n = by_name("v3_notify_end_to_end");
+    let n = vector("v3_notify_end_to_end");
     let platform = dir.join("platform.pem");
     std::fs::write(
         &platform,
@@ -686,13 +683,7 @@ fn sign_and_verify_notify_helpers() {
     assert!(!ok);
     assert!(err.contains("WXPAY_API_KEY"), "{err}");
 
-    let vectors: Value = serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
-    let notify = vectors
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "v2_pay_notify_valid_md5")
-        .unwrap();
+    let notify = vector("v2_pay_notify_valid_md5");
     let body = notify["body_xml"].as_str().unwrap();
     let (ok, out, _) = wxpay(&["verify-notify"], body, &[KEY]);
     assert!(ok, "{out}");

@@ -144,6 +144,20 @@ pub struct WeChatSettings {
     pub retry_attempts: u32,
 }
 
+impl WeChatSettings {
+    /// The timeouts and retries of every call to WeChat (`serve` and `doctor --online`).
+    pub fn client_options(&self) -> wxpay_client::ClientOptions {
+        wxpay_client::ClientOptions {
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            retry: wxpay_client::RetryPolicy {
+                attempts: self.retry_attempts.max(1),
+                ..wxpay_client::RetryPolicy::default()
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderSettings {
@@ -475,6 +489,21 @@ impl OrderSettings {
 
     fn reconcile_after_ms(&self) -> i64 {
         i64::try_from(self.reconcile_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+
+    /// When a refund not yet final is looked at again (at least 100 ms on: the
+    /// reconciler never spins on one refund).
+    pub fn next_refund_check_at(&self, now: i64) -> i64 {
+        now.saturating_add(self.reconcile_after_ms().max(100))
+    }
+
+    /// The pause after the failed check a row had `failures_before` of before: the count
+    /// now, and when to retry (None: given up, see `retry_at`).
+    pub fn after_failure(&self, now: i64, failures_before: i64) -> (u32, Option<i64>) {
+        let failures = u32::try_from(failures_before)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        (failures, self.retry_at(now, failures))
     }
 
     /// When the reconciler first looks at a new order: after `reconcile_after_secs`, and

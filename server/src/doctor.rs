@@ -98,10 +98,7 @@ fn check_credentials(settings: &Settings, report: &mut Report) {
             "credentials",
             format!(
                 "loaded as serve loads them (API {}{})",
-                match credentials.api_version {
-                    crate::config::ApiVersion::V2 => "v2",
-                    crate::config::ApiVersion::V3 => "v3",
-                },
+                credentials.api_version.as_str(),
                 if credentials.refund_tls.is_some() {
                     ", refund certificate"
                 } else {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use wxpay_client::v3::{V3PayClient, V3PayError};
-use wxpay_client::{ClientOptions, PayClient, PayError};
+use wxpay_client::{PayClient, PayError};
 
 use crate::config::Settings;
 use crate::config_v3::KeyMode;
@@ -33,11 +33,7 @@ pub(crate) async fn check(settings: &Settings, report: &mut Report) {
         );
         return;
     };
-    let options = ClientOptions {
-        connect_timeout: Duration::from_millis(settings.wechat.connect_timeout_ms),
-        request_timeout: Duration::from_millis(settings.wechat.request_timeout_ms),
-        ..ClientOptions::default()
-    };
+    let options = settings.wechat.client_options();
     let base = &settings.wechat.pay_base_url;
     check_clock(base, report).await;
     if let Some((key, sign_type)) = &credentials.v2 {

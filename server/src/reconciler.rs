@@ -73,24 +73,14 @@ async fn check_refund(state: &AppState, refund: &RefundRow) -> Result<(), StoreE
     match refunds::sync(state, refund).await {
         Ok(()) => {
             // Final results took it off the list; one still open is asked again later.
-            let now = now_ms();
-            let next = now.saturating_add(
-                i64::try_from(
-                    state
-                        .settings
-                        .orders
-                        .reconcile_after_secs
-                        .saturating_mul(1000),
-                )
-                .unwrap_or(i64::MAX),
-            );
+            let next = state.settings.orders.next_refund_check_at(now_ms());
             state.store.refund_check_answered(no, next).await
         }
         Err(error) => {
-            let failures = u32::try_from(refund.check_failures)
-                .unwrap_or(u32::MAX)
-                .saturating_add(1);
-            let retry_at = state.settings.orders.retry_at(now_ms(), failures);
+            let (failures, retry_at) = state
+                .settings
+                .orders
+                .after_failure(now_ms(), refund.check_failures);
             if retry_at.is_none() {
                 state.metrics.reconciler_gave_up.inc();
                 tracing::error!(out_refund_no = %no, failures, error = %error.message, "reconciler: giving up on this refund; it needs an operator");
@@ -115,10 +105,7 @@ async fn check(state: &AppState, order: &OrderRow) -> Result<(), StoreError> {
             state.store.check_answered(&order.order_no, now, next).await
         }
         Err(error) => {
-            let failures = u32::try_from(order.check_failures)
-                .unwrap_or(u32::MAX)
-                .saturating_add(1);
-            let retry_at = settings.retry_at(now_ms(), failures);
+            let (failures, retry_at) = settings.after_failure(now_ms(), order.check_failures);
             if retry_at.is_none() {
                 state.metrics.reconciler_gave_up.inc();
                 tracing::error!(

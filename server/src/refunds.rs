@@ -57,19 +57,6 @@ pub(crate) struct RefundAsk<'a> {
     pub idempotency: Option<(&'a str, &'a str)>,
 }
 
-/// When a refund not yet final is looked at again.
-fn next_check(state: &AppState, now: i64) -> i64 {
-    let after = i64::try_from(
-        state
-            .settings
-            .orders
-            .reconcile_after_secs
-            .saturating_mul(1000),
-    )
-    .unwrap_or(i64::MAX);
-    now.saturating_add(after.max(100))
-}
-
 /// Records the refund, holds its amount on the order, and asks WeChat. Returns the
 /// refund as it stands (and whether it was created now: a replay of an Idempotency-Key
 /// returns the first one).
@@ -77,7 +64,12 @@ pub(crate) async fn create(
     state: &AppState,
     ask: &RefundAsk<'_>,
 ) -> Result<(RefundRow, bool), ApiError> {
-    let (refund, created) = record(state, ask, next_check(state, now_ms())).await?;
+    let (refund, created) = record(
+        state,
+        ask,
+        state.settings.orders.next_refund_check_at(now_ms()),
+    )
+    .await?;
     if !created {
         return Ok((refund, false));
     }
@@ -239,7 +231,7 @@ pub(crate) async fn apply(
             source,
             fields: &answer.fields,
             now,
-            next_check_at: next_check(state, now),
+            next_check_at: state.settings.orders.next_refund_check_at(now),
         })
         .await?;
     note(state, refund, change);

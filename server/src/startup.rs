@@ -3,12 +3,11 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use wxpay_client::v3::V3PayClient;
-use wxpay_client::{ClientOptions, LoginClient, PayClient, RetryPolicy};
+use wxpay_client::{ClientOptions, LoginClient, PayClient};
 
 use crate::config::{ConfigError, Credentials, Settings};
 use crate::gateway::{Gateways, V2Gateway, V3Gateway};
@@ -85,14 +84,7 @@ impl Application {
                 tracing::warn!(%sku, "product no longer in the catalog: deactivated, no longer sold");
             }
         }
-        let options = ClientOptions {
-            connect_timeout: Duration::from_millis(settings.wechat.connect_timeout_ms),
-            request_timeout: Duration::from_millis(settings.wechat.request_timeout_ms),
-            retry: RetryPolicy {
-                attempts: settings.wechat.retry_attempts.max(1),
-                ..RetryPolicy::default()
-            },
-        };
+        let options = settings.wechat.client_options();
         let login = LoginClient::new(
             &settings.wechat.mp_base_url,
             &credentials.appid,

@@ -188,11 +188,7 @@ fn each_classic_mistake_is_named() {
                     keys.merchant_private_key_pem.as_deref().unwrap(),
                 )
                 .unwrap();
-                let body =
-                    base64::engine::general_purpose::STANDARD.encode(key.public_key().pkcs1_der());
-                s.wechat.v3.public_key_pem = Some(format!(
-                    "-----BEGIN RSA PUBLIC KEY-----\n{body}\n-----END RSA PUBLIC KEY-----\n"
-                ));
+                s.wechat.v3.public_key_pem = Some(key.public_key().pkcs1_pem());
             }),
         ),
         (

@@ -26,11 +26,30 @@ pub(crate) use v3::V3Gateway;
 /// The sign type that marks a v3 order.
 pub(crate) const V3_SIGN_TYPE: &str = "RSA";
 
+/// The API an order was created on (for life): its sign type `RSA` means v3.
+pub(crate) fn api_of(order: &OrderRow) -> ApiVersion {
+    if order.sign_type == V3_SIGN_TYPE {
+        ApiVersion::V3
+    } else {
+        ApiVersion::V2
+    }
+}
+
 /// Which API new orders use (`wechat.api_version`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiVersion {
     V2,
     V3,
+}
+
+impl ApiVersion {
+    /// As configuration and the API write it: `v2`, `v3`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V2 => "v2",
+            ApiVersion::V3 => "v3",
+        }
+    }
 }
 
 /// What WeChat said instead of doing it, in either API's words.
@@ -144,7 +163,7 @@ impl Gateways {
 
     /// The gateway of the API `order` was created on.
     pub(crate) fn for_order(&self, order: &OrderRow) -> Result<Gateway<'_>, ApiError> {
-        if order.sign_type == V3_SIGN_TYPE {
+        if api_of(order) == ApiVersion::V3 {
             return self
                 .v3
                 .as_ref()

@@ -106,11 +106,7 @@ impl<'a> AdminOrder<'a> {
             transaction_id: order.transaction_id.as_deref(),
             created_at: rfc3339(order.created_at),
             paid_at: order.paid_at.map(rfc3339),
-            api: if order.sign_type == crate::gateway::V3_SIGN_TYPE {
-                "v3"
-            } else {
-                "v2"
-            },
+            api: crate::gateway::api_of(order).as_str(),
         }
     }
 }

@@ -4,10 +4,8 @@
 //! that signs: the v2 API key stays on the server.
 
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
 use serde::Serialize;
 
-use crate::config::ApiVersion;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -26,24 +24,10 @@ pub(super) async fn get(state: web::Data<AppState>) -> HttpResponse {
     let merchant_public_key_pem = credentials
         .v3
         .as_ref()
-        .map(|v3| pem("RSA PUBLIC KEY", v3.merchant_key.public_key().pkcs1_der()));
+        .map(|v3| v3.merchant_key.public_key().pkcs1_pem());
     HttpResponse::Ok().json(PaymentConfig {
-        api: match credentials.api_version {
-            ApiVersion::V2 => "v2",
-            ApiVersion::V3 => "v3",
-        },
+        api: credentials.api_version.as_str(),
         appid: &credentials.appid,
         merchant_public_key_pem,
     })
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }

@@ -60,6 +60,14 @@ impl RsaPublicKey {
         &self.pkcs1
     }
 
+    /// The key as `-----BEGIN RSA PUBLIC KEY-----` PEM (public material: e.g. for a front
+    /// end that checks a paySign).
+    pub fn pkcs1_pem(&self) -> String {
+        // Encoding a DER this type already parsed cannot fail.
+        pem_rfc7468::encode_string("RSA PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.pkcs1)
+            .unwrap_or_default()
+    }
+
     /// Whether `signature` is an RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub fn verify_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
         self.backend.verify(&[message], signature)
