@@ -63,10 +63,18 @@ pub(crate) fn join(base: &str, path: &str) -> String {
 
 /// Reads a reply body up to the limit (a longer one is cut, and then fails to parse).
 pub(crate) async fn read_body(response: reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    read_body_up_to(response, MAX_REPLY_BYTES).await
+}
+
+/// Reads a body up to `limit` bytes (a longer one is cut at `limit`).
+pub(crate) async fn read_body_up_to(
+    response: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<Vec<u8>> {
     let mut response = response;
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = MAX_REPLY_BYTES.saturating_sub(body.len());
+        let room = limit.saturating_sub(body.len());
         body.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
         if room <= chunk.len() {
             break;

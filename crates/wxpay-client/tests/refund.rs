@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use wxpay_client::v3::{V3Credentials, V3PayClient, V3RefundRequest, WechatKeys};
+use wxpay_client::v3::{V3Credentials, V3PayClient, V3PayError, V3RefundRequest, WechatKeys};
 use wxpay_client::{
     CertificateError, ClientOptions, MerchantCertificate, PayClient, RefundRequest, RetryPolicy,
     UnifiedOrder,
@@ -416,6 +416,47 @@ async fn v3_refunds_create_and_query() {
         client.query_refund("VRC-9").await.unwrap_err().code(),
         Some("RESOURCE_NOT_EXISTS")
     );
+
+    // The v3 bill of today lists the payment and the refund (tradebill, then the file,
+    // gzipped, its SHA1 checked); a day without trades is None.
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let today = format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let text = client
+        .trade_bill(&today, wxpay_client::BillType::All)
+        .await
+        .unwrap()
+        .expect("a bill for today");
+    let bill = wxpay_core::v2::bill::parse_bill(&text).unwrap();
+    let paid = bill
+        .rows
+        .iter()
+        .find(|r| r.out_trade_no == "v3clientrefund1" && r.refund_id.is_none())
+        .unwrap();
+    assert_eq!(paid.settled_fen, Fen::new(2800));
+    let refunded = bill
+        .rows
+        .iter()
+        .find(|r| r.out_refund_no.as_deref() == Some("VRC-1@shop"))
+        .unwrap();
+    assert_eq!(refunded.refund_fen, Fen::new(800));
+    assert_eq!(
+        client
+            .trade_bill("2020-01-01", wxpay_client::BillType::All)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        client
+            .trade_bill("20200101", wxpay_client::BillType::All)
+            .await,
+        Err(V3PayError::Sign(_))
+    ));
 }
 
 /// `download_bill`: the day's bill (text, parsed by the core), `None` for a day without

@@ -428,3 +428,87 @@ async fn forged_unsigned_and_stale_replies_are_refused() {
     let refused = V3PayClient::new(&h.sim.base_url, h.credentials(keys), &Harness::options());
     assert!(refused.unwrap_err().to_string().contains("merchant"));
 }
+
+/// A bill file is not signed: one that does not hash to the SHA1 in the signed tradebill
+/// answer is refused, and the same file with the right hash is accepted (the control).
+#[tokio::test]
+async fn a_bill_file_that_does_not_match_its_signed_hash_is_refused() {
+    use sha1::Digest as _;
+    let h = Harness::start(KeyMode::PublicKey).await;
+    let public_key_id = h.keys.public_key_id.clone().unwrap();
+    let wechat =
+        wxpay_sim::v3::forge::key(11, DOC_MCH_ID, wxpay_sim::v3::forge::Role::PublicKey).unwrap();
+    let file = "交易时间,商户订单号\r\n`2026-11-30 10:00:00,`A1\r\n".to_owned();
+    let fake = |hash_of: &str| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let location = json!({
+            "hash_type": "SHA1",
+            "hash_value": base16ct::lower::encode_string(&sha1::Sha1::digest(hash_of.as_bytes())),
+            "download_url": format!("https://api.mch.weixin.qq.com/v3/billdownload/file?token=t{port}"),
+        })
+        .to_string();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let signature = wechat
+            .signer
+            .sign_base64(&wxpay_core::v3::verify::signed_message(
+                &now,
+                "n0nce",
+                location.as_bytes(),
+            ))
+            .unwrap();
+        let (file, id) = (file.clone(), public_key_id.clone());
+        let server = HttpServer::new(move || {
+            let (location, signature, now, file, id) = (
+                location.clone(),
+                signature.clone(),
+                now.clone(),
+                file.clone(),
+                id.clone(),
+            );
+            App::new()
+                .route(
+                    "/v3/bill/tradebill",
+                    web::get().to(move || {
+                        let reply = HttpResponse::Ok()
+                            .insert_header(("Wechatpay-Timestamp", now.clone()))
+                            .insert_header(("Wechatpay-Nonce", "n0nce"))
+                            .insert_header(("Wechatpay-Signature", signature.clone()))
+                            .insert_header(("Wechatpay-Serial", id.clone()))
+                            .body(location.clone());
+                        async move { reply }
+                    }),
+                )
+                .route(
+                    "/v3/billdownload/file",
+                    web::get().to(move || {
+                        let body = file.clone();
+                        async move { HttpResponse::Ok().body(body) }
+                    }),
+                )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        format!("http://127.0.0.1:{port}")
+    };
+    let genuine = h.client_at(&fake(&file));
+    let text = genuine
+        .trade_bill("2026-11-30", wxpay_client::BillType::All)
+        .await
+        .unwrap();
+    assert_eq!(text.as_deref(), Some(file.as_str()));
+    let tampered = h.client_at(&fake("another file"));
+    match tampered
+        .trade_bill("2026-11-30", wxpay_client::BillType::All)
+        .await
+    {
+        Err(V3PayError::Malformed(message)) => {
+            assert!(message.contains("SHA1"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -195,10 +195,35 @@ pub(crate) async fn downloadbill(
         return fail("invalid bill_type");
     }
     let mch_id = params.get("mch_id").unwrap_or_default();
-    let (lines, count, settled, refunded, fees) = rows(&state, mch_id, date, bill_type);
+    let text = bill_text(&state, mch_id, date, bill_type);
     drop(state);
-    if count == 0 {
+    let Some(text) = text else {
         return fail("No Bill Exist");
+    };
+    if params.get("tar_type") == Some("GZIP") {
+        return match gzip(&text) {
+            Some(bytes) => HttpResponse::Ok()
+                .content_type("application/x-gzip")
+                .body(bytes),
+            None => fail("CompressGZip Error"),
+        };
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(text)
+}
+
+/// The bill of `mch_id` on `date` (`yyyyMMdd`, Beijing) as WeChat writes it, `None` for
+/// a day without trades. v2 and v3 bills share this text.
+pub(crate) fn bill_text(
+    state: &SimState,
+    mch_id: &str,
+    date: &str,
+    bill_type: &str,
+) -> Option<String> {
+    let (lines, count, settled, refunded, fees) = rows(state, mch_id, date, bill_type);
+    if count == 0 {
+        return None;
     }
     let mut text = format!("{HEADER}\r\n");
     for l in &lines {
@@ -215,19 +240,12 @@ pub(crate) async fn downloadbill(
         yuan(refunded),
     ];
     text.push_str(&format!("{SUMMARY}\r\n{}\r\n", line(&figures)));
-    if params.get("tar_type") == Some("GZIP") {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        if gz.write_all(text.as_bytes()).is_err() {
-            return fail("CompressGZip Error");
-        }
-        return match gz.finish() {
-            Ok(bytes) => HttpResponse::Ok()
-                .content_type("application/x-gzip")
-                .body(bytes),
-            Err(_) => fail("CompressGZip Error"),
-        };
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(text)
+    Some(text)
+}
+
+/// `text` gzipped (None only if writing to memory failed).
+pub(crate) fn gzip(text: &str) -> Option<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).ok()?;
+    gz.finish().ok()
 }

@@ -21,6 +21,8 @@ pub enum Endpoint {
     Refundquery,
     /// Deliveries of pay notifies to merchants.
     Notify,
+    /// v3 `GET /v3/bill/tradebill` and the bill file's download.
+    Bill,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +112,7 @@ impl FaultKind {
                         | RotateCertificate
                 )
             }
+            Endpoint::Bill => matches!(self, Delay | Timeout | Http5xx | SystemError | BadSign),
             Endpoint::Notify => matches!(
                 self,
                 Delay | Drop | Duplicate | Reorder | Probe | StaleTimestamp | WrongSerial

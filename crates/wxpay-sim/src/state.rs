@@ -176,6 +176,8 @@ pub struct SimState {
     pub notifies: Vec<NotifyAttempt>,
     /// Access tokens and phone codes (`token.rs`).
     pub tokens: crate::token::Tokens,
+    /// v3 bill files waiting at their download URL (`v3/bill.rs`).
+    pub bill_files: crate::v3::bill::BillFiles,
     pub rng: StdRng,
 }
 
@@ -238,6 +240,7 @@ impl Sim {
             faults: FaultBook::default(),
             notifies: Vec::new(),
             tokens: crate::token::Tokens::default(),
+            bill_files: crate::v3::bill::BillFiles::default(),
             rng: StdRng::seed_from_u64(config.seed),
         };
         for merchant in &config.merchants {

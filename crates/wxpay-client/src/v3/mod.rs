@@ -10,6 +10,7 @@
 //! (WeChat answers an identical prepay with the same prepay_id); an unverified reply to a
 //! write is returned as "may have taken effect", not retried and not called a failure.
 
+mod bill;
 mod error;
 mod refund;
 mod wechat_keys;
@@ -302,7 +303,7 @@ impl V3PayClient {
         keys.note_download();
         let (status, headers, body) = self
             .with_retries("/v3/certificates", || {
-                self.send(Method::GET, "/v3/certificates", None)
+                self.send(Method::GET, "/v3/certificates", None, http::MAX_REPLY_BYTES)
             })
             .await?;
         if !(200..300).contains(&status) {
@@ -354,13 +355,19 @@ impl V3PayClient {
         write: bool,
     ) -> Result<Reply, V3PayError> {
         self.with_retries(path, || async {
-            let (status, headers, bytes) = self.send(method.clone(), path, body).await?;
+            let (status, headers, bytes) = self
+                .send(method.clone(), path, body, http::MAX_REPLY_BYTES)
+                .await?;
             self.verified(status, &headers, bytes, write).await
         })
         .await
     }
 
-    async fn with_retries<T, F, Fut>(&self, path: &str, attempt: F) -> Result<T, V3PayError>
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        path: &str,
+        attempt: F,
+    ) -> Result<T, V3PayError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, V3PayError>>,
@@ -378,12 +385,13 @@ impl V3PayClient {
         }
     }
 
-    /// Signs and sends one request: the status, the headers and the (bounded) body.
-    async fn send(
+    /// Signs and sends one request: the status, the headers and the body (up to `limit`).
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<&str>,
+        limit: usize,
     ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), V3PayError> {
         let credentials = &self.inner.credentials;
         let body_bytes = body.unwrap_or_default().as_bytes();
@@ -418,7 +426,9 @@ impl V3PayClient {
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = http::read_body(response).await.map_err(transport)?;
+        let bytes = http::read_body_up_to(response, limit)
+            .await
+            .map_err(transport)?;
         Ok((status, headers, bytes))
     }
 
@@ -472,7 +482,7 @@ fn verify(
 }
 
 /// WeChat's `{code, message, detail}`, or a bare HTTP error.
-fn api_error(status: u16, body: &[u8]) -> V3PayError {
+pub(crate) fn api_error(status: u16, body: &[u8]) -> V3PayError {
     #[derive(serde::Deserialize)]
     struct ErrorBody {
         code: Option<String>,

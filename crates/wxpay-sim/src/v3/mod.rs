@@ -9,6 +9,7 @@
 
 pub mod account;
 mod auth;
+pub(crate) mod bill;
 mod certificates;
 pub(crate) mod control;
 pub mod forge;
@@ -23,6 +24,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::faults::{Endpoint, FaultKind};
+use crate::ids;
 use crate::state::{Sim, SimState};
 use account::V3Merchant;
 pub use sandbox_keys::{SandboxCertificate, SandboxKeys};
@@ -35,6 +37,8 @@ pub(crate) struct V3Request<'a> {
     pub path_value: &'a str,
     pub query: &'a str,
     pub body: &'a [u8],
+    /// `scheme://host` as the caller reached the simulator (for download URLs).
+    pub origin: String,
     /// The fault this call drew, for APIs whose outcome it shapes (refunds).
     pub fault: Option<FaultKind>,
 }
@@ -105,6 +109,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         }),
     )
     .route(
+        "/v3/bill/tradebill",
+        web::get().to(|sim, req, body| handle(sim, req, body, Endpoint::Bill, bill::tradebill)),
+    )
+    .route(
+        "/v3/billdownload/file",
+        web::get().to(|sim, req, body| handle(sim, req, body, Endpoint::Bill, bill::download)),
+    )
+    .route(
         "/v3/certificates",
         web::get().to(|sim, req, body| {
             handle(sim, req, body, Endpoint::Certificates, certificates::list)
@@ -167,6 +179,10 @@ async fn handle(
         path_value: req.match_info().iter().next().map_or("", |(_, v)| v),
         query: req.query_string(),
         body: &body,
+        origin: {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        },
         fault: kind,
     };
     let outcome = match kind {
@@ -189,6 +205,10 @@ async fn handle(
         tokio::time::sleep(fault.delay()).await;
     }
     match outcome {
+        Some(Ok(Answer::File(bytes))) => HttpResponse::Ok()
+            .insert_header(("Request-ID", ids::request_id(&mut sim.state().rng)))
+            .content_type("application/octet-stream")
+            .body(bytes),
         Some(result) => reply(&sim, result, kind == Some(FaultKind::BadSign)),
         None => crate::http_status(fault.and_then(|f| f.status).unwrap_or(500)),
     }

@@ -62,6 +62,8 @@ impl V3Error {
 pub(crate) enum Answer {
     Json(Value),
     NoContent,
+    /// A file download (bills): sent as it is, **not signed**, as WeChat does.
+    File(Vec<u8>),
 }
 
 /// What a reply carries before it is signed.
@@ -80,6 +82,11 @@ impl Unsigned {
             Ok(Answer::NoContent) => Unsigned {
                 status: StatusCode::NO_CONTENT,
                 body: String::new(),
+            },
+            // `handle` sends files itself; here only for completeness.
+            Ok(Answer::File(bytes)) => Unsigned {
+                status: StatusCode::OK,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
             },
             Err(error) => Unsigned {
                 status: error.status,
