@@ -181,6 +181,65 @@ async fn the_sandbox_runs_the_whole_flow_over_http() {
         metrics.contains("wxpay_notifies_total{outcome=\"paid\"} 1"),
         "{metrics}"
     );
+
+    // Today reconciles (the sandbox's bills exist at once) over the admin API and with
+    // `wxpay reconcile` on the same database: the same report from the one stored bill.
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+        .to_string();
+    let report = json(
+        http.post(format!("{}/v1/admin/reconciliation/{today}", sandbox.api))
+            .bearer_auth("sandbox-admin")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(report["balanced"], true, "{report}");
+    assert_eq!(report["bill"]["payments"], 1, "{report}");
+    assert_eq!(report["bill"]["refunds"], 1, "{report}");
+    assert_eq!(report["matched"], 2, "{report}");
+    let database = format!("sqlite://{}", sandbox.dir.join("sandbox.sqlite").display());
+    let env = [
+        ("WXPAY_SERVER__PUBLIC_BASE_URL", sandbox.api.as_str()),
+        ("WXPAY_WECHAT__APPID", wxpay_sim::config::DOC_APPID),
+        ("WXPAY_WECHAT__MCH_ID", wxpay_sim::config::DOC_MCH_ID),
+        (
+            "WXPAY_WECHAT__APP_SECRET",
+            wxpay_sim::config::DOC_APP_SECRET,
+        ),
+        ("WXPAY_WECHAT__API_KEY", wxpay_sim::config::DOC_API_KEY),
+        ("WXPAY_WECHAT__MP_BASE_URL", sandbox.sim.as_str()),
+        ("WXPAY_WECHAT__PAY_BASE_URL", sandbox.sim.as_str()),
+        ("WXPAY_DATABASE__URL", database.as_str()),
+        ("WXPAY_RECONCILIATION__UNFINISHED_DAYS", "true"),
+    ];
+    let (code, out, err) = wxpay_exit(&["reconcile", "--date", &today], "", &env);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), report);
+    // The order's amount changed behind the server's back: reported, exit 1.
+    let order_no = order["order_no"].as_str().unwrap();
+    let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
+    sqlx::query("UPDATE orders SET amount_fen = amount_fen + 1 WHERE order_no = ?")
+        .bind(order_no)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (code, out, err) = wxpay_exit(&["reconcile", "--date", &today], "", &env);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["findings"][0]["kind"], "amount_differs", "{report}");
+    assert_eq!(report["findings"][0]["subject"], order_no, "{report}");
+    assert!(
+        !out.contains(wxpay_sim::config::DOC_API_KEY)
+            && !err.contains(wxpay_sim::config::DOC_API_KEY),
+        "a secret printed"
+    );
+    let (code, _, err) = wxpay_exit(&["reconcile", "--date", "2026-02-30"], "", &env);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a date as YYYY-MM-DD"), "{err}");
 }
 
 /// SIGTERM (systemd, Docker) stops the server gracefully and it says so; its log file
@@ -323,6 +382,12 @@ async fn the_sandbox_only_writes_to_its_own_database() {
 }
 
 fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
+    let (code, out, err) = wxpay_exit(args, stdin, env);
+    (code == Some(0), out, err)
+}
+
+/// [`wxpay`] with the exit code.
+fn wxpay_exit(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let mut child = Command::new(wxpay_binary().unwrap())
         .args(args)
         .envs(env.iter().copied())
@@ -339,7 +404,7 @@ fn wxpay(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, Str
         .unwrap();
     let out = child.wait_with_output().unwrap();
     (
-        out.status.success(),
+        out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )

@@ -45,6 +45,19 @@ enum Command {
     /// Check the configuration for the classic mistakes (which key is which, whose
     /// certificate, notify URL, database); exit code 1 when one is an error.
     Doctor(DoctorArgs),
+    /// Reconcile a day against WeChat's bill (its stored copy, else downloaded): the
+    /// report as JSON; exit 0 when it balances, 1 when differences were found, 2 when it
+    /// could not be done (the bill is not ready, say).
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReconcileArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The day, YYYY-MM-DD in Beijing time [default: yesterday].
+    #[arg(long)]
+    date: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +177,7 @@ pub fn main() -> ExitCode {
             Command::VerifyNotify(args) => verify_command(args),
             Command::Doctor(args) => doctor_command(args).await,
             Command::Explain(args) => crate::cli_explain::explain_command(&args),
+            Command::Reconcile(args) => reconcile_command(args).await,
         }
     });
     result.unwrap_or_else(|e| fail(&format!("{e:#}")))
@@ -305,6 +319,35 @@ async fn doctor_command(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn reconcile_command(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    telemetry::init_stderr();
+    let settings = settings(&args.database)?;
+    settings.validate()?;
+    // Refunds the reconciliation starts (orders.late_payment = "refund") name this server.
+    let notify_base = settings.public_base_url()?;
+    let state = crate::startup::app_state(settings, &notify_base).await?;
+    let date = args
+        .date
+        .unwrap_or_else(|| crate::clock::beijing_date(crate::clock::now_ms() - 86_400_000));
+    match crate::reconciliation::reconcile_day(&state, &date).await {
+        Ok(report) => {
+            print(&serde_json::to_value(&report)?);
+            Ok(if report.balanced {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Err(error) => {
+            fail(&format!(
+                "reconcile {date}: {} ({})",
+                error.message, error.code
+            ));
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {

@@ -62,6 +62,11 @@ single_session = false
 
 [admin]
 
+[reconciliation]
+daily = true
+hour = 10
+unfinished_days = false
+
 [limits]
 login_per_ip_per_minute = 60
 orders_per_user_per_minute = 30
@@ -77,6 +82,20 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub admin: AdminSettings,
+    pub reconciliation: ReconciliationSettings,
+}
+
+/// Reconciling WeChat's daily bills against the orders (`reconciliation.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconciliationSettings {
+    /// Reconcile yesterday by itself once its bill exists (any one instance).
+    pub daily: bool,
+    /// From this hour (Beijing, 0-23) on; WeChat makes bills at about 10:00.
+    pub hour: u8,
+    /// Allow a day that is not over (today): its bill is incomplete, so production
+    /// refuses it. The sandbox allows it (the simulator's bills exist at once).
+    pub unfinished_days: bool,
 }
 
 /// The admin API (`/v1/admin/...`: refunds, order lists), for the merchant's staff and
@@ -381,6 +400,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "orders.late_payment",
                 reason: "must be keep or refund".into(),
+            });
+        }
+        if self.reconciliation.hour > 23 {
+            return Err(ConfigError::Invalid {
+                key: "reconciliation.hour",
+                reason: "must be an hour of the day, 0-23 (Beijing time)".into(),
             });
         }
         if description.trim().is_empty() {

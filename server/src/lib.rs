@@ -25,6 +25,7 @@ pub mod limits;
 pub mod metrics;
 mod payments;
 pub mod reconciler;
+mod reconciliation;
 mod refunds;
 mod routes;
 pub mod sandbox;

@@ -73,6 +73,9 @@ pub struct Metrics {
     pub refund_notifies: Family<OutcomeLabel, Counter>,
     /// Refunds by what they became (requested, succeeded, closed, abnormal, refused).
     pub refunds: Family<OutcomeLabel, Counter>,
+    /// Differences between WeChat's daily bills and the database, by kind (each counted
+    /// once, when first found).
+    pub reconciliation_findings: Family<OutcomeLabel, Counter>,
     /// When the order gauges were last read from the database.
     counts_read_at: Mutex<Option<Instant>>,
 }
@@ -94,6 +97,12 @@ impl Default for Metrics {
         let double_payments = Counter::default();
         let refund_notifies = Family::<OutcomeLabel, Counter>::default();
         let refunds = Family::<OutcomeLabel, Counter>::default();
+        let reconciliation_findings = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "reconciliation_findings",
+            "Differences between WeChat's daily bills and the database, by kind",
+            reconciliation_findings.clone(),
+        );
         registry.register(
             "refund_notifies",
             "WeChat refund notifies by outcome",
@@ -168,6 +177,7 @@ impl Default for Metrics {
             double_payments,
             refund_notifies,
             refunds,
+            reconciliation_findings,
             counts_read_at: Mutex::new(None),
         }
     }

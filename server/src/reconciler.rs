@@ -8,7 +8,8 @@
 //! batches (`FOR UPDATE SKIP LOCKED`). Refunds have their own list (`refunds.next_check_at`):
 //! a pending one is sent again (the identical request), a processing or abnormal one is
 //! asked about, with the same backoff. Beside that, housekeeping deletes expired sessions
-//! and old idempotency keys.
+//! and old idempotency keys, and yesterday is reconciled against WeChat's bill
+//! (`reconciliation`).
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,10 @@ const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
 
 /// How often housekeeping runs.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
+/// How often the daily reconciliation looks whether yesterday is due (and retries a bill
+/// WeChat is still making).
+const DAILY_RECONCILIATION_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// One pass: claims a batch of due orders and checks each. Returns how many were checked.
 pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
@@ -146,6 +151,7 @@ pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
 pub async fn run(state: AppState) {
     let interval = Duration::from_millis(state.settings.orders.reconcile_interval_ms.max(10));
     let mut last_housekeeping: Option<Instant> = None;
+    let mut last_daily: Option<Instant> = None;
     loop {
         state.limits.forget_idle();
         match pass(&state).await {
@@ -167,6 +173,12 @@ pub async fn run(state: AppState) {
                     "housekeeping: expired sessions and idempotency keys deleted"
                 ),
                 Err(error) => tracing::error!(%error, "housekeeping failed"),
+            }
+        }
+        if last_daily.is_none_or(|at| at.elapsed() >= DAILY_RECONCILIATION_EVERY) {
+            last_daily = Some(Instant::now());
+            if let Err(error) = crate::reconciliation::daily(&state).await {
+                tracing::warn!(%error, "daily reconciliation: not done yet; tried again later");
             }
         }
         tokio::time::sleep(interval).await;

@@ -89,6 +89,8 @@ pub fn prepare(
             .join("..")
             .join("wasm-pkg")
     });
+    // The simulator's bills exist at once: today can be reconciled.
+    settings.reconciliation.unfinished_days = true;
     let admin_token = settings
         .admin
         .token

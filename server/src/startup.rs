@@ -68,7 +68,8 @@ impl Application {
     /// and binds the listener. Nothing is served until `run_until_stopped`.
     pub async fn build(settings: Settings, public_url: PublicUrl) -> anyhow::Result<Application> {
         settings.validate()?;
-        let credentials = settings.credentials()?;
+        // A missing credential is named before anything is bound or connected.
+        settings.credentials()?;
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let addr = listener.local_addr()?;
@@ -77,43 +78,9 @@ impl Application {
             (PublicUrl::FromBind, Err(ConfigError::Missing { .. })) => format!("http://{addr}"),
             (_, Err(e)) => return Err(e.into()),
         };
-        let store = Store::connect(&settings.database).await?;
-        store.migrate().await?;
-        if let Some(path) = &settings.orders.catalog {
-            for sku in store.replace_catalog(&catalog::load(path)?).await? {
-                tracing::warn!(%sku, "product no longer in the catalog: deactivated, no longer sold");
-            }
-        }
-        let options = settings.wechat.client_options();
-        let login = LoginClient::new(
-            &settings.wechat.mp_base_url,
-            &credentials.appid,
-            credentials.app_secret.clone(),
-            &options,
-        )?;
-        let gateways = gateways(&settings, &credentials, &notify_base, &options)?;
-        if let Some(v3) = gateways.v3()
-            && v3.client().credentials().wechat.platform_certificates
-        {
-            // Certificates are fetched now so the first reply verifies; if WeChat cannot
-            // be reached, they are fetched on the first reply that needs them.
-            if let Err(error) = v3.client().download_certificates().await {
-                tracing::warn!(%error, "cannot download WeChat's platform certificates yet");
-            }
-        }
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
-        let settings_limits = settings.limits.clone();
-        let state = AppState {
-            store,
-            login,
-            gateways,
-            settings: Arc::new(settings),
-            credentials: Arc::new(credentials),
-            metrics: Arc::new(Metrics::default()),
-            limits: Arc::new(Limits::new(&settings_limits)),
-            order_checks: Arc::new(KeyedLocks::default()),
-        };
+        let state = app_state(settings, &notify_base).await?;
         let metrics_server = match &state.settings.server.metrics_bind {
             Some(bind) => Some(metrics_server(&state, bind)?),
             None => None,
@@ -195,6 +162,48 @@ impl Application {
 }
 
 /// The v2 and/or v3 gateways the credentials allow; new orders use `api_version`'s.
+/// Everything the handlers and the reconciler share, from checked settings: the database
+/// (connected and migrated, the catalog loaded) and the clients for WeChat. Also what
+/// one-off commands (`wxpay reconcile`) work with.
+pub async fn app_state(settings: Settings, notify_base: &str) -> anyhow::Result<AppState> {
+    let credentials = settings.credentials()?;
+    let store = Store::connect(&settings.database).await?;
+    store.migrate().await?;
+    if let Some(path) = &settings.orders.catalog {
+        for sku in store.replace_catalog(&catalog::load(path)?).await? {
+            tracing::warn!(%sku, "product no longer in the catalog: deactivated, no longer sold");
+        }
+    }
+    let options = settings.wechat.client_options();
+    let login = LoginClient::new(
+        &settings.wechat.mp_base_url,
+        &credentials.appid,
+        credentials.app_secret.clone(),
+        &options,
+    )?;
+    let gateways = gateways(&settings, &credentials, notify_base, &options)?;
+    if let Some(v3) = gateways.v3()
+        && v3.client().credentials().wechat.platform_certificates
+    {
+        // Certificates are fetched now so the first reply verifies; if WeChat cannot
+        // be reached, they are fetched on the first reply that needs them.
+        if let Err(error) = v3.client().download_certificates().await {
+            tracing::warn!(%error, "cannot download WeChat's platform certificates yet");
+        }
+    }
+    let settings_limits = settings.limits.clone();
+    Ok(AppState {
+        store,
+        login,
+        gateways,
+        settings: Arc::new(settings),
+        credentials: Arc::new(credentials),
+        metrics: Arc::new(Metrics::default()),
+        limits: Arc::new(Limits::new(&settings_limits)),
+        order_checks: Arc::new(KeyedLocks::default()),
+    })
+}
+
 fn gateways(
     settings: &Settings,
     credentials: &Credentials,

@@ -182,6 +182,28 @@ impl Gateways {
             .ok_or_else(|| unconfigured("API v2 (wechat.api_key)"))
     }
 
+    /// The merchant's bill of `date` (`YYYY-MM-DD`, Beijing): one bill covers orders of
+    /// both APIs, so it is fetched through v3 when configured, else v2. `None`: WeChat has
+    /// no bill that day (no trades).
+    pub(crate) async fn bill(&self, date: &str) -> Result<(ApiVersion, Option<String>), ApiError> {
+        let fetched = match (&self.v3, &self.v2) {
+            (Some(v3), _) => (ApiVersion::V3, v3.bill(date).await),
+            (None, Some(v2)) => (ApiVersion::V2, v2.bill(date).await),
+            (None, None) => return Err(unconfigured("a WeChat Pay API")),
+        };
+        match fetched {
+            (api, Ok(text)) => Ok((api, text)),
+            (_, Err(error)) => {
+                tracing::warn!(%date, %error, "the bill cannot be downloaded");
+                Err(ApiError::new(
+                    actix_web::http::StatusCode::BAD_GATEWAY,
+                    "BILL_UNAVAILABLE",
+                    format!("WeChat's bill of {date} cannot be downloaded yet: {error}"),
+                ))
+            }
+        }
+    }
+
     pub(crate) fn v2(&self) -> Option<&V2Gateway> {
         self.v2.as_ref()
     }

@@ -252,6 +252,14 @@ impl V2Gateway {
         })
     }
 
+    /// The day's bill (`date` is `YYYY-MM-DD`), all trades and refunds.
+    pub(crate) async fn bill(&self, date: &str) -> Result<Option<String>, GatewayError> {
+        self.pay
+            .download_bill(&date.replace('-', ""), wxpay_client::BillType::All)
+            .await
+            .map_err(|e| GatewayError::from(&e))
+    }
+
     pub(crate) async fn close(
         &self,
         order_no: &str,

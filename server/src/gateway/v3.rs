@@ -140,6 +140,14 @@ impl V3Gateway {
         })
     }
 
+    /// The day's trade bill (`date` is `YYYY-MM-DD`), its SHA1 checked.
+    pub(crate) async fn bill(&self, date: &str) -> Result<Option<String>, GatewayError> {
+        self.client
+            .trade_bill(date, wxpay_client::BillType::All)
+            .await
+            .map_err(|e| GatewayError::from(&e))
+    }
+
     pub(crate) async fn close(
         &self,
         order_no: &str,

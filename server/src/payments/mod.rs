@@ -16,7 +16,9 @@ use crate::store::{OrderRow, OrderStatus};
 
 pub(crate) use prepay::{Attempt, ensure_prepay, payment_params};
 pub(crate) use settle::note_settlement;
-pub(crate) use sync::{close_at_wechat, refresh_if_stale, sync_with_wechat};
+pub(crate) use sync::{
+    PaidAtWechat, close_at_wechat, refresh_if_stale, settle_if_paid_at_wechat, sync_with_wechat,
+};
 
 fn unavailable(order_no: &str, error: &GatewayError) -> ApiError {
     ApiError::new(

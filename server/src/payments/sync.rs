@@ -72,6 +72,41 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
     }
 }
 
+/// What a signed query said about an order some other source (a bill) claims is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PaidAtWechat {
+    /// Paid: recorded now (exactly once; late for an order that was not open).
+    Settled,
+    /// WeChat's verified query does not show it paid.
+    NotPaid,
+}
+
+/// Asks WeChat (a signed, verified query) whether an order is paid, whatever its state
+/// here, and if so records the payment through the exactly-once path. The only way an
+/// unsigned source (a bill) ever leads to a payment being recorded.
+pub(crate) async fn settle_if_paid_at_wechat(
+    state: &AppState,
+    order: &OrderRow,
+) -> Result<PaidAtWechat, ApiError> {
+    match state
+        .gateways
+        .for_order(order)?
+        .query(&order.order_no)
+        .await
+    {
+        Ok(trade) if matches!(trade.state, TradeState::Success | TradeState::Refund) => {
+            settle::from_query(state, order, &trade).await?;
+            Ok(PaidAtWechat::Settled)
+        }
+        Ok(_) => Ok(PaidAtWechat::NotPaid),
+        Err(e) if e.says == Some(WechatSays::NoSuchOrder) => Ok(PaidAtWechat::NotPaid),
+        Err(error) => {
+            state.metrics.wechat_failure("orderquery");
+            Err(unavailable(&order.order_no, &error))
+        }
+    }
+}
+
 /// Closes an order's trade at WeChat, then here (an open order) or takes it off the work
 /// list (a closed or failed one). If WeChat says it was paid, the payment is recorded
 /// from a verified orderquery instead (late, for an order that was not open).

@@ -1,5 +1,5 @@
-//! The admin API (`/v1/admin/...`), for the merchant's staff and tools: refunds and order
-//! lists. Authenticated by `Authorization: Bearer <admin.token>` (compared in constant
+//! The admin API (`/v1/admin/...`), for the merchant's staff and tools: refunds, order
+//! lists and reconciliation reports. Authenticated by `Authorization: Bearer <admin.token>` (compared in constant
 //! time), never by a mini-program user's token; without `admin.token` these routes do
 //! not exist (404).
 
@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::ids;
+use crate::reconciliation;
 use crate::refunds::{self, RefundAsk, RefundView};
 use crate::state::AppState;
 use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
@@ -64,6 +65,14 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/admin/orders/{order_no}/refunds",
             web::get().to(list_refunds),
+        )
+        .route(
+            "/v1/admin/reconciliation/{date}",
+            web::get().to(reconciliation_report),
+        )
+        .route(
+            "/v1/admin/reconciliation/{date}",
+            web::post().to(reconcile_day),
         );
 }
 
@@ -233,4 +242,30 @@ async fn list_refunds(
         "order": AdminOrder::of(&order),
         "refunds": views,
     })))
+}
+
+/// A reconciled day's report; 404 for a day never reconciled.
+async fn reconciliation_report(
+    _: Admin,
+    state: web::Data<AppState>,
+    date: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    match reconciliation::report(&state, &date).await? {
+        Some(report) => Ok(HttpResponse::Ok().json(report)),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "NOT_RECONCILED",
+            format!("{date} has not been reconciled; POST here to reconcile it"),
+        )),
+    }
+}
+
+/// Reconciles a day now (its stored bill, or downloaded) and returns the report.
+async fn reconcile_day(
+    _: Admin,
+    state: web::Data<AppState>,
+    date: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let report = reconciliation::reconcile_day(&state, &date).await?;
+    Ok(HttpResponse::Ok().json(report))
 }

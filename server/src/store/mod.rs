@@ -5,6 +5,7 @@
 mod orders;
 mod payments;
 mod products;
+mod reconciliation;
 mod refunds;
 mod tokens;
 mod users;
@@ -26,6 +27,7 @@ pub use orders::{
     OrderStatus,
 };
 pub use payments::{Refusal, SettleOutcome, Settlement};
+pub use reconciliation::{Finding, RETRY_RESOLUTION, StoredBill, SucceededRefund};
 pub use refunds::{HoldOutcome, NewRefund, RefundChange, RefundResult, RefundRow, RefundState};
 
 /// The hot statements as the store runs them, for the load driver's plans and ceiling.

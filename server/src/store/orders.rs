@@ -142,7 +142,7 @@ pub struct OrderRow {
     pub refunded_fen: i64,
 }
 
-const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
+pub(super) const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
     sign_type, appid, mch_id, prepay_id, prepay_expires_at, transaction_id, paid_at, time_end, \
     failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
     prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen";
@@ -151,7 +151,7 @@ fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
     Ok(r.try_get::<i64, _>(column)? != 0)
 }
 
-fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
+pub(super) fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
     let status: String = r.try_get("status")?;
     Ok(OrderRow {
         order_no: r.try_get("order_no")?,

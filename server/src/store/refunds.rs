@@ -68,10 +68,10 @@ pub struct RefundRow {
     pub check_failures: i64,
 }
 
-const REFUND_COLUMNS: &str = "out_refund_no, order_no, amount_fen, reason, status, request, \
+pub(super) const REFUND_COLUMNS: &str = "out_refund_no, order_no, amount_fen, reason, status, request, \
     refund_id, failure, created_at, updated_at, finished_at, next_check_at, check_failures";
 
-fn refund_row(r: &AnyRow) -> Result<RefundRow, StoreError> {
+pub(super) fn refund_row(r: &AnyRow) -> Result<RefundRow, StoreError> {
     Ok(RefundRow {
         out_refund_no: r.try_get("out_refund_no")?,
         order_no: r.try_get("order_no")?,

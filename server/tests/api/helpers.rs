@@ -210,6 +210,8 @@ pub fn base_settings(db_url: &str, sim_url: &str) -> Settings {
     s.orders.query_stale_after_secs = 3600;
     s.orders.catalog = None;
     s.admin.token = Some(SecretString::from(ADMIN_TOKEN));
+    // Tests reconcile the days they mean to (one turns the daily run on).
+    s.reconciliation.daily = false;
     s
 }
 

@@ -18,6 +18,7 @@ mod helpers;
 
 mod access;
 mod adversarial;
+mod bills;
 mod flow;
 mod me;
 mod money;
