@@ -419,13 +419,7 @@ async fn v3_refunds_create_and_query() {
 
     // The v3 bill of today lists the payment and the refund (tradebill, then the file,
     // gzipped, its SHA1 checked); a day without trades is None.
-    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
-    let today = format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
+    let today = beijing_today().to_string();
     let text = client
         .trade_bill(&today, wxpay_client::BillType::All)
         .await
@@ -467,13 +461,7 @@ async fn the_days_bill_downloads_and_parses() {
     let harness = Harness::start().await;
     let client = harness.client(None);
     let no = harness.paid(&client, "bill-client-1").await;
-    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
-    let today = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
+    let today = beijing_today().to_string().replace('-', "");
     let text = client
         .download_bill(&today, BillType::All)
         .await
@@ -510,4 +498,11 @@ async fn the_days_bill_downloads_and_parses() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Today in Beijing, the day WeChat's bills cover.
+fn beijing_today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
 }

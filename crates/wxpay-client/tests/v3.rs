@@ -114,6 +114,14 @@ impl Harness {
             .unwrap()
     }
 
+    /// WeChat's public key for this merchant as the simulator derives it (seed 11), and
+    /// its id: what a fake WeChat signs with.
+    fn wechat_public_key(&self) -> (std::sync::Arc<wxpay_sim::v3::forge::ForgedKey>, String) {
+        let key = wxpay_sim::v3::forge::key(11, DOC_MCH_ID, wxpay_sim::v3::forge::Role::PublicKey)
+            .unwrap();
+        (key, self.keys.public_key_id.clone().unwrap())
+    }
+
     async fn openid(&self) -> String {
         let reply = self
             .control("/sim/login", json!({ "appid": self.keys.appid }))
@@ -330,6 +338,30 @@ async fn an_unverified_reply_to_a_write_may_have_taken_effect() {
 }
 
 /// A fake WeChat answering every call with `reply` (status, headers, body).
+/// The `Wechatpay-*` headers WeChat would send with `body`, signed with `key`.
+fn signed_like_wechat(
+    key: &wxpay_sim::v3::forge::ForgedKey,
+    serial: &str,
+    timestamp: i64,
+    body: &str,
+) -> Vec<(String, String)> {
+    let nonce = "n0nce".to_owned();
+    let signature = key
+        .signer
+        .sign_base64(&wxpay_core::v3::verify::signed_message(
+            &timestamp.to_string(),
+            &nonce,
+            body.as_bytes(),
+        ))
+        .unwrap();
+    vec![
+        ("Wechatpay-Timestamp".to_owned(), timestamp.to_string()),
+        ("Wechatpay-Nonce".to_owned(), nonce),
+        ("Wechatpay-Signature".to_owned(), signature),
+        ("Wechatpay-Serial".to_owned(), serial.to_owned()),
+    ]
+}
+
 async fn fake_wechat(reply: (u16, Vec<(String, String)>, String)) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -360,28 +392,9 @@ async fn fake_wechat(reply: (u16, Vec<(String, String)>, String)) -> String {
 #[tokio::test]
 async fn forged_unsigned_and_stale_replies_are_refused() {
     let h = Harness::start(KeyMode::PublicKey).await;
-    let public_key_id = h.keys.public_key_id.clone().unwrap();
-    // WeChat's key for this merchant, as the simulator derives it (seed 11).
-    let wechat =
-        wxpay_sim::v3::forge::key(11, DOC_MCH_ID, wxpay_sim::v3::forge::Role::PublicKey).unwrap();
+    let (wechat, public_key_id) = h.wechat_public_key();
     let body = r#"{"prepay_id":"wx201410272009395522657a690389285100"}"#.to_owned();
-    let signed_at = |timestamp: i64| {
-        let nonce = "n0nce".to_owned();
-        let signature = wechat
-            .signer
-            .sign_base64(&wxpay_core::v3::verify::signed_message(
-                &timestamp.to_string(),
-                &nonce,
-                body.as_bytes(),
-            ))
-            .unwrap();
-        vec![
-            ("Wechatpay-Timestamp".to_owned(), timestamp.to_string()),
-            ("Wechatpay-Nonce".to_owned(), nonce),
-            ("Wechatpay-Signature".to_owned(), signature),
-            ("Wechatpay-Serial".to_owned(), public_key_id.clone()),
-        ]
-    };
+    let signed_at = |timestamp: i64| signed_like_wechat(&wechat, &public_key_id, timestamp, &body);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let prepay = |base: String| {
         let client = h.client_at(&base);
@@ -435,9 +448,7 @@ async fn forged_unsigned_and_stale_replies_are_refused() {
 async fn a_bill_file_that_does_not_match_its_signed_hash_is_refused() {
     use sha1::Digest as _;
     let h = Harness::start(KeyMode::PublicKey).await;
-    let public_key_id = h.keys.public_key_id.clone().unwrap();
-    let wechat =
-        wxpay_sim::v3::forge::key(11, DOC_MCH_ID, wxpay_sim::v3::forge::Role::PublicKey).unwrap();
+    let (wechat, public_key_id) = h.wechat_public_key();
     let file = "交易时间,商户订单号\r\n`2026-11-30 10:00:00,`A1\r\n".to_owned();
     let fake = |hash_of: &str| {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -448,34 +459,20 @@ async fn a_bill_file_that_does_not_match_its_signed_hash_is_refused() {
             "download_url": format!("https://api.mch.weixin.qq.com/v3/billdownload/file?token=t{port}"),
         })
         .to_string();
-        let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-        let signature = wechat
-            .signer
-            .sign_base64(&wxpay_core::v3::verify::signed_message(
-                &now,
-                "n0nce",
-                location.as_bytes(),
-            ))
-            .unwrap();
-        let (file, id) = (file.clone(), public_key_id.clone());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let headers = signed_like_wechat(&wechat, &public_key_id, now, &location);
+        let file = file.clone();
         let server = HttpServer::new(move || {
-            let (location, signature, now, file, id) = (
-                location.clone(),
-                signature.clone(),
-                now.clone(),
-                file.clone(),
-                id.clone(),
-            );
+            let (location, headers, file) = (location.clone(), headers.clone(), file.clone());
             App::new()
                 .route(
                     "/v3/bill/tradebill",
                     web::get().to(move || {
-                        let reply = HttpResponse::Ok()
-                            .insert_header(("Wechatpay-Timestamp", now.clone()))
-                            .insert_header(("Wechatpay-Nonce", "n0nce"))
-                            .insert_header(("Wechatpay-Signature", signature.clone()))
-                            .insert_header(("Wechatpay-Serial", id.clone()))
-                            .body(location.clone());
+                        let mut reply = HttpResponse::Ok();
+                        for (name, value) in &headers {
+                            reply.insert_header((name.as_str(), value.as_str()));
+                        }
+                        let reply = reply.body(location.clone());
                         async move { reply }
                     }),
                 )

@@ -9,7 +9,7 @@ use wxpay_client::{CloseOutcome, TradeState};
 use super::{not_open, prepay, settle, unavailable};
 use crate::clock::now_ms;
 use crate::error::ApiError;
-use crate::gateway::{GatewayError, Trade, WechatSays};
+use crate::gateway::{GatewayError, WechatSays};
 use crate::state::AppState;
 use crate::store::{OrderRow, OrderStatus};
 
@@ -73,12 +73,13 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
 }
 
 /// What a signed query said about an order some other source (a bill) claims is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PaidAtWechat {
     /// Paid: recorded now (exactly once; late for an order that was not open).
     Settled,
-    /// WeChat's verified query does not show it paid.
-    NotPaid,
+    /// WeChat's verified query does not show it paid: the trade's state, None when
+    /// WeChat does not know the order.
+    NotPaid(Option<TradeState>),
 }
 
 /// Asks WeChat (a signed, verified query) whether an order is paid, whatever its state
@@ -98,8 +99,8 @@ pub(crate) async fn settle_if_paid_at_wechat(
             settle::from_query(state, order, &trade).await?;
             Ok(PaidAtWechat::Settled)
         }
-        Ok(_) => Ok(PaidAtWechat::NotPaid),
-        Err(e) if e.says == Some(WechatSays::NoSuchOrder) => Ok(PaidAtWechat::NotPaid),
+        Ok(trade) => Ok(PaidAtWechat::NotPaid(Some(trade.state))),
+        Err(e) if e.says == Some(WechatSays::NoSuchOrder) => Ok(PaidAtWechat::NotPaid(None)),
         Err(error) => {
             state.metrics.wechat_failure("orderquery");
             Err(unavailable(&order.order_no, &error))
@@ -136,33 +137,20 @@ pub(crate) async fn close_at_wechat(state: &AppState, order: &OrderRow) -> Resul
 /// WeChat says the trade was paid (the close said so): the verified facts come from a
 /// query. `REFUND` (paid, then refunded at WeChat) is a payment too.
 async fn settle_paid_trade(state: &AppState, order: &OrderRow) -> Result<(), ApiError> {
-    match state
-        .gateways
-        .for_order(order)?
-        .query(&order.order_no)
-        .await
-    {
-        Ok(trade) if matches!(trade.state, TradeState::Success | TradeState::Refund) => {
-            settle::from_query(state, order, &trade).await.map(|_| ())
-        }
-        Ok(trade) => Err(inconsistent(order, &trade)),
-        Err(error) => {
-            state.metrics.wechat_failure("orderquery");
-            Err(unavailable(&order.order_no, &error))
-        }
+    match settle_if_paid_at_wechat(state, order).await? {
+        PaidAtWechat::Settled => Ok(()),
+        PaidAtWechat::NotPaid(trade_state) => Err(inconsistent(order, trade_state)),
     }
 }
 
 /// The close said paid, the query says otherwise: try again later (the reconciler backs
 /// off and, if it never clears, flags the order for an operator).
-fn inconsistent(order: &OrderRow, trade: &Trade) -> ApiError {
+fn inconsistent(order: &OrderRow, trade_state: Option<TradeState>) -> ApiError {
+    let says = trade_state.map_or_else(|| "no such order".to_owned(), |s| format!("{s:?}"));
     ApiError::new(
         StatusCode::BAD_GATEWAY,
         "WECHAT_INCONSISTENT",
-        format!(
-            "WeChat's close says paid but its query says {:?}; retried later",
-            trade.state
-        ),
+        format!("WeChat's close says paid but its query says {says}; retried later"),
     )
     .for_order(&order.order_no)
 }

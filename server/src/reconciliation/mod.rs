@@ -202,7 +202,7 @@ async fn resolve(state: &AppState, difference: &Difference, ours: &Ours) -> &'st
     };
     match payments::settle_if_paid_at_wechat(state, order).await {
         Ok(PaidAtWechat::Settled) => "settled",
-        Ok(PaidAtWechat::NotPaid) => "not_paid_at_wechat",
+        Ok(PaidAtWechat::NotPaid(_)) => "not_paid_at_wechat",
         Err(e) if e.code == "PAYMENT_MISMATCH" => "payment_mismatch",
         Err(_) => RETRY_RESOLUTION,
     }
