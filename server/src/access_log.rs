@@ -1,5 +1,13 @@
 //! Per request: an id (also sent back as `X-Request-Id`), one structured log line
-//! (method, route, status, time; never the query string or body), and metrics.
+//! (method, route, status, time, and the order and outcome where a handler records them;
+//! never the query string or body), and metrics.
+
+/// Records the request's order (and what happened to it) on its log line.
+pub(crate) fn record_order(order_no: &str, outcome: &str) {
+    let span = tracing::Span::current();
+    span.record("order_no", order_no);
+    span.record("outcome", outcome);
+}
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,8 +44,16 @@ pub(crate) async fn log_request(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    // `order_no` and `outcome` are filled in by handlers that have them, so a paid notify
+    // or a new order is this one line, not a line of its own beside it.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        order_no = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await;
     let status = match &response {

@@ -230,7 +230,7 @@ pub(super) async fn create(
     let (order, replayed) = match state.store.insert_order(&new_order).await? {
         InsertOutcome::Inserted => {
             state.metrics.orders_created.inc();
-            tracing::info!(order_no = %order_no, amount_fen = total.get(), "order created");
+            crate::access_log::record_order(&order_no, "created");
             (new_order.as_created_row(), false)
         }
         InsertOutcome::KeyUsed {

@@ -2,6 +2,8 @@
 //! SQLite and PostgreSQL accept), SQLite by default, PostgreSQL when several instances
 //! share a database. Times are Unix milliseconds; money is integer fen.
 
+mod hot;
+mod order_insert;
 mod orders;
 mod payments;
 mod products;
@@ -72,6 +74,10 @@ pub struct Store {
     /// 100 ms each) made the latency tail (measured: BENCHMARKS.md). Unused on PostgreSQL.
     write_turn: Arc<tokio::sync::Mutex<()>>,
     backend: Backend,
+    /// PostgreSQL connections handed back without sqlx's ping (`hot.rs`).
+    hot: Arc<hot::HotConnections>,
+    /// The active products, priced from memory (`products.rs`).
+    catalog: Arc<products::CatalogCache>,
 }
 
 /// A pooled connection that may write: on SQLite it holds the write turn until dropped.
@@ -134,8 +140,21 @@ impl Store {
         };
         // Statement logging would print bound values; keep it off.
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let max_connections = settings.max_connections.max(1);
+        // Most connections serve the hot statements; the pool keeps a quarter, at least two,
+        // for the rest (logins, the reconciler, refunds, the admin API). Measured: with half
+        // each, order creation at 16 clients fell back to the pool's pinging connections
+        // often enough to cost ~25% more CPU per order (BENCHMARKS.md).
+        let hot_connections = match backend {
+            Backend::Postgres => max_connections.saturating_sub((max_connections / 4).max(2)),
+            Backend::Sqlite => 0,
+        };
+        let hot = hot::HotConnections::new(
+            options.clone(),
+            usize::try_from(hot_connections).unwrap_or(0),
+        );
         let pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
+            .max_connections(max_connections - hot_connections)
             .acquire_timeout(Duration::from_secs(5))
             // A broken connection fails its query and is dropped anyway; a ping before
             // every acquire would add a round trip to each of them (BENCHMARKS.md).
@@ -155,6 +174,8 @@ impl Store {
             pool,
             write_turn: Arc::default(),
             backend,
+            hot: Arc::new(hot),
+            catalog: Arc::default(),
         })
     }
 

@@ -261,86 +261,14 @@ pub enum InsertOutcome {
 }
 
 impl Store {
-    /// Inserts the order, its lines and the idempotency key in one transaction; if the
-    /// key was already used, nothing is inserted.
-    pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<InsertOutcome, StoreError> {
-        let mut conn = self.write_conn().await?;
-        let mut tx = conn.begin().await?;
-        sqlx::query(
-            "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, \
-               sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at, \
-               prepay_request, next_check_at) \
-             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12)",
-        )
-        .bind(order.order_no)
-        .bind(order.user_id)
-        .bind(order.openid)
-        .bind(order.amount_fen)
-        .bind(order.description)
-        .bind(order.sign_type)
-        .bind(order.appid)
-        .bind(order.mch_id)
-        .bind(order.now)
-        .bind(order.expires_at)
-        .bind(order.prepay_request)
-        .bind(order.next_check_at)
-        .execute(&mut *tx)
-        .await?;
-        for (line, item) in (1i64..).zip(order.items) {
-            sqlx::query(
-                "INSERT INTO order_items (order_no, line, sku, name, unit_price_fen, quantity) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(order.order_no)
-            .bind(line)
-            .bind(&item.sku)
-            .bind(&item.name)
-            .bind(item.unit_price_fen)
-            .bind(item.quantity)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some((key, request_hash)) = order.idempotency {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, order_no, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, idempotency_key) DO NOTHING",
-            )
-            .bind(order.user_id)
-            .bind(key)
-            .bind(request_hash)
-            .bind(order.order_no)
-            .bind(order.now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                tx.rollback().await?;
-                // On the same connection: waiting for another one while holding the
-                // write turn could wait forever.
-                let row = sqlx::query(
-                    "SELECT request_hash, order_no FROM idempotency_keys \
-                     WHERE user_id = $1 AND idempotency_key = $2",
-                )
-                .bind(order.user_id)
-                .bind(key)
-                .fetch_one(&mut *conn)
-                .await?;
-                return Ok(InsertOutcome::KeyUsed {
-                    request_hash: row.try_get(0)?,
-                    order_no: row.try_get(1)?,
-                });
-            }
-        }
-        tx.commit().await?;
-        Ok(InsertOutcome::Inserted)
-    }
-
     pub async fn order(&self, order_no: &str) -> Result<Option<OrderRow>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_no = $1");
+        let mut conn = self.hot_conn(false).await?;
         let row = sqlx::query(&sql)
             .bind(order_no)
-            .fetch_optional(self.pool())
-            .await?;
+            .fetch_optional(&mut *conn)
+            .await;
+        let row = conn.finish(row)?;
         row.as_ref().map(order_row).transpose()
     }
 
@@ -377,13 +305,15 @@ impl Store {
             "UPDATE orders SET status = 'awaiting_payment', prepay_id = $1, prepay_expires_at = $2, \
              updated_at = $3 WHERE order_no = $4 AND status IN {OPEN} RETURNING {ORDER_COLUMNS}"
         );
+        let mut conn = self.hot_conn(true).await?;
         let row = sqlx::query(&sql)
             .bind(prepay_id)
             .bind(prepay_expires_at)
             .bind(now)
             .bind(order_no)
-            .fetch_optional(&mut *self.write_conn().await?)
-            .await?;
+            .fetch_optional(&mut *conn)
+            .await;
+        let row = conn.finish(row)?;
         row.as_ref().map(order_row).transpose()
     }
 

@@ -154,9 +154,11 @@ impl Store {
     /// trip, atomic on its own) instead of BEGIN, UPDATE, INSERT, COMMIT.
     async fn pay_in_one_statement(&self, s: &Settlement<'_>) -> Result<Option<bool>, sqlx::Error> {
         let sql = pay_statement(Backend::Postgres);
+        let mut conn = self.hot_conn(true).await?;
         let row = bind_pay(sqlx::query(&sql), s)
-            .fetch_optional(&mut *self.write_conn().await?)
-            .await?;
+            .fetch_optional(&mut *conn)
+            .await;
+        let row = conn.finish(row)?;
         row.map(|r| Ok(r.try_get::<String, _>(0)? == "late"))
             .transpose()
     }

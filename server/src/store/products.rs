@@ -1,9 +1,40 @@
 //! The catalog: prices live here, never in a client's request.
 
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{Store, StoreError};
+
+/// How stale the in-memory catalog may get when another instance sharing the database
+/// changes it (this process's own changes apply at once).
+const CATALOG_TTL: Duration = Duration::from_secs(5);
+
+/// The active products by sku.
+type Catalog = Arc<HashMap<String, Product>>;
+
+/// The active products in memory, with when they were read, so pricing an order costs no
+/// query (it was one round trip of an order's seven, BENCHMARKS.md).
+#[derive(Debug, Default)]
+pub(crate) struct CatalogCache(RwLock<Option<(Instant, Catalog)>>);
+
+impl CatalogCache {
+    fn fresh(&self) -> Option<Catalog> {
+        let cached = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < CATALOG_TTL)
+            .map(|(_, products)| Arc::clone(products))
+    }
+
+    fn set(&self, products: Option<Catalog>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) =
+            products.map(|p| (Instant::now(), p));
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +62,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.catalog.set(None);
         Ok(())
     }
 
@@ -56,6 +88,7 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
+        self.catalog.set(None);
         Ok(gone)
     }
 
@@ -67,21 +100,26 @@ impl Store {
         rows.iter().map(product).collect()
     }
 
+    /// The active products among `skus` (from the in-memory catalog).
     pub async fn products_by_sku(&self, skus: &[&str]) -> Result<Vec<Product>, StoreError> {
-        if skus.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (1..=skus.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT sku, name, price_fen FROM products WHERE active = 1 AND sku IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for sku in skus {
-            query = query.bind(*sku);
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter().map(product).collect()
+        let catalog = match self.catalog.fresh() {
+            Some(catalog) => catalog,
+            None => {
+                let loaded: HashMap<String, Product> = self
+                    .active_products()
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.sku.clone(), p))
+                    .collect();
+                let loaded = Arc::new(loaded);
+                self.catalog.set(Some(Arc::clone(&loaded)));
+                loaded
+            }
+        };
+        Ok(skus
+            .iter()
+            .filter_map(|sku| catalog.get(*sku).cloned())
+            .collect())
     }
 }
 

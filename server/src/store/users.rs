@@ -69,9 +69,10 @@ impl Store {
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await?;
+        .bind(now);
+        let mut conn = self.hot_conn(false).await?;
+        let row = row.fetch_optional(&mut *conn).await;
+        let row = conn.finish(row)?;
         row.map(|r| {
             Ok(SessionUser {
                 user_id: r.try_get(0)?,

@@ -121,9 +121,9 @@ fn answer(state: &AppState, verdict: &Verdict) {
         state.metrics.notify(verdict.outcome);
     }
     if verdict.is_acknowledged() {
-        // A notify that recorded a payment has already logged it with its order number in
-        // this request's span; a second line would say nothing new (and costs ~7 µs of a
-        // notify's CPU at peak, BENCHMARKS.md).
+        // A notify that recorded a payment has put its order number and outcome on this
+        // request's one log line; a line of its own would say nothing new (and costs ~7 µs
+        // of a notify's CPU at peak, BENCHMARKS.md).
         if !RECORDED.contains(&verdict.outcome) {
             tracing::info!(
                 outcome = verdict.outcome,

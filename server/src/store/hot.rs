@@ -1,0 +1,189 @@
+//! Connections for the hot statements (a notify's payment, an order's insert and prepay,
+//! session and order reads), kept beside sqlx's pool on PostgreSQL.
+//!
+//! sqlx 0.8 pings every connection it takes back into its pool (`return_to_pool`: a Sync
+//! and its ReadyForQuery, a round trip to PostgreSQL, unconditional): 16% of a notify's
+//! server CPU in the profile (BENCHMARKS.md). These connections are handed back without
+//! it. That is safe because sqlx-postgres begins every statement by flushing what an
+//! earlier one left in its buffer and reading the replies it is still owed
+//! (`wait_until_ready`), which is all the ping does besides noticing a dead socket; a
+//! dead one shows as its statement's error here, and a connection is handed back only
+//! after a statement that succeeded or that PostgreSQL itself refused. Anything else (an
+//! I/O or protocol error, a request cancelled mid-statement, a caller that never said how
+//! it went) closes the connection instead.
+//!
+//! They are three quarters of `database.max_connections` (the pool keeps the rest, at
+//! least two), made on first use; when all are busy a statement waits for one, in order
+//! (falling back to the pool's pinging connections was measured: a worse latency tail). SQLite is
+//! in-process (its "ping" costs nothing): there the pool serves, with the write turn for
+//! writes.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::any::AnyConnectOptions;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+
+use super::{Backend, Store};
+
+/// How long a statement waits for a hot connection (as the pool's acquire timeout).
+const WAIT: Duration = Duration::from_secs(5);
+
+/// The idle hot connections, how many exist, and the turns to use one.
+#[derive(Debug)]
+pub(crate) struct HotConnections {
+    options: AnyConnectOptions,
+    idle: Mutex<Vec<AnyConnection>>,
+    /// Idle or in use.
+    open: AtomicUsize,
+    /// One per connection there may be; a statement holds one while it uses a connection.
+    turns: Arc<Semaphore>,
+    max: usize,
+}
+
+impl HotConnections {
+    pub(crate) fn new(options: AnyConnectOptions, max: usize) -> HotConnections {
+        HotConnections {
+            options,
+            idle: Mutex::new(Vec::new()),
+            open: AtomicUsize::new(0),
+            turns: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<AnyConnection>> {
+        // A panic while the lock was held left the list itself intact.
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A turn and a connection: an idle one, else a new one.
+    async fn take(&self) -> Result<(OwnedSemaphorePermit, AnyConnection), sqlx::Error> {
+        let turn = tokio::time::timeout(WAIT, Arc::clone(&self.turns).acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        if let Some(conn) = self.idle().pop() {
+            return Ok((turn, conn));
+        }
+        let conn = AnyConnection::connect_with(&self.options).await?;
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Ok((turn, conn))
+    }
+
+    fn give_back(&self, conn: AnyConnection) {
+        self.idle().push(conn);
+    }
+
+    /// Closes it (without a goodbye: its state is unknown).
+    fn discard(&self, conn: AnyConnection) {
+        drop(conn);
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+enum Inner<'s> {
+    Hot {
+        conn: Option<AnyConnection>,
+        home: &'s HotConnections,
+        /// Given back after the connection (dropped with the guard, after `drop` ran).
+        _turn: OwnedSemaphorePermit,
+    },
+    Pooled(PoolConnection<Any>),
+}
+
+/// A connection for a hot statement: use it, then [`HotConn::finish`] with the result.
+pub(crate) struct HotConn<'s> {
+    inner: Inner<'s>,
+    /// SQLite writers' turn (see `Store::write_turn`).
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl HotConn<'_> {
+    /// Hands the connection back when `result` says it is sound (success, or an error
+    /// PostgreSQL sent: a constraint, a serialization failure), else closes it; returns
+    /// `result`.
+    pub(crate) fn finish<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        if let Inner::Hot { conn, home, .. } = &mut self.inner
+            && let Some(conn) = conn.take()
+        {
+            match &result {
+                Ok(_) | Err(sqlx::Error::Database(_)) => home.give_back(conn),
+                Err(_) => home.discard(conn),
+            }
+        }
+        result
+    }
+}
+
+impl Drop for HotConn<'_> {
+    /// Not finished (cancelled mid-statement, or an early return): closed.
+    fn drop(&mut self) {
+        if let Inner::Hot { conn, home, .. } = &mut self.inner
+            && let Some(conn) = conn.take()
+        {
+            home.discard(conn);
+        }
+    }
+}
+
+impl Deref for HotConn<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.inner {
+            // Taken out only by `finish` and `drop`, which consume or end the guard.
+            Inner::Hot { conn, .. } => conn.as_ref().unwrap_or_else(|| unreachable!()),
+            Inner::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for HotConn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.inner {
+            Inner::Hot { conn, .. } => conn.as_mut().unwrap_or_else(|| unreachable!()),
+            Inner::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl Store {
+    /// How many hot connections are open, idle or in use (0 on SQLite).
+    pub fn hot_connections(&self) -> usize {
+        self.hot.open.load(Ordering::Acquire)
+    }
+
+    /// A connection for a hot statement (`write`: it changes something, so on SQLite it
+    /// takes the write turn).
+    pub(crate) async fn hot_conn(&self, write: bool) -> Result<HotConn<'_>, sqlx::Error> {
+        if self.backend == Backend::Postgres && self.hot.max > 0 {
+            let (turn, conn) = self.hot.take().await?;
+            return Ok(HotConn {
+                inner: Inner::Hot {
+                    conn: Some(conn),
+                    home: &self.hot,
+                    _turn: turn,
+                },
+                _turn: None,
+            });
+        }
+        let conn = self.pool.acquire().await?;
+        let turn = match (self.backend, write) {
+            (Backend::Sqlite, true) => {
+                Some(std::sync::Arc::clone(&self.write_turn).lock_owned().await)
+            }
+            _ => None,
+        };
+        Ok(HotConn {
+            inner: Inner::Pooled(conn),
+            _turn: turn,
+        })
+    }
+}
