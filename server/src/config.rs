@@ -26,7 +26,7 @@ notify_max_body_bytes = 65536
 
 [database]
 url = "sqlite://wxpay.sqlite"
-max_connections = 8
+max_connections = 12
 sqlite_synchronous = "FULL"
 
 [wechat]

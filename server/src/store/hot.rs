@@ -13,14 +13,15 @@
 //! it went) closes the connection instead.
 //!
 //! They are three quarters of `database.max_connections` (the pool keeps the rest, at
-//! least two), made on first use; when all are busy a statement waits for one, in order
-//! (falling back to the pool's pinging connections was measured: a worse latency tail). SQLite is
-//! in-process (its "ping" costs nothing): there the pool serves, with the write turn for
-//! writes.
+//! least two), made on first use, each kept for the worker thread that made it; when all
+//! are busy a statement waits for one, in order (falling back to the pool's pinging
+//! connections measured a worse latency tail). SQLite is in-process (its "ping" costs
+//! nothing): there the pool serves, with the write turn for writes.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use sqlx::any::AnyConnectOptions;
@@ -37,7 +38,10 @@ const WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub(crate) struct HotConnections {
     options: AnyConnectOptions,
-    idle: Mutex<Vec<AnyConnection>>,
+    /// By the thread whose event loop the connection's socket lives on: actix runs one
+    /// single-threaded runtime per worker, and a socket used from another worker is woken
+    /// only when its own worker polls for I/O.
+    idle: Mutex<Vec<(ThreadId, AnyConnection)>>,
     /// Idle or in use.
     open: AtomicUsize,
     /// One per connection there may be; a statement holds one while it uses a connection.
@@ -56,29 +60,53 @@ impl HotConnections {
         }
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<AnyConnection>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(ThreadId, AnyConnection)>> {
         // A panic while the lock was held left the list itself intact.
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A turn and a connection: an idle one, else a new one.
+    /// A turn and a connection: this thread's idle one, else a new one while fewer than
+    /// `max` exist, else another thread's idle one (one is idle: this turn is free).
     async fn take(&self) -> Result<(OwnedSemaphorePermit, AnyConnection), sqlx::Error> {
         let turn = tokio::time::timeout(WAIT, Arc::clone(&self.turns).acquire_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        if let Some(conn) = self.idle().pop() {
+        let here = std::thread::current().id();
+        let mine = {
+            let mut idle = self.idle();
+            let at = idle.iter().rposition(|(thread, _)| *thread == here);
+            at.map(|i| idle.swap_remove(i).1)
+        };
+        if let Some(conn) = mine {
             return Ok((turn, conn));
         }
-        let conn = AnyConnection::connect_with(&self.options).await?;
-        self.open.fetch_add(1, Ordering::AcqRel);
-        Ok((turn, conn))
+        let room = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok();
+        if !room && let Some((_, conn)) = self.idle().pop() {
+            return Ok((turn, conn));
+        }
+        if !room {
+            // Not reached (a free turn means an idle connection); counted if it were.
+            self.open.fetch_add(1, Ordering::AcqRel);
+        }
+        match AnyConnection::connect_with(&self.options).await {
+            Ok(conn) => Ok((turn, conn)),
+            Err(error) => {
+                self.open.fetch_sub(1, Ordering::AcqRel);
+                Err(error)
+            }
+        }
     }
 
     fn give_back(&self, conn: AnyConnection) {
-        self.idle().push(conn);
+        self.idle().push((std::thread::current().id(), conn));
     }
 
     /// Closes it (without a goodbye: its state is unknown).
