@@ -59,12 +59,11 @@ pub(crate) fn one_statement_sql(lines: usize, with_key: bool) -> String {
     )
 }
 
-async fn in_one_statement(
-    conn: &mut AnyConnection,
-    order: &NewOrder<'_>,
-) -> Result<InsertOutcome, sqlx::Error> {
-    let sql = one_statement_sql(order.items.len(), order.idempotency.is_some());
-    let mut query = sqlx::query(&sql)
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The order's own columns as $1..$12, the same in both statements.
+fn bind_order<'q>(query: Query<'q>, order: &NewOrder<'q>) -> Query<'q> {
+    query
         .bind(order.order_no)
         .bind(order.user_id)
         .bind(order.openid)
@@ -76,7 +75,15 @@ async fn in_one_statement(
         .bind(order.now)
         .bind(order.expires_at)
         .bind(order.prepay_request)
-        .bind(order.next_check_at);
+        .bind(order.next_check_at)
+}
+
+async fn in_one_statement(
+    conn: &mut AnyConnection,
+    order: &NewOrder<'_>,
+) -> Result<InsertOutcome, sqlx::Error> {
+    let sql = one_statement_sql(order.items.len(), order.idempotency.is_some());
+    let mut query = bind_order(sqlx::query(&sql), order);
     for (line, item) in (1i64..).zip(order.items) {
         query = query
             .bind(line)
@@ -124,24 +131,15 @@ async fn in_a_transaction(
     order: &NewOrder<'_>,
 ) -> Result<InsertOutcome, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    sqlx::query(
-        "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, \
-           sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at, \
-           prepay_request, next_check_at) \
-         VALUES ($1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12)",
+    bind_order(
+        sqlx::query(
+            "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, \
+               sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at, \
+               prepay_request, next_check_at) \
+             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12)",
+        ),
+        order,
     )
-    .bind(order.order_no)
-    .bind(order.user_id)
-    .bind(order.openid)
-    .bind(order.amount_fen)
-    .bind(order.description)
-    .bind(order.sign_type)
-    .bind(order.appid)
-    .bind(order.mch_id)
-    .bind(order.now)
-    .bind(order.expires_at)
-    .bind(order.prepay_request)
-    .bind(order.next_check_at)
     .execute(&mut *tx)
     .await?;
     for (line, item) in (1i64..).zip(order.items) {
