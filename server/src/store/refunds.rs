@@ -270,6 +270,7 @@ impl Store {
             Some(failure),
             now,
             None,
+            None,
         )
         .await
     }
@@ -285,34 +286,22 @@ impl Store {
             RefundStatus::Closed => (RefundState::Closed, None),
             RefundStatus::Abnormal => (RefundState::Abnormal, Some(result.next_check_at)),
         };
-        let change = self
-            .move_refund(
-                result.out_refund_no,
-                to,
-                result.refund_id,
-                None,
-                result.now,
-                next,
-            )
-            .await?;
-        if change != RefundChange::Unchanged {
-            sqlx::query(
-                "INSERT INTO refund_events (out_refund_no, status, source, fields, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(result.out_refund_no)
-            .bind(to.as_str())
-            .bind(result.source)
-            .bind(result.fields)
-            .bind(result.now)
-            .execute(&mut *self.write_conn().await?)
-            .await?;
-        }
-        Ok(change)
+        self.move_refund(
+            result.out_refund_no,
+            to,
+            result.refund_id,
+            None,
+            result.now,
+            next,
+            Some((result.source, result.fields)),
+        )
+        .await
     }
 
     /// Moves a refund to `to` from the states that may precede it, in one transaction
-    /// with what it does to the order's sums.
+    /// with what it does to the order's sums and with the record of what moved it
+    /// (`event`: source and fields), so a moved refund always has its event.
+    #[allow(clippy::too_many_arguments)]
     async fn move_refund(
         &self,
         out_refund_no: &str,
@@ -321,6 +310,7 @@ impl Store {
         failure: Option<&str>,
         now: i64,
         next_check_at: Option<i64>,
+        event: Option<(&str, &str)>,
     ) -> Result<RefundChange, StoreError> {
         let from: &[&str] = match to {
             RefundState::Pending => return Ok(RefundChange::Unchanged),
@@ -386,6 +376,19 @@ impl Store {
             }
             (None, _) => RefundChange::Unchanged,
         };
+        if let (Some((source, fields)), true) = (event, change != RefundChange::Unchanged) {
+            sqlx::query(
+                "INSERT INTO refund_events (out_refund_no, status, source, fields, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(out_refund_no)
+            .bind(to.as_str())
+            .bind(source)
+            .bind(fields)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(change)
     }
