@@ -2,11 +2,17 @@
 //! (method, route, status, time, and the order and outcome where a handler records them;
 //! never the query string or body), and metrics.
 
-/// Records the request's order (and what happened to it) on its log line.
-pub(crate) fn record_order(order_no: &str, outcome: &str) {
+/// Records the order (and what happened to it) on the current request's log line.
+/// Returns false outside a request (the reconciler, a command): the caller logs a line of
+/// its own then.
+pub(crate) fn record_order(order_no: &str, outcome: &str) -> bool {
     let span = tracing::Span::current();
+    if !span.has_field("order_no") {
+        return false;
+    }
     span.record("order_no", order_no);
     span.record("outcome", outcome);
+    true
 }
 
 use std::sync::OnceLock;

@@ -10,7 +10,7 @@ use wxpay_core::v2::sign::{self, SignType};
 use wxpay_core::v2::{Params, xml};
 
 use crate::http;
-use crate::pay::{PayClient, PayError};
+use crate::pay::{PayClient, PayError, transport};
 
 /// Which trades the bill lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,20 +60,14 @@ impl PayClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    PayError::Timeout
-                } else {
-                    PayError::Transport(e.without_url().to_string())
-                }
-            })?;
+            .map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             return Err(PayError::Http(status.as_u16()));
         }
         let bytes = http::read_body_up_to(response, MAX_BILL_BYTES)
             .await
-            .map_err(|e| PayError::Transport(e.without_url().to_string()))?;
+            .map_err(transport)?;
         let text = if is_gzip(&bytes) {
             inflate(&bytes).map_err(PayError::Malformed)?
         } else {

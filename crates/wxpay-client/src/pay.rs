@@ -411,7 +411,7 @@ impl PayClient {
     }
 }
 
-fn transport(error: reqwest::Error) -> PayError {
+pub(crate) fn transport(error: reqwest::Error) -> PayError {
     if error.is_timeout() {
         PayError::Timeout
     } else {

@@ -193,14 +193,12 @@ impl Gateways {
         };
         match fetched {
             (api, Ok(text)) => Ok((api, text)),
-            (_, Err(error)) => {
-                tracing::warn!(%date, %error, "the bill cannot be downloaded");
-                Err(ApiError::new(
-                    actix_web::http::StatusCode::BAD_GATEWAY,
-                    "BILL_UNAVAILABLE",
-                    format!("WeChat's bill of {date} cannot be downloaded yet: {error}"),
-                ))
-            }
+            // Logged by the caller (the daily run) or answered (the admin API): not here too.
+            (_, Err(error)) => Err(ApiError::new(
+                actix_web::http::StatusCode::BAD_GATEWAY,
+                "BILL_UNAVAILABLE",
+                format!("WeChat's bill of {date} cannot be downloaded yet: {error}"),
+            )),
         }
     }
 

@@ -94,10 +94,8 @@ pub(crate) fn note_settlement(
                     source,
                     "late payment: paid while not awaiting payment here; fulfil or refund it"
                 );
-            } else if source == "notify" {
-                // The notify's own request line says it (one line per paid notify).
-                crate::access_log::record_order(order_no, "paid");
-            } else {
+            } else if !crate::access_log::record_order(order_no, "paid") {
+                // Within a request its one log line says it; elsewhere, this line.
                 tracing::info!(%order_no, source, "order paid");
             }
         }

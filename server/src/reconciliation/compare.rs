@@ -29,6 +29,10 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// The kinds about a record here rather than a line of the bill.
+    pub(crate) const ABOUT_RECORDS_HERE: [Kind; 2] =
+        [Kind::PaidMissingAtWechat, Kind::RefundMissingAtWechat];
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::PaidMissingHere => "paid_missing_here",

@@ -276,10 +276,9 @@ pub(crate) async fn report(state: &AppState, date: &str) -> Result<Option<Report
     let on_bill_lines = findings
         .iter()
         .filter(|f| {
-            !matches!(
-                f.kind.as_str(),
-                "paid_missing_at_wechat" | "refund_missing_at_wechat"
-            )
+            !Kind::ABOUT_RECORDS_HERE
+                .iter()
+                .any(|k| k.as_str() == f.kind)
         })
         .map(|f| f.subject.as_str())
         .collect::<std::collections::HashSet<_>>()

@@ -230,7 +230,8 @@ pub(super) async fn create(
     let (order, replayed) = match state.store.insert_order(&new_order).await? {
         InsertOutcome::Inserted => {
             state.metrics.orders_created.inc();
-            crate::access_log::record_order(&order_no, "created");
+            // Always within this request: its log line carries the order.
+            let _ = crate::access_log::record_order(&order_no, "created");
             (new_order.as_created_row(), false)
         }
         InsertOutcome::KeyUsed {

@@ -29,7 +29,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-use super::{Backend, Store};
+use super::{Backend, Store, WriteConn};
 
 /// How long a statement waits for a hot connection (as the pool's acquire timeout).
 const WAIT: Duration = Duration::from_secs(5);
@@ -202,16 +202,17 @@ impl Store {
                 _turn: None,
             });
         }
-        let conn = self.pool.acquire().await?;
-        let turn = match (self.backend, write) {
-            (Backend::Sqlite, true) => {
-                Some(std::sync::Arc::clone(&self.write_turn).lock_owned().await)
-            }
-            _ => None,
-        };
+        if write {
+            // The pool's writer: on SQLite with the write turn.
+            let WriteConn { conn, _turn } = self.write_conn().await?;
+            return Ok(HotConn {
+                inner: Inner::Pooled(conn),
+                _turn,
+            });
+        }
         Ok(HotConn {
-            inner: Inner::Pooled(conn),
-            _turn: turn,
+            inner: Inner::Pooled(self.pool.acquire().await?),
+            _turn: None,
         })
     }
 }
