@@ -13,7 +13,8 @@ use wxpay_core::v2::refund::decrypt_refund_info;
 use wxpay_core::v2::xml::{self, XmlError};
 
 use crate::errors::{self, WxError};
-use crate::packed::{pack_pairs, push, unpack};
+use crate::frame::{self, Frame};
+use crate::packed::{pack_pairs, push};
 
 fn xml_error(error: &XmlError) -> WxError {
     let code = match error {
@@ -25,16 +26,18 @@ fn xml_error(error: &XmlError) -> WxError {
     WxError::new(code, error.to_string())
 }
 
-pub fn parse(xml_text: &str) -> Result<String, WxError> {
+/// The fields as a list output (`frame::list`): key, value, key, value...
+pub fn parse(xml_text: &str) -> Result<Vec<u8>, WxError> {
     let params = xml::parse(xml_text.as_bytes()).map_err(|e| xml_error(&e))?;
-    Ok(pack_pairs(params.iter()))
+    Ok(frame::list(&params))
 }
 
-pub fn encode(packed: &str) -> Result<String, WxError> {
-    xml::to_xml(&unpack(packed)?).map_err(|e| xml_error(&e))
+pub fn encode(frame: Frame<'_>) -> Result<String, WxError> {
+    xml::to_xml(&frame.params()?).map_err(|e| xml_error(&e))
 }
 
-pub fn verify_notify(xml_text: &str, key: &str, sign_type: &str) -> Result<String, WxError> {
+/// The verified fields as a list output, as [`parse`].
+pub fn verify_notify(xml_text: &str, key: &str, sign_type: &str) -> Result<Vec<u8>, WxError> {
     let key = errors::key(key)?;
     let expected = errors::sign_type(Some(sign_type))?;
     let notify = verify_pay_notify(xml_text.as_bytes(), &key, expected).map_err(|e| {
@@ -47,7 +50,7 @@ pub fn verify_notify(xml_text: &str, key: &str, sign_type: &str) -> Result<Strin
         };
         WxError::new(code, e.to_string())
     })?;
-    Ok(pack_pairs(notify.params().iter()))
+    Ok(frame::list(notify.params()))
 }
 
 pub fn refund_info(req_info: &str, key: &str) -> Result<String, WxError> {
@@ -105,22 +108,25 @@ pub fn payment(
     Ok(out)
 }
 
+/// Input: the XML as one text.
 #[wasm_bindgen(js_name = parseXmlScratch)]
-pub fn parse_xml_scratch(len: usize) -> Result<usize, JsValue> {
-    crate::scratch::run(len, parse)
+pub fn parse_xml_scratch(text_len: usize, count: usize) -> Result<usize, JsValue> {
+    crate::scratch::run(text_len, count, |frame| parse(frame.last()?))
 }
 
+/// Input: the params as key/value texts.
 #[wasm_bindgen(js_name = toXmlScratch)]
-pub fn to_xml_scratch(len: usize) -> Result<usize, JsValue> {
-    crate::scratch::run(len, encode)
+pub fn to_xml_scratch(text_len: usize, count: usize) -> Result<usize, JsValue> {
+    crate::scratch::run(text_len, count, encode)
 }
 
-/// Input: packed `key`, `signType`, then the raw XML.
+/// Input: the texts `key`, `signType` and the XML.
 #[wasm_bindgen(js_name = verifyPayNotifyScratch)]
-pub fn verify_pay_notify_scratch(len: usize) -> Result<usize, JsValue> {
-    crate::scratch::run(len, |input| {
-        let (key, sign_type, xml) = crate::packed::keyed(input)?;
-        verify_notify(xml, key, sign_type)
+pub fn verify_pay_notify_scratch(text_len: usize, count: usize) -> Result<usize, JsValue> {
+    crate::scratch::run(text_len, count, |mut frame| {
+        let key = frame.text()?;
+        let sign_type = frame.text()?;
+        verify_notify(frame.last()?, key, sign_type)
     })
 }
 

@@ -3,8 +3,6 @@
 //! (debug or sandbox keys only), a wrong paySign is also diagnosed by re-signing the
 //! params the ways servers commonly get it wrong and seeing which one matches.
 
-use std::collections::HashMap;
-
 use wxpay_core::ApiKey;
 use wxpay_core::v2::sign::{self, SignType};
 use wxpay_core::v2::{Params, RequestPayment};
@@ -30,8 +28,43 @@ pub enum Given {
     Other(&'static str),
 }
 
-/// The params by name; an absent key is a missing param.
-pub type Fields = HashMap<String, Given>;
+/// The params by name; an absent key is a missing param. A handful at most (the five
+/// of `wx.requestPayment`): a list searched in order is all that needs, and is smaller
+/// in the wasm than a hash map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields(Vec<(String, Given)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&Given> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, given)| given)
+    }
+
+    /// Sets `name`, replacing what it had.
+    pub fn insert(&mut self, name: String, given: Given) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = given,
+            None => self.0.push((name, given)),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Given> {
+        let at = self.0.iter().position(|(n, _)| n == name)?;
+        Some(self.0.remove(at).1)
+    }
+}
+
+impl FromIterator<(String, Given)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (String, Given)>>(iter: I) -> Self {
+        let mut fields = Fields::default();
+        for (name, given) in iter {
+            fields.insert(name, given);
+        }
+        fields
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct CheckOptions {
@@ -115,7 +148,7 @@ pub(crate) struct ReportView<'a> {
 /// `n` null, `b` boolean, `o` object, `a` array (undefined fields are not sent).
 pub(crate) fn unpack_fields(packed: &str) -> Result<Fields, WxError> {
     let items = items(packed)?;
-    let mut fields = Fields::new();
+    let mut fields = Fields::default();
     for triple in items.chunks(3) {
         let [name, kind, text] = triple else {
             return Err(WxError::new("INVALID_PARAMS", "params could not be read"));

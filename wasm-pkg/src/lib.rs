@@ -9,6 +9,8 @@
 pub mod codec;
 pub mod errors;
 pub mod explain;
+#[cfg(feature = "v2")]
+pub mod frame;
 pub mod packed;
 #[cfg(feature = "v2")]
 pub mod scratch;

@@ -1,8 +1,7 @@
-//! The wire format between the JS wrapper and wasm for parameter maps: each key and each
-//! value as `<UTF-16 length>:<text>`, one after the other. Lengths count UTF-16 units
-//! because that is what JavaScript's `length` gives; any text is representable.
-
-use wxpay_core::v2::Params;
+//! The text format between the JS wrapper and wasm for results and the explainer's
+//! inputs: items as `<UTF-16 length>:<text>`, one after the other. Lengths count UTF-16
+//! units because that is what JavaScript's `length` gives; any text is representable.
+//! (The hot calls' inputs travel as binary frames instead: `frame.rs`.)
 
 use crate::errors::WxError;
 
@@ -11,15 +10,6 @@ fn malformed() -> WxError {
         "INVALID_PARAMS",
         "params could not be read (wrapper and wasm out of step?)",
     )
-}
-
-/// The input of the keyed calls (sign, verify, notify): packed items `key` and
-/// `signType`, then the rest as the call's own input.
-pub fn keyed(input: &str) -> Result<(&str, &str, &str), WxError> {
-    let mut rest = input;
-    let key = take(&mut rest)?;
-    let sign_type = take(&mut rest)?;
-    Ok((key, sign_type, rest))
 }
 
 /// Takes one `<len>:<text>` item off the front of `rest`.
@@ -84,17 +74,6 @@ pub fn items(packed: &str) -> Result<Vec<&str>, WxError> {
     Ok(out)
 }
 
-pub fn unpack(packed: &str) -> Result<Params<'_>, WxError> {
-    let mut rest = packed;
-    let mut params = Params::with_capacity(16);
-    while !rest.is_empty() {
-        let key = take(&mut rest)?;
-        let value = take(&mut rest)?;
-        params.insert(key, value);
-    }
-    Ok(params)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,11 +100,9 @@ mod tests {
             ("colon:key", "1:2"),
         ];
         let packed = pack(&pairs);
-        let params = unpack(&packed).unwrap();
-        for (k, v) in pairs {
-            assert_eq!(params.get(k), Some(v));
-        }
-        assert!(unpack("").unwrap().is_empty());
+        let texts: Vec<&str> = pairs.iter().flat_map(|(k, v)| [*k, *v]).collect();
+        assert_eq!(items(&packed).unwrap(), texts);
+        assert!(items("").unwrap().is_empty());
     }
 
     #[test]
@@ -140,8 +117,8 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        for bad in ["3:ab", "x:a1:b", "1:a", "2:😀", "1:a9:b"] {
-            assert!(unpack(bad).is_err(), "{bad}");
+        for bad in ["3:ab", "x:a1:b", "3:😀", "1:a9:b", "1"] {
+            assert!(items(bad).is_err(), "{bad}");
         }
     }
 }

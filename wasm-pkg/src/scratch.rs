@@ -1,14 +1,15 @@
-//! The fast lane between JavaScript and wasm for the hot calls (sign, verify, notify):
-//! JS encodes its input straight into a scratch buffer inside wasm memory with the
-//! engine's native `TextEncoder.encodeInto`, the call reads it there and writes its
-//! output back there. wasm-bindgen's general string passing copies ASCII text one
-//! character at a time in JS, which cost more than the signing itself (BENCHMARKS.md).
+//! The fast lane between JavaScript and wasm for the hot calls (sign, verify, notify,
+//! XML): JS writes its input straight into a scratch buffer inside wasm memory as a
+//! frame of texts (`frame.rs`), the call reads it there and writes its output back
+//! there. wasm-bindgen's general string passing copies ASCII text one character at a
+//! time in JS and then again, which cost more than the signing itself (BENCHMARKS.md).
 
 use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
 use crate::errors::WxError;
+use crate::frame::Frame;
 
 thread_local! {
     // wasm32 runs one thread: this is simply the module's buffer.
@@ -34,31 +35,26 @@ pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
-/// Runs `operation` on the first `len` bytes of the buffer (UTF-8 text from JS) and
-/// puts its output at the start of the buffer. Returns the output's length in bytes.
-pub(crate) fn run(
-    len: usize,
-    operation: impl FnOnce(&str) -> Result<String, WxError>,
+/// Runs `operation` on the frame at the start of the buffer (`text_len` bytes of texts,
+/// then `count` lengths) and puts its output at the start of the buffer. Returns the
+/// output's length in bytes.
+pub(crate) fn run<Output: AsRef<[u8]>>(
+    text_len: usize,
+    count: usize,
+    operation: impl FnOnce(Frame<'_>) -> Result<Output, WxError>,
 ) -> Result<usize, JsValue> {
     let output = SCRATCH.with(|scratch| {
         let buffer = scratch.borrow();
-        let input = buffer.get(..len).ok_or_else(|| {
-            WxError::new(
-                "INVALID_ARGUMENT",
-                "input is longer than the scratch buffer",
-            )
-        })?;
-        let text = std::str::from_utf8(input)
-            .map_err(|_| WxError::new("INVALID_ARGUMENT", "input is not UTF-8"))?;
-        operation(text)
+        operation(Frame::new(&buffer, text_len, count)?)
     })?;
+    let output = output.as_ref();
     SCRATCH.with(|scratch| {
         let mut buffer = scratch.borrow_mut();
         if buffer.len() < output.len() {
             buffer.resize(output.len(), 0);
         }
         if let Some(slot) = buffer.get_mut(..output.len()) {
-            slot.copy_from_slice(output.as_bytes());
+            slot.copy_from_slice(output);
         }
     });
     Ok(output.len())

@@ -1,0 +1,90 @@
+// The fast lane into wasm for the hot calls (sign, verify, notify, XML). A call's texts
+// are joined into one string, written into a scratch buffer in wasm memory by a single
+// encodeInto (the engine's native UTF-8 encoder), and followed by each text's length
+// in UTF-16 units as a 4-byte little-endian number (src/frame.rs splits them again). No
+// number is formatted and no separator added; one encodeInto of the joined texts costs
+// less than a JS loop over their characters or an encodeInto per text (measured:
+// BENCHMARKS.md, issue #17). scripts/build.mjs puts this file before js/api.js.
+
+function makeScratch(raw, encoder, decoder) {
+  let base = 0; // the buffer's address in wasm memory
+  let capacity = 0; // its size in bytes
+  let memory = null;
+  let bytes = new Uint8Array(0); // all of wasm memory; emptied when memory grows
+  let joined = '';
+  const lengths = [];
+  let count = 0;
+
+  function view() {
+    if (bytes.length === 0) {
+      if (memory === null) memory = raw.wasmMemory();
+      bytes = new Uint8Array(memory.buffer);
+    }
+    return bytes;
+  }
+
+  function begin() {
+    joined = '';
+    count = 0;
+  }
+
+  function text(value) {
+    joined += value;
+    lengths[count++] = value.length;
+  }
+
+  // Writes the frame, runs `operation` on it and returns a view of its output, which is
+  // at the buffer's start. The buffer grows as needed (growing wasm memory detaches the
+  // old view); an output longer than the buffer moved it, so its address is asked again.
+  function run(operation) {
+    const most = joined.length * 3;
+    if (most + count * 4 > capacity) {
+      capacity = Math.max(most + count * 4, capacity * 2, 1024);
+      base = raw.scratchBuffer(capacity);
+      bytes = new Uint8Array(0);
+    }
+    const out = view();
+    const written = encoder.encodeInto(joined, out.subarray(base, base + most)).written;
+    joined = '';
+    let at = base + written;
+    for (let i = 0; i < count; i++) {
+      const length = lengths[i];
+      out[at] = length;
+      out[at + 1] = length >>> 8;
+      out[at + 2] = length >>> 16;
+      out[at + 3] = length >>> 24;
+      at += 4;
+    }
+    const length = operation(written, count);
+    if (length > capacity) {
+      capacity = length;
+      base = raw.scratchBuffer(capacity);
+    }
+    return view().subarray(base, base + length);
+  }
+
+  // Runs `operation`, whose output is a list (src/frame.rs `list`: the count, each text's
+  // length in UTF-16 units, the texts joined as UTF-8) of keys and values, and returns
+  // them as an object. The joined texts are decoded once and sliced.
+  function runObject(operation) {
+    const out = run(operation);
+    const number = (at) => (out[at] | (out[at + 1] << 8) | (out[at + 2] << 16) | (out[at + 3] << 24)) >>> 0;
+    const count = number(0);
+    const joined = decoder.decode(out.subarray(4 + 4 * count));
+    const result = {};
+    let from = 0;
+    for (let i = 0; i < count; i += 2) {
+      const keyEnd = from + number(4 + 4 * i);
+      const valueEnd = keyEnd + number(8 + 4 * i);
+      const key = joined.slice(from, keyEnd);
+      const value = joined.slice(keyEnd, valueEnd);
+      // A field named __proto__ is a field, not the object's prototype.
+      if (key === '__proto__') Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+      else result[key] = value;
+      from = valueEnd;
+    }
+    return result;
+  }
+
+  return { begin, text, run, runObject };
+}
