@@ -11,6 +11,7 @@ function makeScratch(raw, encoder, decoder) {
   let capacity = 0; // its size in bytes
   let memory = null;
   let bytes = new Uint8Array(0); // all of wasm memory; emptied when memory grows
+  let input = bytes; // the buffer, for encodeInto (one view kept, not one made per call)
   let joined = '';
   const lengths = [];
   let count = 0;
@@ -19,6 +20,7 @@ function makeScratch(raw, encoder, decoder) {
     if (bytes.length === 0) {
       if (memory === null) memory = raw.wasmMemory();
       bytes = new Uint8Array(memory.buffer);
+      input = bytes.subarray(base, base + capacity);
     }
     return bytes;
   }
@@ -44,7 +46,8 @@ function makeScratch(raw, encoder, decoder) {
       bytes = new Uint8Array(0);
     }
     const out = view();
-    const written = encoder.encodeInto(joined, out.subarray(base, base + most)).written;
+    // At most `most` bytes: the lengths after them fit in the capacity.
+    const written = encoder.encodeInto(joined, input).written;
     joined = '';
     let at = base + written;
     for (let i = 0; i < count; i++) {
@@ -59,6 +62,7 @@ function makeScratch(raw, encoder, decoder) {
     if (length > capacity) {
       capacity = length;
       base = raw.scratchBuffer(capacity);
+      bytes = new Uint8Array(0);
     }
     return view().subarray(base, base + length);
   }

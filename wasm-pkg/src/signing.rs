@@ -1,15 +1,25 @@
 //! Canonical strings, signing and verification of parameter maps.
 
 use wasm_bindgen::prelude::*;
-use wxpay_core::v2::{Params, sign};
+use wxpay_core::v2::{Params, Sign, sign};
 
 use crate::errors::{self, WxError};
 use crate::frame::Frame;
 
-pub fn sign_params(params: &Params<'_>, key: &str, sign_type: &str) -> Result<String, WxError> {
+pub fn sign_params(params: &Params<'_>, key: &str, sign_type: &str) -> Result<Hex, WxError> {
     let key = errors::key(key)?;
     let sign_type = errors::sign_type(Some(sign_type))?.unwrap_or_default();
-    Ok(sign::sign(params, &key, sign_type).as_str().to_owned())
+    Ok(Hex(sign::sign(params, &key, sign_type)))
+}
+
+/// A sign as the bytes of its hex, handed to the scratch buffer without a `String`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hex(pub Sign);
+
+impl AsRef<[u8]> for Hex {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_str().as_bytes()
+    }
 }
 
 /// False for any signature that does not verify (missing, malformed, wrong); errors only
@@ -91,11 +101,14 @@ mod tests {
     #[test]
     fn signs_and_verifies_the_official_example() {
         assert_eq!(
-            call(KEY, "", &OFFICIAL, sign_params).unwrap(),
+            call(KEY, "", &OFFICIAL, sign_params).unwrap().0.as_str(),
             "9A0A8659F005D6984697E2CA0A9CF3B7"
         );
         assert_eq!(
-            call(KEY, "HMAC-SHA256", &OFFICIAL, sign_params).unwrap(),
+            call(KEY, "HMAC-SHA256", &OFFICIAL, sign_params)
+                .unwrap()
+                .0
+                .as_str(),
             "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
         );
         let signed = [&OFFICIAL[..], &["sign", "9a0a8659f005d6984697e2ca0a9cf3b7"]].concat();
