@@ -10,6 +10,7 @@
 use wxpay_core::v2::Params;
 
 use crate::errors::WxError;
+use crate::utf16;
 
 /// A frame, read front to back.
 pub struct Frame<'a> {
@@ -56,7 +57,7 @@ impl<'a> Frame<'a> {
             .split_first_chunk::<4>()
             .ok_or_else(malformed)?;
         let units = usize::try_from(u32::from_le_bytes(*length)).map_err(|_| malformed())?;
-        let end = byte_end(self.rest, units).ok_or_else(malformed)?;
+        let end = utf16::byte_end(self.rest, units).ok_or_else(malformed)?;
         let (text, rest) = self.rest.split_at(end);
         self.rest = rest;
         self.lengths = lengths;
@@ -85,28 +86,6 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// Where the first `units` UTF-16 units of `text` end, in bytes (`None`: past the end,
-/// or inside a character).
-fn byte_end(text: &str, units: usize) -> Option<usize> {
-    // An ASCII prefix is as many bytes as units. (Were the text not ASCII there, its first
-    // non-ASCII byte would fall inside that prefix.)
-    if let Some(head) = text.as_bytes().get(..units)
-        && head.is_ascii()
-    {
-        return Some(units);
-    }
-    let mut seen = 0;
-    let mut end = 0;
-    for c in text.chars() {
-        if seen >= units {
-            break;
-        }
-        seen += c.len_utf16();
-        end += c.len_utf8();
-    }
-    (seen == units).then_some(end)
-}
-
 /// The fields of `params` as a list output (key, value, key, value...): their count and
 /// each one's length in UTF-16 units (4-byte little-endian numbers), then the texts
 /// joined as UTF-8. (The text format of `packed.rs` formatted a number and walked every
@@ -118,7 +97,7 @@ pub fn list(params: &Params<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + 4 * count + bytes);
     out.extend_from_slice(&u32_le(count));
     for text in texts() {
-        out.extend_from_slice(&u32_le(utf16_len(text)));
+        out.extend_from_slice(&u32_le(utf16::len(text)));
     }
     for text in texts() {
         out.extend_from_slice(text.as_bytes());
@@ -129,17 +108,6 @@ pub fn list(params: &Params<'_>) -> Vec<u8> {
 /// JS lengths of texts here are far below 4 GiB (wasm32 memory).
 fn u32_le(n: usize) -> [u8; 4] {
     u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes()
-}
-
-/// Length in UTF-16 units: one per character, two for those outside the BMP (4 UTF-8
-/// bytes, lead byte 0xF0 and up); counted over bytes rather than decoded characters.
-fn utf16_len(text: &str) -> usize {
-    if text.is_ascii() {
-        return text.len();
-    }
-    text.bytes()
-        .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
-        .sum()
 }
 
 /// A frame of `texts` as the JS wrapper writes it, and its text length and count.

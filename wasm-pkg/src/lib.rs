@@ -17,5 +17,6 @@ pub mod packed;
 pub mod scratch;
 #[cfg(feature = "v2")]
 pub mod signing;
+mod utf16;
 #[cfg(feature = "v3")]
 pub mod v3;

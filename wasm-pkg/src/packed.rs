@@ -4,6 +4,7 @@
 //! (The hot calls' inputs travel as binary frames instead: `frame.rs`.)
 
 use crate::errors::WxError;
+use crate::utf16;
 
 fn malformed() -> WxError {
     WxError::new(
@@ -20,27 +21,7 @@ pub fn take<'a>(rest: &mut &'a str) -> Result<&'a str, WxError> {
         .and_then(|n| n.parse().ok())
         .ok_or_else(malformed)?;
     let body = rest.get(colon + 1..).ok_or_else(malformed)?;
-    // Fast path: an ASCII item is as many bytes as UTF-16 units. (Were the item not
-    // ASCII, its first non-ASCII byte would fall inside those bytes.)
-    if let Some(head) = body.as_bytes().get(..units)
-        && head.is_ascii()
-    {
-        let (text, tail) = body.split_at(units);
-        *rest = tail;
-        return Ok(text);
-    }
-    let mut seen = 0;
-    let mut end = 0;
-    for c in body.chars() {
-        if seen >= units {
-            break;
-        }
-        seen += c.len_utf16();
-        end += c.len_utf8();
-    }
-    if seen != units {
-        return Err(malformed());
-    }
+    let end = utf16::byte_end(body, units).ok_or_else(malformed)?;
     let (text, tail) = body.split_at(end);
     *rest = tail;
     Ok(text)
@@ -48,7 +29,7 @@ pub fn take<'a>(rest: &mut &'a str) -> Result<&'a str, WxError> {
 
 /// Appends one `<UTF-16 length>:<text>` item (for results going back to JavaScript).
 pub fn push(out: &mut String, text: &str) {
-    let units: usize = text.chars().map(char::len_utf16).sum();
+    let units = utf16::len(text);
     out.push_str(&units.to_string());
     out.push(':');
     out.push_str(text);
