@@ -3,7 +3,9 @@
 //! path (an ASCII text is as many bytes as units).
 
 /// Where the first `units` UTF-16 units of `text` end, in bytes (`None`: past the end,
-/// or inside a character).
+/// or inside a character). Inlined: with two callers LLVM kept it a call, which cost the
+/// frame reader ~0.1 µs per sign (30 texts).
+#[inline(always)]
 pub(crate) fn byte_end(text: &str, units: usize) -> Option<usize> {
     // An ASCII prefix is as many bytes as units. (Were the text not ASCII there, its first
     // non-ASCII byte would fall inside that prefix.)
