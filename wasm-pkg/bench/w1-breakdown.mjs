@@ -22,13 +22,15 @@ const tenpay = new Tenpay({ appid: 'wx2421b1c4370ec43b', mchid: '1900009851', pa
 const makeScratch = new Function(`${source('../js/scratch.js')}\nreturn makeScratch;`)();
 const scratch = makeScratch(raw, new TextEncoder(), new TextDecoder());
 const names = Object.keys(params);
+const frame = scratch.open();
 function writeFrame() {
-  scratch.begin();
-  scratch.text(key);
-  scratch.text('MD5');
+  frame.joined = '';
+  frame.count = 0;
+  frame.text(key);
+  frame.text('MD5');
   for (let i = 0; i < names.length; i++) {
-    scratch.text(names[i]);
-    scratch.text(params[names[i]]);
+    frame.text(names[i]);
+    frame.text(params[names[i]]);
   }
 }
 const hex = new Uint8Array(32).fill(65);
@@ -47,11 +49,11 @@ const decoder = new TextDecoder();
 const join = microseconds(writeFrame);
 const write = microseconds(() => {
   writeFrame();
-  scratch.run(() => 0);
+  frame.run(() => 0);
 });
 const writeAndCall = microseconds(() => {
   writeFrame();
-  scratch.run(raw.signScratch);
+  frame.run(raw.signScratch);
 });
 const row = {
   wxpay_sign_us: microseconds(() => wx.sign(params, key, 'MD5')),

@@ -5,13 +5,14 @@
 
 function makeApi(raw) {
   const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
+  // ignoreBOM: a text starting with U+FEFF keeps it (the default decoder drops it).
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const scratch = makeScratch(raw, encoder, decoder);
   const hasOwn = Object.prototype.hasOwnProperty;
 
   // Each key and value as a text of the frame. null and undefined values are absent
   // (and empty values are not signed anyway).
-  function writeParams(params) {
+  function writeParams(frame, params) {
     if (params === null || typeof params !== 'object' || Array.isArray(params)) {
       throw fail('INVALID_PARAMS', 'params must be an object of strings and integers');
     }
@@ -28,22 +29,50 @@ function makeApi(raw) {
           throw fail('INVALID_PARAMS', `${key}: values must be strings or integers (amounts are integer fen), got ${typeof value === 'number' ? value : typeof value}`);
         }
       }
-      scratch.text(key);
-      scratch.text(value);
+      frame.text(key);
+      frame.text(value);
     }
   }
 
-  // The keyed calls' input starts with the key and signType texts (checked first).
-  function keyed(key, signType) {
-    scratch.begin();
-    scratch.text(text('key', key));
-    scratch.text(signTypeArg(signType));
+  // What each hot call writes: the params; or the key and signType (checked first), then
+  // the params; the XML; the key, signType and XML.
+  function fillParams(frame, params) {
+    writeParams(frame, params);
+  }
+
+  function fillKeyedParams(frame, key, signType, params) {
+    frame.text(text('key', key));
+    frame.text(signTypeArg(signType));
+    writeParams(frame, params);
+  }
+
+  function fillXml(frame, xml) {
+    frame.text(text('xml', xml));
+  }
+
+  function fillKeyedXml(frame, key, signType, xml) {
+    frame.text(text('key', key));
+    frame.text(signTypeArg(signType));
+    frame.text(text('xml', xml));
+  }
+
+  // One hot call: `fill` writes its input into a frame, `operation` runs on it; the view
+  // of its output is read before anything else can call in. (Plain functions and
+  // arguments rather than a closure per call: nothing to allocate.)
+  function call(operation, fill, a, b, c) {
+    const frame = scratch.open();
+    try {
+      fill(frame, a, b, c);
+      return frame.run(operation);
+    } finally {
+      scratch.close();
+    }
   }
 
   // (Also for the hex of a sign: the native decoder takes half the time of
   // String.fromCharCode.apply over the bytes.)
-  function scratchText(operation) {
-    return decoder.decode(scratch.run(operation));
+  function decoded(output) {
+    return decoder.decode(output);
   }
 
   function object(packed) {
@@ -68,21 +97,15 @@ function makeApi(raw) {
 
   return {
     canonicalString(params) {
-      scratch.begin();
-      writeParams(params);
-      return scratchText(raw.canonicalScratch);
+      return decoded(call(raw.canonicalScratch, fillParams, params));
     },
 
     sign(params, key, signType) {
-      keyed(key, signType);
-      writeParams(params);
-      return scratchText(raw.signScratch);
+      return decoded(call(raw.signScratch, fillKeyedParams, key, signType, params));
     },
 
     verifySign(params, key, signType) {
-      keyed(key, signType);
-      writeParams(params);
-      return scratchText(raw.verifyScratch) === '1';
+      return decoded(call(raw.verifyScratch, fillKeyedParams, key, signType, params)) === '1';
     },
 
     buildPaymentParams(options) {
@@ -126,21 +149,15 @@ function makeApi(raw) {
     },
 
     parseXml(xml) {
-      scratch.begin();
-      scratch.text(text('xml', xml));
-      return scratch.runObject(raw.parseXmlScratch);
+      return scratch.object(call(raw.parseXmlScratch, fillXml, xml));
     },
 
     toXml(params) {
-      scratch.begin();
-      writeParams(params);
-      return scratchText(raw.toXmlScratch);
+      return decoded(call(raw.toXmlScratch, fillParams, params));
     },
 
     verifyPayNotify(xml, key, signType) {
-      keyed(key, signType);
-      scratch.text(text('xml', xml));
-      return scratch.runObject(raw.verifyPayNotifyScratch);
+      return scratch.object(call(raw.verifyPayNotifyScratch, fillKeyedXml, key, signType, xml));
     },
 
     decryptRefundInfo(reqInfo, key) {

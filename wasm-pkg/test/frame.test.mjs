@@ -62,6 +62,41 @@ test('a repeated frame reads back exactly: canonical strings of every kind of te
   assert.equal(wx.canonicalString({ v: texts.loneSurrogate }), 'v=a\uFFFDb\uFFFDc');
 });
 
+test('lone surrogates at the edges of neighbouring texts stay lone (U+FFFD each), never a pair', () => {
+  // Joined, 'x\uD83D' and '\uDE00' would make one valid 😀.
+  assert.equal(wx.canonicalString({ 'x\uD83D': '\uDE00' }), 'x\uFFFD=\uFFFD');
+  const split = { a: 'x\uD83D', '\uDE00b': '1' };
+  assert.equal(wx.sign(split, KEY), expectedSign({ a: 'x\uFFFD', '\uFFFDb': '1' }));
+  assert.equal(wx.verifySign({ ...split, sign: '0'.repeat(32) }, KEY), false);
+  assert.equal(wx.toXml({ a: 'x\uD83D', b: '\uDE00' }), '<xml><a><![CDATA[x\uFFFD]]></a><b><![CDATA[\uFFFD]]></b></xml>');
+  // A key that is not a key is named as such, not as a broken frame.
+  assert.throws(() => wx.verifyPayNotify('\uDE00<xml/>', `${KEY.slice(0, 31)}\uD83D`), { code: 'INVALID_KEY' });
+});
+
+test('a text starting with U+FEFF keeps it', () => {
+  assert.equal(wx.canonicalString({ '\uFEFFa': '1' }), '\uFEFFa=1');
+});
+
+test('a getter that calls the API while the params are read changes nothing of the outer call', () => {
+  let inner;
+  const params = {
+    appid: 'wx2421b1c4370ec43b',
+    get body() {
+      inner = wx.sign({ nested: 'call', deeper: wx.canonicalString({ z: '1' }) }, KEY);
+      return 'test';
+    },
+    mch_id: '1900009851',
+  };
+  const plain = { appid: 'wx2421b1c4370ec43b', body: 'test', mch_id: '1900009851' };
+  assert.equal(wx.canonicalString(params), 'appid=wx2421b1c4370ec43b&body=test&mch_id=1900009851');
+  assert.equal(wx.sign(params, KEY), expectedSign(plain));
+  assert.equal(inner, expectedSign({ nested: 'call', deeper: 'z=1' }));
+  assert.equal(wx.toXml(params), wx.toXml(plain));
+  // And a getter that throws leaves nothing behind for the next call.
+  assert.throws(() => wx.sign({ a: '1', get b() { throw new Error('boom'); } }, KEY), /boom/);
+  assert.equal(wx.sign(plain, KEY), expectedSign(plain));
+});
+
 test('a field named __proto__ comes back as a field, not as the prototype', () => {
   const fields = wx.parseXml('<xml><__proto__>x</__proto__><a>1</a></xml>');
   assert.equal(Object.getPrototypeOf(fields), Object.prototype);
