@@ -24,8 +24,7 @@ const scratch = makeScratch(raw, new TextEncoder(), new TextDecoder());
 const names = Object.keys(params);
 const frame = scratch.open();
 function writeFrame() {
-  frame.joined = '';
-  frame.count = 0;
+  frame.reset();
   frame.text(key);
   frame.text('MD5');
   for (let i = 0; i < names.length; i++) {

@@ -40,6 +40,11 @@ function makeScratch(raw, encoder, decoder) {
       this.count = 0;
     }
 
+    reset() {
+      this.joined = '';
+      this.count = 0;
+    }
+
     text(value) {
       // Joined texts must not join a lone high surrogate at one's end to a low one at the
       // next one's start: it becomes U+FFFD here, as encodeInto would make it on its own.
@@ -82,8 +87,7 @@ function makeScratch(raw, encoder, decoder) {
     let frame = frames[depth];
     if (frame === undefined) frame = frames[depth] = new Frame();
     depth++;
-    frame.joined = '';
-    frame.count = 0;
+    frame.reset();
     return frame;
   }
 

@@ -14,7 +14,7 @@ fn malformed() -> WxError {
 }
 
 /// Takes one `<len>:<text>` item off the front of `rest`.
-pub fn take<'a>(rest: &mut &'a str) -> Result<&'a str, WxError> {
+fn take<'a>(rest: &mut &'a str) -> Result<&'a str, WxError> {
     let colon = rest.find(':').ok_or_else(malformed)?;
     let units: usize = rest
         .get(..colon)

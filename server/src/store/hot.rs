@@ -24,12 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use sqlx::any::AnyConnectOptions;
+use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-use super::{Backend, Store, WriteConn};
+use super::{AnyQuery, Backend, Store, WriteConn};
 
 /// How long a statement waits for a hot connection (as the pool's acquire timeout).
 const WAIT: Duration = Duration::from_secs(5);
@@ -186,6 +186,18 @@ impl Store {
     /// How many hot connections are open, idle or in use (0 on SQLite).
     pub fn hot_connections(&self) -> usize {
         self.hot.open.load(Ordering::Acquire)
+    }
+
+    /// Runs one hot statement that returns at most a row (`write`: as for [`Self::hot_conn`]),
+    /// handing its connection back as [`HotConn::finish`] decides.
+    pub(crate) async fn hot_fetch_optional(
+        &self,
+        write: bool,
+        query: AnyQuery<'_>,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let mut conn = self.hot_conn(write).await?;
+        let row = query.fetch_optional(&mut *conn).await;
+        conn.finish(row)
     }
 
     /// A connection for a hot statement (`write`: it changes something, so on SQLite it

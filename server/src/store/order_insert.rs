@@ -6,7 +6,7 @@
 use sqlx::{AnyConnection, Connection, Row};
 
 use super::orders::{InsertOutcome, NewOrder};
-use super::{Backend, Store, StoreError};
+use super::{AnyQuery, Backend, Store, StoreError};
 
 impl Store {
     /// Inserts the order, its lines and the idempotency key atomically; if the key was
@@ -21,10 +21,19 @@ impl Store {
     }
 }
 
+/// The order's columns and their values as bound by [`bind_order`], the same in both ways
+/// of inserting it.
+const INSERT_ORDER: &str = "INSERT INTO orders (order_no, user_id, openid, amount_fen, \
+    description, status, sign_type, appid, mch_id, created_at, updated_at, expires_at, \
+    last_checked_at, prepay_request, next_check_at)";
+const ORDER_VALUES: &str = "$1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12";
+const INSERT_ITEM: &str =
+    "INSERT INTO order_items (order_no, line, sku, name, unit_price_fen, quantity)";
+
 /// The statement for `lines` order lines, with or without an Idempotency-Key. Data-changing
 /// CTEs all run, in one snapshot; the key's foreign key to the order is checked at the end
 /// of the statement, when the order exists. Without a new key row, nothing is inserted.
-pub(crate) fn one_statement_sql(lines: usize, with_key: bool) -> String {
+fn one_statement_sql(lines: usize, with_key: bool) -> String {
     let values: Vec<String> = (0..lines)
         .map(|i| {
             let p = 13 + 5 * i;
@@ -46,23 +55,17 @@ pub(crate) fn one_statement_sql(lines: usize, with_key: bool) -> String {
         (String::new(), "")
     };
     format!(
-        "WITH {key_cte}o AS (INSERT INTO orders (order_no, user_id, openid, amount_fen, \
-           description, status, sign_type, appid, mch_id, created_at, updated_at, expires_at, \
-           last_checked_at, prepay_request, next_check_at) \
-         SELECT $1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12\
-         {only_with_key} RETURNING order_no), \
-         i AS (INSERT INTO order_items (order_no, line, sku, name, unit_price_fen, quantity) \
-         SELECT o.order_no, v.line, v.sku, v.name, v.price, v.quantity FROM o CROSS JOIN \
-         (VALUES {}) AS v (line, sku, name, price, quantity)) \
+        "WITH {key_cte}o AS ({INSERT_ORDER} SELECT {ORDER_VALUES}{only_with_key} \
+         RETURNING order_no), \
+         i AS ({INSERT_ITEM} SELECT o.order_no, v.line, v.sku, v.name, v.price, v.quantity \
+         FROM o CROSS JOIN (VALUES {}) AS v (line, sku, name, price, quantity)) \
          SELECT COUNT(*) FROM o",
         values.join(", ")
     )
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
 /// The order's own columns as $1..$12, the same in both statements.
-fn bind_order<'q>(query: Query<'q>, order: &NewOrder<'q>) -> Query<'q> {
+fn bind_order<'q>(query: AnyQuery<'q>, order: &NewOrder<'q>) -> AnyQuery<'q> {
     query
         .bind(order.order_no)
         .bind(order.user_id)
@@ -131,30 +134,21 @@ async fn in_a_transaction(
     order: &NewOrder<'_>,
 ) -> Result<InsertOutcome, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    bind_order(
-        sqlx::query(
-            "INSERT INTO orders (order_no, user_id, openid, amount_fen, description, status, \
-               sign_type, appid, mch_id, created_at, updated_at, expires_at, last_checked_at, \
-               prepay_request, next_check_at) \
-             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7, $8, $9, $9, $10, $9, $11, $12)",
-        ),
-        order,
-    )
-    .execute(&mut *tx)
-    .await?;
-    for (line, item) in (1i64..).zip(order.items) {
-        sqlx::query(
-            "INSERT INTO order_items (order_no, line, sku, name, unit_price_fen, quantity) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(order.order_no)
-        .bind(line)
-        .bind(&item.sku)
-        .bind(&item.name)
-        .bind(item.unit_price_fen)
-        .bind(item.quantity)
+    let insert_order = format!("{INSERT_ORDER} VALUES ({ORDER_VALUES})");
+    bind_order(sqlx::query(&insert_order), order)
         .execute(&mut *tx)
         .await?;
+    let insert_item = format!("{INSERT_ITEM} VALUES ($1, $2, $3, $4, $5, $6)");
+    for (line, item) in (1i64..).zip(order.items) {
+        sqlx::query(&insert_item)
+            .bind(order.order_no)
+            .bind(line)
+            .bind(&item.sku)
+            .bind(&item.name)
+            .bind(item.unit_price_fen)
+            .bind(item.quantity)
+            .execute(&mut *tx)
+            .await?;
     }
     if let Some((key, request_hash)) = order.idempotency {
         let inserted = sqlx::query(

@@ -263,12 +263,9 @@ pub enum InsertOutcome {
 impl Store {
     pub async fn order(&self, order_no: &str) -> Result<Option<OrderRow>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_no = $1");
-        let mut conn = self.hot_conn(false).await?;
-        let row = sqlx::query(&sql)
-            .bind(order_no)
-            .fetch_optional(&mut *conn)
-            .await;
-        let row = conn.finish(row)?;
+        let row = self
+            .hot_fetch_optional(false, sqlx::query(&sql).bind(order_no))
+            .await?;
         row.as_ref().map(order_row).transpose()
     }
 
@@ -305,15 +302,12 @@ impl Store {
             "UPDATE orders SET status = 'awaiting_payment', prepay_id = $1, prepay_expires_at = $2, \
              updated_at = $3 WHERE order_no = $4 AND status IN {OPEN} RETURNING {ORDER_COLUMNS}"
         );
-        let mut conn = self.hot_conn(true).await?;
-        let row = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(prepay_id)
             .bind(prepay_expires_at)
             .bind(now)
-            .bind(order_no)
-            .fetch_optional(&mut *conn)
-            .await;
-        let row = conn.finish(row)?;
+            .bind(order_no);
+        let row = self.hot_fetch_optional(true, query).await?;
         row.as_ref().map(order_row).transpose()
     }
 

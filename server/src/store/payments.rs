@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError};
+use super::{AnyQuery, Backend, Store, StoreError};
 
 /// A verified proof of payment (a notify or an orderquery). Its amount, appid, mch_id
 /// and sign type are guards of the update: it pays the order only if they all equal the
@@ -154,11 +154,9 @@ impl Store {
     /// trip, atomic on its own) instead of BEGIN, UPDATE, INSERT, COMMIT.
     async fn pay_in_one_statement(&self, s: &Settlement<'_>) -> Result<Option<bool>, sqlx::Error> {
         let sql = pay_statement(Backend::Postgres);
-        let mut conn = self.hot_conn(true).await?;
-        let row = bind_pay(sqlx::query(&sql), s)
-            .fetch_optional(&mut *conn)
-            .await;
-        let row = conn.finish(row)?;
+        let row = self
+            .hot_fetch_optional(true, bind_pay(sqlx::query(&sql), s))
+            .await?;
         row.map(|r| Ok(r.try_get::<String, _>(0)? == "late"))
             .transpose()
     }
@@ -271,12 +269,10 @@ pub fn pay_statement(backend: Backend) -> String {
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
 /// The parameters of [`PAY`] (and of the statement built around it): $1 transaction_id,
 /// $2 now, $3 time_end, $4 order_no, $5 amount_fen, $6 appid, $7 mch_id, $8 source,
 /// $9 fields, $10 sign_type, $11 refunded (0 or 1).
-fn bind_pay<'q>(query: Query<'q>, s: &Settlement<'q>) -> Query<'q> {
+fn bind_pay<'q>(query: AnyQuery<'q>, s: &Settlement<'q>) -> AnyQuery<'q> {
     query
         .bind(s.transaction_id)
         .bind(s.now)
@@ -297,11 +293,11 @@ pub const INSERT_EVENT: &str = "INSERT INTO payment_events \
        (transaction_id, order_no, amount_fen, source, fields, received_at, kind) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-fn insert_event<'q>(s: &Settlement<'q>, kind: &'static str) -> Query<'q> {
+fn insert_event<'q>(s: &Settlement<'q>, kind: &'static str) -> AnyQuery<'q> {
     bind_event(sqlx::query(INSERT_EVENT), s, kind)
 }
 
-fn bind_event<'q>(query: Query<'q>, s: &Settlement<'q>, kind: &'static str) -> Query<'q> {
+fn bind_event<'q>(query: AnyQuery<'q>, s: &Settlement<'q>, kind: &'static str) -> AnyQuery<'q> {
     query
         .bind(s.transaction_id)
         .bind(s.order_no)

@@ -376,7 +376,9 @@ impl Store {
             }
             (None, _) => RefundChange::Unchanged,
         };
-        if let (Some((source, fields)), true) = (event, change != RefundChange::Unchanged) {
+        if let Some((source, fields)) = event
+            && change != RefundChange::Unchanged
+        {
             sqlx::query(
                 "INSERT INTO refund_events (out_refund_no, status, source, fields, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",

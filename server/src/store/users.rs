@@ -64,15 +64,13 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<SessionUser>, StoreError> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT s.user_id, u.openid FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now);
-        let mut conn = self.hot_conn(false).await?;
-        let row = row.fetch_optional(&mut *conn).await;
-        let row = conn.finish(row)?;
+        let row = self.hot_fetch_optional(false, query).await?;
         row.map(|r| {
             Ok(SessionUser {
                 user_id: r.try_get(0)?,
