@@ -26,7 +26,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use tracing::Instrument;
 
-use crate::metrics::{HttpLabels, RouteLabel};
+use crate::metrics::{HttpLabels, RouteLabel, method_label};
 use crate::state::AppState;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -43,7 +43,9 @@ pub(crate) async fn log_request(
         PROCESS_ID.get_or_init(std::process::id),
         NEXT_ID.fetch_add(1, Ordering::Relaxed)
     );
-    let method = req.method().to_string();
+    // Both from closed sets: the standard methods (else OTHER) and the registered route
+    // patterns (else `unmatched`), so no request can add a label value.
+    let method = method_label(req.method());
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());

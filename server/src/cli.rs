@@ -157,6 +157,8 @@ struct VerifyArgs {
 }
 
 pub fn main() -> ExitCode {
+    // Before any command builds an HTTP client (doctor --online builds its own).
+    wxpay_client::install_crypto_provider();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -241,6 +241,15 @@ pub enum ConfigError {
     Unsafe { key: &'static str, reason: String },
 }
 
+/// The scheme of a URL setting as a client would use it, `None` when it is not a URL or
+/// has whitespace around it (which the parser would silently drop).
+fn url_scheme(text: &str) -> Option<String> {
+    if text.trim() != text {
+        return None;
+    }
+    url::Url::parse(text).ok().map(|u| u.scheme().to_owned())
+}
+
 /// The longest `body` WeChat takes (String(128), counted in bytes).
 pub const MAX_BODY_BYTES: usize = 128;
 /// What the server appends to `orders.description`: `-` and a 26-digit order number.
@@ -382,8 +391,38 @@ impl Settings {
         Ok(url.trim_end_matches('/').to_owned())
     }
 
+    /// Every URL setting, by key.
+    fn url_settings(&self) -> [(&'static str, Option<&str>); 4] {
+        let w = &self.wechat;
+        [
+            (
+                "server.public_base_url",
+                self.server.public_base_url.as_deref(),
+            ),
+            ("wechat.pay_base_url", Some(w.pay_base_url.as_str())),
+            ("wechat.mp_base_url", Some(w.mp_base_url.as_str())),
+            (
+                "wechat.refund_tls.base_url",
+                w.refund_tls.base_url.as_deref(),
+            ),
+        ]
+    }
+
     /// Checks that hold in every mode (sandbox and tests included).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // Parsed before anything looks at them: the URL parser (and so reqwest) drops
+        // surrounding whitespace, so " http://..." is plain http to the client however it
+        // reads as a string (the security review started production with one).
+        for (key, url) in self.url_settings() {
+            if let Some(url) = url
+                && !matches!(url_scheme(url).as_deref(), Some("http" | "https"))
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be an absolute http(s) URL without surrounding spaces".into(),
+                });
+            }
+        }
         let description = &self.orders.description;
         if description.len() + ORDER_NO_SUFFIX_BYTES > MAX_BODY_BYTES {
             return Err(ConfigError::Invalid {
@@ -412,6 +451,16 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "orders.description",
                 reason: "must not be empty (WeChat shows it to the payer)".into(),
+            });
+        }
+        // WeChat's daily bill writes the body unescaped, one trade a line: a line break in
+        // it would make that day's bill unreadable (BillError::LineBreak).
+        if description.chars().any(char::is_control) {
+            return Err(ConfigError::Invalid {
+                key: "orders.description",
+                reason: "must not hold line breaks or other control characters (the daily bill \
+                         has one trade a line)"
+                    .into(),
             });
         }
         Ok(())
@@ -443,20 +492,9 @@ impl Settings {
         if !insecure_http {
             let http = "is plain http://: WeChat and your users' payments need https:// \
                         (--insecure-http allows it behind a local TLS proxy)";
-            let urls = [
-                (
-                    "server.public_base_url",
-                    self.server.public_base_url.as_deref(),
-                ),
-                ("wechat.pay_base_url", Some(w.pay_base_url.as_str())),
-                ("wechat.mp_base_url", Some(w.mp_base_url.as_str())),
-                (
-                    "wechat.refund_tls.base_url",
-                    w.refund_tls.base_url.as_deref(),
-                ),
-            ];
-            for (key, url) in urls {
-                if url.is_some_and(|u| u.to_ascii_lowercase().starts_with("http://")) {
+            for (key, url) in self.url_settings() {
+                // Anything but a parsed https URL (validate() names a malformed one).
+                if url.is_some_and(|u| url_scheme(u).as_deref() != Some("https")) {
                     return Err(unsafe_key(key, http));
                 }
             }
@@ -648,7 +686,7 @@ mod tests {
         use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
         assert!(production().check_production(false).is_ok());
         type Spoil = fn(&mut Settings);
-        let cases: [(&str, Spoil); 11] = [
+        let cases: [(&str, Spoil); 15] = [
             ("admin.token", |s| {
                 s.admin.token = Some(SecretString::from("short-admin-token"))
             }),
@@ -677,6 +715,19 @@ mod tests {
             ("wechat.mp_base_url", |s| {
                 s.wechat.mp_base_url = "http://api.weixin.qq.com".into()
             }),
+            // Issue #23, finding 4: the parser drops the space, the old prefix check did not.
+            ("wechat.pay_base_url", |s| {
+                s.wechat.pay_base_url = " http://api.mch.weixin.qq.com".into()
+            }),
+            ("wechat.mp_base_url", |s| {
+                s.wechat.mp_base_url = "\thttp://api.weixin.qq.com".into()
+            }),
+            ("wechat.refund_tls.base_url", |s| {
+                s.wechat.refund_tls.base_url = Some(" http://api.mch.weixin.qq.com".into())
+            }),
+            ("server.public_base_url", |s| {
+                s.server.public_base_url = Some(" http://pay.example.com".into())
+            }),
             ("orders.ttl_secs", |s| s.orders.ttl_secs = 299),
         ];
         for (key, spoil) in cases {
@@ -686,6 +737,11 @@ mod tests {
             assert!(err.contains(key), "{key}: {err}");
             assert!(!err.contains(DOC_API_KEY) && !err.contains(DOC_APP_SECRET));
         }
+        // In every mode, a URL setting with whitespace around it is no URL at all.
+        let mut spaced = production();
+        spaced.wechat.pay_base_url = " https://api.mch.weixin.qq.com".into();
+        let err = spaced.validate().unwrap_err().to_string();
+        assert!(err.contains("wechat.pay_base_url"), "{err}");
         // A local TLS proxy: plain http allowed on purpose, nothing else.
         let mut proxied = production();
         proxied.server.public_base_url = Some("http://127.0.0.1:8443".into());
@@ -706,6 +762,14 @@ mod tests {
         // 34 Chinese characters are 102 bytes, not 34.
         settings.orders.description = "咖".repeat(34);
         assert!(settings.validate().is_err());
+        settings.orders.description = "咖".repeat(33);
+        assert!(settings.validate().is_ok());
+        // Commas are fine (the bill parser splits on ",`"), line breaks are not.
+        settings.orders.description = "Cafe, Shanghai".into();
+        assert!(settings.validate().is_ok());
+        settings.orders.description = "Cafe\nShanghai".into();
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("line breaks"), "{err}");
         settings.orders.description = "咖".repeat(33);
         assert!(settings.validate().is_ok());
     }

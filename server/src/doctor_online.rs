@@ -198,6 +198,7 @@ async fn check_clock(base: &str, report: &mut Report) {
     let date = async {
         let response = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok()?
             .get(base)

@@ -20,10 +20,33 @@ pub const ORDER_COUNTS_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub method: String,
+    /// One of [`method_label`]'s closed set, never the method as sent.
+    pub method: &'static str,
     /// The route pattern (`/v1/orders/{order_no}`), never the raw path.
     pub route: String,
     pub status: u16,
+}
+
+/// The method as a label from a closed set: a request may send any token as its method
+/// (`QWERTYUIOP /x HTTP/1.1`), and every distinct label value is a time series kept for
+/// the life of the process (the security review grew `/metrics` to 83 MB that way).
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::PATCH, "PATCH"),
+        (Method::TRACE, "TRACE"),
+        (Method::CONNECT, "CONNECT"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("OTHER", |(_, name)| name)
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -374,3 +374,44 @@ async fn online_checks_name_what_only_wechat_can_tell() {
     );
     sim.stop().await;
 }
+
+/// Issue #23, finding 3: the release binary's `doctor --online` panicked (exit 101, "No
+/// rustls crypto provider is configured") building its clock check's client. Runs the
+/// built binary, not the library, against a simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_doctor_online() {
+    use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+    let sim = wxpay_sim::spawn(&SimConfig::default()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("wxpay-doctor-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("wxpay.sqlite").display());
+    let base = sim.base_url.clone();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wxpay"))
+        .args(["doctor", "--online", "--json", "--database-url", &database])
+        .env("WXPAY_WECHAT__APPID", DOC_APPID)
+        .env("WXPAY_WECHAT__MCH_ID", DOC_MCH_ID)
+        .env("WXPAY_WECHAT__API_KEY", DOC_API_KEY)
+        .env("WXPAY_WECHAT__APP_SECRET", DOC_APP_SECRET)
+        .env("WXPAY_WECHAT__PAY_BASE_URL", &base)
+        .env("WXPAY_WECHAT__MP_BASE_URL", &base)
+        .env("WXPAY_SERVER__PUBLIC_BASE_URL", "https://pay.example.com")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), output)
+        .await
+        .expect("doctor --online finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code();
+    assert!(matches!(code, Some(0 | 1)), "exit {code:?}: {stderr}");
+    let lines: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let online = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["check"] == "v2_online")
+        .unwrap_or_else(|| panic!("no v2_online line: {stdout}"));
+    assert_eq!(online["status"], "ok", "{online}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,5 @@
 //! The shared HTTP client: rustls (ring), explicit timeouts, no proxies from the
-//! environment (payment traffic should not silently take a detour).
+//! environment and no redirects (payment traffic should not silently take a detour).
 
 use std::time::Duration;
 
@@ -29,6 +29,15 @@ impl Default for ClientOptions {
 /// Longest reply body read from WeChat.
 pub(crate) const MAX_REPLY_BYTES: usize = 256 * 1024;
 
+/// Installs ring as rustls' process-wide crypto provider. reqwest is built without a
+/// bundled one, so any `reqwest::Client` built before this panics ("No rustls crypto
+/// provider is configured"): a program calls it once at start (the `wxpay` binary does,
+/// for every command), and every client built here calls it too. A second install is
+/// refused harmlessly.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub(crate) fn build(options: &ClientOptions) -> reqwest::Result<reqwest::Client> {
     build_with(options, None, None)
 }
@@ -39,13 +48,15 @@ pub(crate) fn build_with(
     identity: Option<reqwest::Identity>,
     extra_root: Option<reqwest::Certificate>,
 ) -> reqwest::Result<reqwest::Client> {
-    // reqwest is built without a bundled crypto provider: install ring process-wide
-    // (a second install is refused harmlessly).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .no_proxy()
+        // Never follow a redirect: a 307 from a hijacked or misconfigured host would
+        // replay the body (stable_token's app secret) and the access_token to wherever it
+        // points. A WeChat API never redirects; a 3xx is an error like any other status.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("wxpay/", env!("CARGO_PKG_VERSION")));
     if let Some(identity) = identity {
         builder = builder.identity(identity);

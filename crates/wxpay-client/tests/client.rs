@@ -313,3 +313,68 @@ async fn query_and_close_follow_the_trade() {
         TradeState::Closed
     );
 }
+
+/// A host that answers every request with `307` to `location` (a hijacked or mistyped
+/// MP host), and counts what reaches `location`'s own listener.
+async fn redirect_to_a_counting_host() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let reached = Arc::new(AtomicUsize::new(0));
+    let seen = reached.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = elsewhere.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let redirector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirector_url = format!("http://{}", redirector.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = redirector.accept().await {
+            let location = elsewhere_url.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = stream.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}/cgi-bin/stable_token\r\n\
+                     content-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (redirector_url, reached)
+}
+
+/// Issue #23, finding 6: reqwest's default policy followed the 307 and sent the app
+/// secret (stable_token's body) to the other host. A redirect is now an error.
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let (url, reached) = redirect_to_a_counting_host().await;
+    let options = ClientOptions {
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            attempts: 1,
+            first_backoff: Duration::from_millis(10),
+        },
+    };
+    let client = LoginClient::new(
+        &url,
+        DOC_APPID,
+        SecretString::from(DOC_APP_SECRET),
+        &options,
+    )
+    .unwrap();
+    let refused = client.stable_token(false).await;
+    assert!(refused.is_err(), "a 307 is not a token: {refused:?}");
+    assert!(client.code2session("a-code").await.is_err());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        reached.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a call followed the redirect"
+    );
+}

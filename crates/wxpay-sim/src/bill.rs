@@ -249,3 +249,92 @@ pub(crate) fn gzip(text: &str) -> Option<Vec<u8>> {
     gz.write_all(text.as_bytes()).ok()?;
     gz.finish().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use proptest::prelude::*;
+    use wxpay_core::Fen;
+    use wxpay_core::v2::bill::{BillError, parse_bill};
+
+    use super::*;
+
+    /// One paid trade's bill, with `body` and `attach` as the merchant sent them.
+    fn bill_of(body: &str, attach: &str) -> String {
+        let mut values: Vec<String> = [
+            "2026-11-30 12:00:01",
+            "wxd930ea5d5a258f4f",
+            "10000100",
+            "0",
+            "",
+            "4200000001202611300000000001",
+            "20261130000000000000000001",
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "JSAPI",
+            "SUCCESS",
+            "OTHERS",
+            "CNY",
+            "28.00",
+            "0.00",
+            "0",
+            "0",
+            "0.00",
+            "0.00",
+            "",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        values.extend([body.to_owned(), attach.to_owned()]);
+        values.extend(["0.17", "0.60%", "28.00", "0.00", ""].map(String::from));
+        let figures = ["1", "28.00", "0.00", "0.00", "0.17", "28.00", "0.00"].map(String::from);
+        format!(
+            "{HEADER}\r\n{}\r\n{SUMMARY}\r\n{}\r\n",
+            line(&values),
+            line(&figures)
+        )
+    }
+
+    /// Text as a product name can be: any characters but line breaks, dense in the
+    /// bill's own punctuation.
+    fn free_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(",".to_owned()),
+                Just("`".to_owned()),
+                Just(",`".to_owned()),
+                Just(" ".to_owned()),
+                "[^\r\n]",
+            ],
+            0..12,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn any_product_name_round_trips(body in free_text(), attach in "[^\r\n`]{0,8}|[^\r\n,]{0,8}") {
+            let bill = parse_bill(&bill_of(&body, &attach)).unwrap();
+            let row = &bill.rows[0];
+            // Spaces at the ends of the line are the line's, not the value's.
+            prop_assert_eq!(row.body.as_str(), body.as_str());
+            prop_assert_eq!(row.attach.as_str(), attach.as_str());
+            prop_assert_eq!(row.out_trade_no.as_str(), "20261130000000000000000001");
+            prop_assert_eq!((row.settled_fen, row.fee_fen), (Fen::new(2800), Fen::new(17)));
+        }
+
+        #[test]
+        fn a_line_break_in_a_value_is_refused_by_name(
+            before in free_text(), after in free_text(), brk in "\n|\r\n",
+        ) {
+            let body = format!("{before}{brk}{after}");
+            // Never a row read wrong: refused, and named as a line break whenever the
+            // rest of the value does not itself look like a value.
+            let refused = parse_bill(&bill_of(&body, "")).unwrap_err();
+            if !after.trim_start().starts_with('`') {
+                prop_assert!(matches!(refused, BillError::LineBreak { .. }), "{refused:?}");
+            }
+        }
+    }
+}

@@ -20,6 +20,7 @@ mod access;
 mod adversarial;
 mod bills;
 mod flow;
+mod hardening;
 mod me;
 mod money;
 mod notify;

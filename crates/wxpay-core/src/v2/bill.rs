@@ -3,6 +3,8 @@
 //! decimals; they become fen exactly (decimal text, never a float). Columns are found by
 //! their (Chinese) header names, so their order does not matter.
 
+use std::borrow::Cow;
+
 use crate::Fen;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +23,10 @@ pub enum BillError {
     },
     #[error("the summary says {summary} trades, the bill lists {listed}")]
     Count { summary: usize, listed: usize },
+    #[error(
+        "line {line}: a value holds a line break (WeChat does not escape them), so the line's values cannot be told apart"
+    )]
+    LineBreak { line: usize },
     #[error("the bill has no summary (总交易单数) section")]
     NoSummary,
 }
@@ -62,6 +68,10 @@ pub struct BillRow {
     pub openid: String,
     /// `SUCCESS`, `REFUND`, `REVOKED`, ...
     pub trade_state: String,
+    /// 商品名称: the order's `body` (empty where the bill has no such column).
+    pub body: String,
+    /// 商户数据包: the order's `attach`.
+    pub attach: String,
     /// 应结订单金额: what the payer paid (settlement amount).
     pub settled_fen: Fen,
     /// 订单金额: the order's total.
@@ -88,11 +98,77 @@ pub struct Bill {
     pub summary: BillSummary,
 }
 
-/// The values of one line, back-ticks and surrounding spaces removed.
-fn values(line: &str) -> Vec<&str> {
-    line.split(',')
-        .map(|v| v.trim().trim_start_matches('`').trim())
-        .collect()
+/// A header line's names: plain text joined by `,` (WeChat's names hold no comma).
+fn names(line: &str) -> Vec<&str> {
+    line.split(',').map(str::trim).collect()
+}
+
+/// The columns whose values are the merchant's free text (the order's `body` and
+/// `attach`): the only ones that may hold `,` or `,\``. Every other column is an id, a
+/// time, a code or an amount.
+const FREE_TEXT: [&str; 2] = ["商品名称", "商户数据包"];
+
+/// The values of one data line. Every value starts with a back-tick and WeChat escapes
+/// nothing, so the separator is `,` followed by a back-tick (`Cafe, Shanghai` is one
+/// value). A free-text value may even hold `,\`` itself: then the line has more pieces
+/// than columns, and since the columns around the free text never hold a separator,
+/// the extra pieces are the free text's (with two free-text columns side by side the
+/// split between them is ambiguous: the extra pieces go to the first, the product name,
+/// because `attach` is the merchant's own data).
+fn values<'l>(
+    line: &'l str,
+    columns: &Columns<'_>,
+    number: usize,
+) -> Result<Vec<Cow<'l, str>>, BillError> {
+    let Some(rest) = line.strip_prefix('`') else {
+        // A line that does not start with a value is the rest of a value cut by a line
+        // break (WeChat does not escape them either): the bill cannot be read right.
+        return Err(BillError::LineBreak { line: number });
+    };
+    let pieces: Vec<&str> = rest.split(",`").collect();
+    let expected = columns.header.len();
+    let free: Vec<usize> = FREE_TEXT
+        .iter()
+        .filter_map(|name| columns.index(name).ok())
+        .collect();
+    let (Some(&first), Some(&last)) = (free.iter().min(), free.iter().max()) else {
+        return exact(pieces, expected, number);
+    };
+    let extra = pieces.len().saturating_sub(expected);
+    if extra == 0 || last - first + 1 != free.len() {
+        return exact(pieces, expected, number);
+    }
+    let joined =
+        |from: usize, to: usize| Cow::Owned(pieces.get(from..to).unwrap_or_default().join(",`"));
+    let mut out: Vec<Cow<'l, str>> = pieces
+        .iter()
+        .take(first)
+        .map(|p| Cow::Borrowed(*p))
+        .collect();
+    // The first free-text column takes its own piece and the extra ones.
+    out.push(joined(first, first + 1 + extra));
+    out.extend(
+        pieces
+            .iter()
+            .skip(first + 1 + extra)
+            .map(|p| Cow::Borrowed(*p)),
+    );
+    Ok(out)
+}
+
+fn exact<'l>(
+    pieces: Vec<&'l str>,
+    expected: usize,
+    number: usize,
+) -> Result<Vec<Cow<'l, str>>, BillError> {
+    if pieces.len() != expected {
+        return Err(BillError::Width {
+            line: number,
+            found: pieces.len(),
+            expected,
+        });
+    }
+    Ok(pieces.into_iter().map(Cow::Borrowed).collect())
 }
 
 struct Columns<'h> {
@@ -117,7 +193,7 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
         .enumerate();
     let (_, header_line) = lines.next().ok_or(BillError::NoHeader)?;
     let columns = Columns {
-        header: values(header_line.trim_start_matches('\u{feff}')),
+        header: names(header_line.trim_start_matches('\u{feff}')),
     };
     let at = |name| columns.index(name);
     let (time, appid, mch_id, transaction_id, out_trade_no, openid, state, settled) = (
@@ -131,6 +207,7 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
         at("应结订单金额")?,
     );
     let optional = |name| columns.index(name).ok();
+    let (body, attach) = (optional("商品名称"), optional("商户数据包"));
     let (refund_id, out_refund_no, refund, refund_status, fee, total) = (
         optional("微信退款单号"),
         optional("商户退款单号"),
@@ -141,21 +218,26 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
     );
     let mut rows = Vec::new();
     let mut summary = None;
+    let mut lines = lines.peekable();
     while let Some((number, line)) = lines.next() {
         if line.starts_with("总交易单数") {
             let (_, figures) = lines.next().ok_or(BillError::NoSummary)?;
             summary = Some(parse_summary(line, figures)?);
             break;
         }
-        let v = values(line);
-        if v.len() != columns.header.len() {
-            return Err(BillError::Width {
-                line: number + 1,
-                found: v.len(),
-                expected: columns.header.len(),
-            });
+        // Every line starts with a value, so a next line that does not start with a
+        // back-tick is the rest of this one, cut by a line break in a value.
+        if lines
+            .peek()
+            .is_some_and(|(_, next)| !next.starts_with('`') && !next.starts_with("总交易单数"))
+        {
+            return Err(BillError::LineBreak { line: number + 1 });
         }
-        let get = |i: usize| v.get(i).copied().unwrap_or_default();
+        let v = values(line, &columns, number + 1)?;
+        // Ids, times, codes and amounts without surrounding spaces; free text as written.
+        let raw = |i: usize| v.get(i).map(|s| s.as_ref()).unwrap_or_default();
+        let get = |i: usize| raw(i).trim();
+        let free_text = |i: Option<usize>| i.map(raw).unwrap_or_default().to_owned();
         let text = |i: Option<usize>| i.map(get).filter(|s| !s.is_empty()).map(str::to_owned);
         let amount = |i: Option<usize>| match i.map(get).filter(|s| !s.is_empty()) {
             Some(s) => yuan_to_fen(s),
@@ -170,6 +252,8 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
             out_trade_no: get(out_trade_no).to_owned(),
             openid: get(openid).to_owned(),
             trade_state: get(state).to_owned(),
+            body: free_text(body),
+            attach: free_text(attach),
             settled_fen,
             total_fen: if total.is_some() {
                 amount(total)?
@@ -195,11 +279,13 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
 
 fn parse_summary(header: &str, figures: &str) -> Result<BillSummary, BillError> {
     let columns = Columns {
-        header: values(header),
+        header: names(header),
     };
-    let v = values(figures);
+    let v = values(figures, &columns, 0)?;
     let get = |name| -> Result<&str, BillError> {
-        Ok(v.get(columns.index(name)?).copied().unwrap_or_default())
+        Ok(v.get(columns.index(name)?)
+            .map(|s| s.trim())
+            .unwrap_or_default())
     };
     let trades = get("总交易单数")?;
     Ok(BillSummary {
@@ -310,5 +396,28 @@ mod tests {
             parse_bill(&renamed),
             Err(BillError::MissingColumn("商户订单号"))
         );
+    }
+
+    #[test]
+    fn free_text_may_hold_commas_and_the_separator_itself() {
+        // Failed before the fix (issue #23, finding 2): `Width { line: 2, found: 28 }`.
+        let comma = BILL.replacen("`wxpay shop,", "`Cafe, Shanghai,", 1);
+        let bill = parse_bill(&comma).unwrap();
+        assert_eq!(bill.rows[0].body, "Cafe, Shanghai");
+        assert_eq!(bill.rows[0].settled_fen, Fen::new(2800));
+        let separator = BILL.replacen("`wxpay shop,`,", "`a,`b,`,`c,`x=1,", 1);
+        let bill = parse_bill(&separator).unwrap();
+        assert_eq!(
+            (bill.rows[0].body.as_str(), bill.rows[0].attach.as_str()),
+            ("a,`b,`,`c", "x=1")
+        );
+        assert_eq!(bill.rows[0].fee_fen, Fen::new(17));
+        assert_eq!(bill.rows[1].body, "wxpay shop");
+    }
+
+    #[test]
+    fn a_line_break_in_a_value_is_named() {
+        let broken = BILL.replacen("`wxpay shop,", "`wxpay\nshop,", 1);
+        assert_eq!(parse_bill(&broken), Err(BillError::LineBreak { line: 2 }));
     }
 }

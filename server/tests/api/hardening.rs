@@ -1,0 +1,70 @@
+//! The security review's findings (issue #23), each reproduced through the HTTP API:
+//! every test here failed on 0aea084, before its fix (RELIABILITY.md, "Security review").
+
+use wxpay_server::clock::{beijing_date, now_ms};
+
+use crate::helpers::{ADMIN_TOKEN, Db, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(
+    invented_methods_add_no_metric_series,
+    a_comma_in_the_description_reconciles,
+);
+
+/// Finding 1: a request's method and path are label values only from closed sets.
+async fn invented_methods_add_no_metric_series(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let before = app.metrics().await.len();
+    for i in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("QWERTY{i}").as_bytes()).unwrap();
+        let path = format!("/x/{i}/{}", "p".repeat(50));
+        app.http
+            .request(method, app.url(&path))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        !metrics.contains("QWERTY"),
+        "an invented method became a label"
+    );
+    assert!(!metrics.contains("/x/1"), "a raw path became a label");
+    assert!(
+        metrics.contains("method=\"OTHER\",route=\"unmatched\",status=\"404\"} 200"),
+        "{metrics}"
+    );
+    // Two series more at most (the counter and the latency histogram of `unmatched`).
+    assert!(
+        metrics.len() < before + 4_000,
+        "/metrics grew from {before} to {} bytes",
+        metrics.len()
+    );
+    app.cleanup().await;
+}
+
+/// Finding 2: WeChat's bill does not escape commas in the product name; the day balances.
+async fn a_comma_in_the_description_reconciles(db: Db) {
+    let app = TestApp::spawn_with(db, |s| {
+        s.orders.description = "Cafe, Shanghai".into();
+        s.reconciliation.unfinished_days = true;
+    })
+    .await;
+    let (_, order_no, amount) = app.paid_order().await;
+    let (status, report) = app
+        .send(
+            app.http
+                .post(app.url(&format!(
+                    "/v1/admin/reconciliation/{}",
+                    beijing_date(now_ms())
+                )))
+                .bearer_auth(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["bill"]["exists"], true, "{report}");
+    assert_eq!(report["balanced"], true, "{report}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    assert_eq!(app.status_of(&order_no).await, "paid", "{amount}");
+    app.cleanup().await;
+}
