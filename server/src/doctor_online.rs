@@ -196,10 +196,11 @@ async fn v3_key_mode(client: &V3PayClient, mode: KeyMode, report: &mut Report) {
 /// The clock against WeChat's `Date` header.
 async fn check_clock(base: &str, report: &mut Report) {
     let date = async {
-        let response = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let options = wxpay_client::ClientOptions {
+            request_timeout: Duration::from_secs(5),
+            ..Default::default()
+        };
+        let response = wxpay_client::build_http_client(&options)
             .ok()?
             .get(base)
             .send()

@@ -38,7 +38,10 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-pub(crate) fn build(options: &ClientOptions) -> reqwest::Result<reqwest::Client> {
+/// The client every call to WeChat uses (provider installed, timeouts, no proxies, no
+/// redirects), for a caller that makes its own request to a WeChat host (the doctor's
+/// clock check).
+pub fn build(options: &ClientOptions) -> reqwest::Result<reqwest::Client> {
     build_with(options, None, None)
 }
 

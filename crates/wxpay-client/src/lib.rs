@@ -24,7 +24,10 @@ mod retry;
 pub mod v3;
 
 pub use bill::BillType;
-pub use http::{ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE, install_crypto_provider};
+pub use http::{
+    ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE, build as build_http_client,
+    install_crypto_provider,
+};
 pub use login::{LoginClient, LoginError, Session};
 pub use mp::{AccessToken, MpError, PhoneNumber};
 pub use pay::{CloseOutcome, PayClient, PayError, Prepay, QueriedTrade, TradeState, UnifiedOrder};

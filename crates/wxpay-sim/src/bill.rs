@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use wxpay_core::v2::{reply, xml};
 
 use crate::clock::beijing_compact;
-use crate::state::{Sim, SimState};
+use crate::state::{Sim, SimState, Trade};
 
 const HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注";
 const SUMMARY: &str =
@@ -65,14 +65,47 @@ fn line(values: &[String]) -> String {
         .join(",")
 }
 
+/// One paid trade's line; `fee_fen` is WeChat's fee on it.
+fn paid_line(at: OffsetDateTime, t: &Trade, fee_fen: i64) -> String {
+    line(&[
+        time_text(at),
+        t.appid.clone(),
+        t.mch_id.clone(),
+        "0".into(),
+        String::new(),
+        t.transaction_id.clone().unwrap_or_default(),
+        t.out_trade_no.clone(),
+        t.openid.clone(),
+        "JSAPI".into(),
+        "SUCCESS".into(),
+        "OTHERS".into(),
+        "CNY".into(),
+        yuan(t.total_fee.get()),
+        "0.00".into(),
+        "0".into(),
+        "0".into(),
+        "0.00".into(),
+        "0.00".into(),
+        String::new(),
+        String::new(),
+        t.field("body").unwrap_or_default().to_owned(),
+        t.field("attach").unwrap_or_default().to_owned(),
+        yuan(fee_fen),
+        "0.60%".into(),
+        yuan(t.total_fee.get()),
+        "0.00".into(),
+        String::new(),
+    ])
+}
+
 /// The bill's lines (payments and/or refunds of `mch_id` on `date`) and its totals:
-/// (lines, count, settled, refunded, fees).
+/// (lines, settled, refunded, fees).
 fn rows(
     state: &SimState,
     mch_id: &str,
     date: &str,
     bill_type: &str,
-) -> (Vec<String>, usize, i64, i64, i64) {
+) -> (Vec<String>, i64, i64, i64) {
     let (mut lines, mut settled, mut refunded, mut fees) = (Vec::new(), 0, 0, 0);
     if bill_type != "REFUND" {
         let mut paid: Vec<_> = state
@@ -86,35 +119,7 @@ fn rows(
             let total = t.total_fee.get();
             let f = fee(total);
             (settled, fees) = (settled + total, fees + f);
-            lines.push(line(&[
-                time_text(at),
-                t.appid.clone(),
-                t.mch_id.clone(),
-                "0".into(),
-                String::new(),
-                t.transaction_id.clone().unwrap_or_default(),
-                t.out_trade_no.clone(),
-                t.openid.clone(),
-                "JSAPI".into(),
-                "SUCCESS".into(),
-                "OTHERS".into(),
-                "CNY".into(),
-                yuan(total),
-                "0.00".into(),
-                "0".into(),
-                "0".into(),
-                "0.00".into(),
-                "0.00".into(),
-                String::new(),
-                String::new(),
-                t.field("body").unwrap_or_default().to_owned(),
-                t.field("attach").unwrap_or_default().to_owned(),
-                yuan(f),
-                "0.60%".into(),
-                yuan(total),
-                "0.00".into(),
-                String::new(),
-            ]));
+            lines.push(paid_line(at, t, f));
         }
     }
     if bill_type != "SUCCESS" {
@@ -164,8 +169,7 @@ fn rows(
             ]));
         }
     }
-    let count = lines.len();
-    (lines, count, settled, refunded, fees)
+    (lines, settled, refunded, fees)
 }
 
 pub(crate) async fn downloadbill(
@@ -221,17 +225,22 @@ pub(crate) fn bill_text(
     date: &str,
     bill_type: &str,
 ) -> Option<String> {
-    let (lines, count, settled, refunded, fees) = rows(state, mch_id, date, bill_type);
-    if count == 0 {
+    let (lines, settled, refunded, fees) = rows(state, mch_id, date, bill_type);
+    if lines.is_empty() {
         return None;
     }
+    Some(document(&lines, settled, refunded, fees))
+}
+
+/// The bill around its lines: the header, the lines, the summary of their totals.
+fn document(lines: &[String], settled: i64, refunded: i64, fees: i64) -> String {
     let mut text = format!("{HEADER}\r\n");
-    for l in &lines {
+    for l in lines {
         text.push_str(l);
         text.push_str("\r\n");
     }
     let figures = [
-        count.to_string(),
+        lines.len().to_string(),
         yuan(settled),
         yuan(refunded),
         "0.00".into(),
@@ -240,7 +249,7 @@ pub(crate) fn bill_text(
         yuan(refunded),
     ];
     text.push_str(&format!("{SUMMARY}\r\n{}\r\n", line(&figures)));
-    Some(text)
+    text
 }
 
 /// `text` gzipped (None only if writing to memory failed).
@@ -259,41 +268,30 @@ mod tests {
     use wxpay_core::v2::bill::{BillError, parse_bill};
 
     use super::*;
+    use crate::state::{Protocol, TradeState};
 
-    /// One paid trade's bill, with `body` and `attach` as the merchant sent them.
+    /// One paid trade's bill, with `body` and `attach` as the merchant sent them,
+    /// written by the simulator's own writer.
     fn bill_of(body: &str, attach: &str) -> String {
-        let mut values: Vec<String> = [
-            "2026-11-30 12:00:01",
-            "wxd930ea5d5a258f4f",
-            "10000100",
-            "0",
-            "",
-            "4200000001202611300000000001",
-            "20261130000000000000000001",
-            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-            "JSAPI",
-            "SUCCESS",
-            "OTHERS",
-            "CNY",
-            "28.00",
-            "0.00",
-            "0",
-            "0",
-            "0.00",
-            "0.00",
-            "",
-            "",
-        ]
-        .map(String::from)
-        .to_vec();
-        values.extend([body.to_owned(), attach.to_owned()]);
-        values.extend(["0.17", "0.60%", "28.00", "0.00", ""].map(String::from));
-        let figures = ["1", "28.00", "0.00", "0.00", "0.17", "28.00", "0.00"].map(String::from);
-        format!(
-            "{HEADER}\r\n{}\r\n{SUMMARY}\r\n{}\r\n",
-            line(&values),
-            line(&figures)
-        )
+        let trade = Trade {
+            appid: "wxd930ea5d5a258f4f".into(),
+            mch_id: "10000100".into(),
+            out_trade_no: "20261130000000000000000001".into(),
+            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+            total_fee: Fen::new(2800),
+            protocol: Protocol::V3 {
+                request: serde_json::json!({ "description": body, "attach": attach }),
+            },
+            notify_url: String::new(),
+            prepay_id: String::new(),
+            prepay_issued: std::time::Instant::now(),
+            state: TradeState::Success,
+            transaction_id: Some("4200000001202611300000000001".into()),
+            paid_at: Some(time::macros::datetime!(2026-11-30 04:00:01 UTC)),
+        };
+        let fee_fen = fee(2800);
+        let line = paid_line(trade.paid_at.unwrap(), &trade, fee_fen);
+        document(&[line], 2800, 0, fee_fen)
     }
 
     /// Text as a product name can be: any characters but line breaks, dense in the

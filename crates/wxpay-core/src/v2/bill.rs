@@ -127,32 +127,21 @@ fn values<'l>(
     };
     let pieces: Vec<&str> = rest.split(",`").collect();
     let expected = columns.header.len();
-    let free: Vec<usize> = FREE_TEXT
-        .iter()
-        .filter_map(|name| columns.index(name).ok())
-        .collect();
-    let (Some(&first), Some(&last)) = (free.iter().min(), free.iter().max()) else {
+    let extra = pieces.len().saturating_sub(expected);
+    let Some(first) = columns.free_text.filter(|_| extra > 0) else {
         return exact(pieces, expected, number);
     };
-    let extra = pieces.len().saturating_sub(expected);
-    if extra == 0 || last - first + 1 != free.len() {
-        return exact(pieces, expected, number);
-    }
-    let joined =
-        |from: usize, to: usize| Cow::Owned(pieces.get(from..to).unwrap_or_default().join(",`"));
     let mut out: Vec<Cow<'l, str>> = pieces
         .iter()
         .take(first)
         .map(|p| Cow::Borrowed(*p))
         .collect();
     // The first free-text column takes its own piece and the extra ones.
-    out.push(joined(first, first + 1 + extra));
-    out.extend(
-        pieces
-            .iter()
-            .skip(first + 1 + extra)
-            .map(|p| Cow::Borrowed(*p)),
-    );
+    let free_end = first + 1 + extra;
+    out.push(Cow::Owned(
+        pieces.get(first..free_end).unwrap_or_default().join(",`"),
+    ));
+    out.extend(pieces.iter().skip(free_end).map(|p| Cow::Borrowed(*p)));
     Ok(out)
 }
 
@@ -173,9 +162,25 @@ fn exact<'l>(
 
 struct Columns<'h> {
     header: Vec<&'h str>,
+    /// Where the free-text columns start, when they stand side by side (as in every
+    /// WeChat bill): only then can a line's extra pieces be given to them.
+    free_text: Option<usize>,
 }
 
-impl Columns<'_> {
+impl<'h> Columns<'h> {
+    /// Found once per bill, not once per line.
+    fn new(header: Vec<&'h str>) -> Self {
+        let free: Vec<usize> = FREE_TEXT
+            .iter()
+            .filter_map(|name| header.iter().position(|h| h == name))
+            .collect();
+        let free_text = match (free.iter().min(), free.iter().max()) {
+            (Some(&first), Some(&last)) if last - first + 1 == free.len() => Some(first),
+            _ => None,
+        };
+        Columns { header, free_text }
+    }
+
     fn index(&self, name: &'static str) -> Result<usize, BillError> {
         self.header
             .iter()
@@ -192,9 +197,7 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
         .filter(|l| !l.is_empty())
         .enumerate();
     let (_, header_line) = lines.next().ok_or(BillError::NoHeader)?;
-    let columns = Columns {
-        header: names(header_line.trim_start_matches('\u{feff}')),
-    };
+    let columns = Columns::new(names(header_line.trim_start_matches('\u{feff}')));
     let at = |name| columns.index(name);
     let (time, appid, mch_id, transaction_id, out_trade_no, openid, state, settled) = (
         at("交易时间")?,
@@ -278,9 +281,7 @@ pub fn parse_bill(text: &str) -> Result<Bill, BillError> {
 }
 
 fn parse_summary(header: &str, figures: &str) -> Result<BillSummary, BillError> {
-    let columns = Columns {
-        header: names(header),
-    };
+    let columns = Columns::new(names(header));
     let v = values(figures, &columns, 0)?;
     let get = |name| -> Result<&str, BillError> {
         Ok(v.get(columns.index(name)?)
