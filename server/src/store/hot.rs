@@ -8,9 +8,19 @@
 //! earlier one left in its buffer and reading the replies it is still owed
 //! (`wait_until_ready`), which is all the ping does besides noticing a dead socket; a
 //! dead one shows as its statement's error here, and a connection is handed back only
-//! after a statement that succeeded or that PostgreSQL itself refused. Anything else (an
-//! I/O or protocol error, a request cancelled mid-statement, a caller that never said how
-//! it went) closes the connection instead.
+//! after a statement that succeeded or that PostgreSQL refused with an ERROR (a
+//! constraint, a serialization failure: the session goes on). Anything else closes it: a
+//! FATAL or PANIC (the backend is gone: 57P01 when an administrator terminated it, a
+//! shutdown, a crash), a connection-exception or operator-intervention code (08, 57P),
+//! an I/O or protocol error, a request cancelled mid-statement, a caller that never said
+//! how it went.
+//!
+//! A lost connection rarely goes alone (a restart, a failover, `pg_terminate_backend` of
+//! a role's sessions), so it also closes every idle hot connection, and marks the time:
+//! the pool pings a connection idle since before it before using it
+//! (`idle_since_a_loss`; one used since then was checked by sqlx's ping on release). A read that met a lost connection runs again on a new one (it
+//! changes nothing); a write does not (it may have committed before the backend died),
+//! its error goes to the caller, who retries as for any failed write.
 //!
 //! They are three quarters of `database.max_connections` (the pool keeps the rest, at
 //! least two), made on first use, each kept for the worker thread that made it; when all
@@ -19,13 +29,14 @@
 //! nothing): there the pool serves, with the write turn for writes.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgDatabaseError, PgSeverity};
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
@@ -47,6 +58,42 @@ pub(crate) struct HotConnections {
     /// One per connection there may be; a statement holds one while it uses a connection.
     turns: Arc<Semaphore>,
     max: usize,
+    /// When this set was made: the origin of `lost_at`.
+    born: Instant,
+    /// Microseconds after `born` of the last lost connection (0: none yet).
+    lost_at: AtomicU64,
+}
+
+/// What a statement's result says of its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Health {
+    /// It succeeded, or PostgreSQL refused it with an ERROR: the session goes on.
+    Sound,
+    /// Its state is unknown (a client-side error mid-reply): closed, alone.
+    Unknown,
+    /// The backend or the socket is gone: closed, with every idle one.
+    Lost,
+}
+
+fn health<T>(result: &Result<T, sqlx::Error>) -> Health {
+    match result {
+        Ok(_) => Health::Sound,
+        Err(sqlx::Error::Database(error)) => {
+            let code = error.code().unwrap_or_default();
+            let gone_by_code = code.starts_with("08") || code.starts_with("57P");
+            match error.try_downcast_ref::<PgDatabaseError>() {
+                Some(pg) if matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic) => {
+                    Health::Lost
+                }
+                Some(_) if gone_by_code => Health::Lost,
+                Some(_) => Health::Sound,
+                // Not PostgreSQL's own error: nothing says the session survived.
+                None => Health::Unknown,
+            }
+        }
+        Err(sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)) => Health::Lost,
+        Err(_) => Health::Unknown,
+    }
 }
 
 impl HotConnections {
@@ -57,7 +104,31 @@ impl HotConnections {
             open: AtomicUsize::new(0),
             turns: Arc::new(Semaphore::new(max)),
             max,
+            born: Instant::now(),
+            lost_at: AtomicU64::new(0),
         }
+    }
+
+    fn micros_since_born(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.born).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// A connection was lost: closes the idle ones (most likely dead too) and marks when.
+    fn lost(&self) {
+        let now = self.micros_since_born(Instant::now()).max(1);
+        self.lost_at.fetch_max(now, Ordering::AcqRel);
+        let idle = std::mem::take(&mut *self.idle());
+        for (_, conn) in idle {
+            self.discard(conn);
+        }
+    }
+
+    /// Whether a connection idle for `idle_for` has been idle since before the last lost
+    /// one (and so may be dead with it).
+    fn idle_since_a_loss(&self, idle_for: Duration) -> bool {
+        let lost_at = self.lost_at.load(Ordering::Acquire);
+        let since = Instant::now().checked_sub(idle_for).unwrap_or(self.born);
+        lost_at != 0 && self.micros_since_born(since) < lost_at
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(ThreadId, AnyConnection)>> {
@@ -134,19 +205,32 @@ pub(crate) struct HotConn<'s> {
 }
 
 impl HotConn<'_> {
-    /// Hands the connection back when `result` says it is sound (success, or an error
-    /// PostgreSQL sent: a constraint, a serialization failure), else closes it; returns
-    /// `result`.
-    pub(crate) fn finish<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+    /// Hands the connection back when `result` says it is sound (success, or an ERROR
+    /// PostgreSQL sent: a constraint, a serialization failure), else closes it (and on a
+    /// lost one, every idle one); returns `result`.
+    pub(crate) fn finish<T>(self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        self.finish_telling(result).0
+    }
+
+    /// As [`Self::finish`], and whether the connection was lost.
+    fn finish_telling<T>(
+        mut self,
+        result: Result<T, sqlx::Error>,
+    ) -> (Result<T, sqlx::Error>, bool) {
+        let health = health(&result);
         if let Inner::Hot { conn, home, .. } = &mut self.inner
             && let Some(conn) = conn.take()
         {
-            match &result {
-                Ok(_) | Err(sqlx::Error::Database(_)) => home.give_back(conn),
-                Err(_) => home.discard(conn),
+            match health {
+                Health::Sound => home.give_back(conn),
+                Health::Unknown => home.discard(conn),
+                Health::Lost => {
+                    home.discard(conn);
+                    home.lost();
+                }
             }
         }
-        result
+        (result, health == Health::Lost)
     }
 }
 
@@ -182,22 +266,64 @@ impl DerefMut for HotConn<'_> {
     }
 }
 
+/// The pool's check before it hands out a connection: one idle since a lost connection
+/// is pinged (dropped if dead), any other goes as it is (see the module's comment).
+pub(crate) fn pool_check(
+    hot: Arc<HotConnections>,
+) -> impl for<'c> Fn(
+    &'c mut AnyConnection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'c, Result<bool, sqlx::Error>>
++ Send
++ Sync
++ 'static {
+    move |conn, meta| {
+        let suspect = hot.idle_since_a_loss(meta.idle_for);
+        Box::pin(async move { Ok(!suspect || conn.ping().await.is_ok()) })
+    }
+}
+
 impl Store {
     /// How many hot connections are open, idle or in use (0 on SQLite).
     pub fn hot_connections(&self) -> usize {
         self.hot.open.load(Ordering::Acquire)
     }
 
-    /// Runs one hot statement that returns at most a row (`write`: as for [`Self::hot_conn`]),
-    /// handing its connection back as [`HotConn::finish`] decides.
-    pub(crate) async fn hot_fetch_optional(
+    /// Runs one hot write that returns at most a row, handing its connection back as
+    /// [`HotConn::finish`] decides.
+    pub(crate) async fn hot_write_optional(
         &self,
-        write: bool,
         query: AnyQuery<'_>,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let mut conn = self.hot_conn(write).await?;
+        let mut conn = self.hot_conn(true).await?;
         let row = query.fetch_optional(&mut *conn).await;
         conn.finish(row)
+    }
+
+    /// Runs one hot read (`query` makes the statement), once more on a new connection if
+    /// the first was lost: a read changes nothing, so running it again is always safe.
+    pub(crate) async fn hot_read<'q>(
+        &self,
+        query: impl Fn() -> AnyQuery<'q>,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let mut conn = self.hot_conn(false).await?;
+        let rows = query().fetch_all(&mut *conn).await;
+        match conn.finish_telling(rows) {
+            (Err(_), true) => {
+                let mut conn = self.hot_conn(false).await?;
+                let rows = query().fetch_all(&mut *conn).await;
+                conn.finish(rows)
+            }
+            (rows, _) => rows,
+        }
+    }
+
+    /// [`Self::hot_read`] of a statement that finds at most one row (by a unique key).
+    pub(crate) async fn hot_read_optional<'q>(
+        &self,
+        query: impl Fn() -> AnyQuery<'q>,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        Ok(self.hot_read(query).await?.into_iter().next())
     }
 
     /// A connection for a hot statement (`write`: it changes something, so on SQLite it

@@ -152,16 +152,18 @@ impl Store {
             Backend::Postgres => max_connections.saturating_sub((max_connections / 4).max(2)),
             Backend::Sqlite => 0,
         };
-        let hot = hot::HotConnections::new(
+        let hot = Arc::new(hot::HotConnections::new(
             options.clone(),
             usize::try_from(hot_connections).unwrap_or(0),
-        );
+        ));
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections - hot_connections)
             .acquire_timeout(Duration::from_secs(5))
             // A broken connection fails its query and is dropped anyway; a ping before
             // every acquire would add a round trip to each of them (BENCHMARKS.md).
             .test_before_acquire(false)
+            // Except after a lost connection, for one idle since (store/hot.rs).
+            .before_acquire(hot::pool_check(Arc::clone(&hot)))
             .after_connect(move |conn, _| {
                 async move {
                     if backend == Backend::Sqlite {
@@ -177,7 +179,7 @@ impl Store {
             pool,
             write_turn: Arc::default(),
             backend,
-            hot: Arc::new(hot),
+            hot,
             catalog: Arc::default(),
         })
     }

@@ -264,18 +264,21 @@ impl Store {
     pub async fn order(&self, order_no: &str) -> Result<Option<OrderRow>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_no = $1");
         let row = self
-            .hot_fetch_optional(false, sqlx::query(&sql).bind(order_no))
+            .hot_read_optional(|| sqlx::query(&sql).bind(order_no))
             .await?;
         row.as_ref().map(order_row).transpose()
     }
 
     pub async fn order_items(&self, order_no: &str) -> Result<Vec<OrderItem>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sku, name, unit_price_fen, quantity FROM order_items WHERE order_no = $1 ORDER BY line",
-        )
-        .bind(order_no)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self
+            .hot_read(|| {
+                sqlx::query(
+                    "SELECT sku, name, unit_price_fen, quantity FROM order_items \
+                     WHERE order_no = $1 ORDER BY line",
+                )
+                .bind(order_no)
+            })
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(OrderItem {
@@ -307,7 +310,7 @@ impl Store {
             .bind(prepay_expires_at)
             .bind(now)
             .bind(order_no);
-        let row = self.hot_fetch_optional(true, query).await?;
+        let row = self.hot_write_optional(query).await?;
         row.as_ref().map(order_row).transpose()
     }
 

@@ -155,7 +155,7 @@ impl Store {
     async fn pay_in_one_statement(&self, s: &Settlement<'_>) -> Result<Option<bool>, sqlx::Error> {
         let sql = pay_statement(Backend::Postgres);
         let row = self
-            .hot_fetch_optional(true, bind_pay(sqlx::query(&sql), s))
+            .hot_write_optional(bind_pay(sqlx::query(&sql), s))
             .await?;
         row.map(|r| Ok(r.try_get::<String, _>(0)? == "late"))
             .transpose()

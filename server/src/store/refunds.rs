@@ -1,9 +1,9 @@
 //! Refund records. The sum rule is one guarded statement: a refund takes its hold on the
-//! order (`refund_held_fen + amount <= amount_fen`, on a paid order) in the same
-//! transaction that records it, so concurrent requests on any number of instances can
-//! never hold more than was paid. Results move a refund exactly once (guarded updates
-//! of its status); a success adds to the order's `refunded_fen`, a close gives its hold
-//! back.
+//! order (`amount <= amount_fen - refund_held_fen`, on a paid order; written as a
+//! difference, which cannot overflow bigint) in the same transaction that records it, so
+//! concurrent requests on any number of instances can never hold more than was paid.
+//! Results move a refund exactly once (guarded updates of its status); a success adds to
+//! the order's `refunded_fen`, a close gives its hold back.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -170,7 +170,7 @@ impl Store {
         }
         let held = sqlx::query(
             "UPDATE orders SET refund_held_fen = refund_held_fen + $1, updated_at = $2 \
-             WHERE order_no = $3 AND status = 'paid' AND refund_held_fen + $1 <= amount_fen",
+             WHERE order_no = $3 AND status = 'paid' AND $1 <= amount_fen - refund_held_fen",
         )
         .bind(refund.amount_fen)
         .bind(refund.now)

@@ -64,13 +64,15 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<SessionUser>, StoreError> {
-        let query = sqlx::query(
-            "SELECT s.user_id, u.openid FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now);
-        let row = self.hot_fetch_optional(false, query).await?;
+        let query = || {
+            sqlx::query(
+                "SELECT s.user_id, u.openid FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now)
+        };
+        let row = self.hot_read_optional(query).await?;
         row.map(|r| {
             Ok(SessionUser {
                 user_id: r.try_get(0)?,

@@ -3,12 +3,13 @@
 
 use wxpay_server::clock::{beijing_date, now_ms};
 
-use crate::helpers::{ADMIN_TOKEN, Db, TestApp};
+use crate::helpers::{ADMIN_TOKEN, CertFormat, Db, TestApp};
 use crate::on_both_databases;
 
 on_both_databases!(
     invented_methods_add_no_metric_series,
     a_comma_in_the_description_reconciles,
+    refunds_near_the_largest_amount_are_refused_by_name,
 );
 
 /// Finding 1: a request's method and path are label values only from closed sets.
@@ -66,5 +67,34 @@ async fn a_comma_in_the_description_reconciles(db: Db) {
     assert_eq!(report["balanced"], true, "{report}");
     assert_eq!(report["findings"], serde_json::json!([]), "{report}");
     assert_eq!(app.status_of(&order_no).await, "paid", "{amount}");
+    app.cleanup().await;
+}
+
+/// Finding 8: an amount near i64::MAX on an order that already holds a refund overflowed
+/// PostgreSQL's bigint in the hold (a 500); it is refused by name, the order unchanged.
+async fn refunds_near_the_largest_amount_are_refused_by_name(db: Db) {
+    let app = TestApp::spawn_refunding(db, CertFormat::Pem, |_| {}).await;
+    let (_, order_no, _) = app.paid_order().await;
+    let (status, first) = app.refund(&order_no, 1, None).await;
+    assert_eq!(status, 201, "{first}");
+    let before = app.state.store.order(&order_no).await.unwrap().unwrap();
+    assert_eq!(before.refund_held_fen, 1);
+    for amount_fen in [i64::MAX, i64::MAX - 1, before.amount_fen] {
+        let (status, body) = app.refund(&order_no, amount_fen, None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("REFUND_TOO_LARGE")),
+            "{amount_fen}: {body}"
+        );
+    }
+    let after = app.state.store.order(&order_no).await.unwrap().unwrap();
+    assert_eq!(
+        (after.status, after.refund_held_fen, after.refunded_fen),
+        (before.status, before.refund_held_fen, before.refunded_fen)
+    );
+    assert_eq!(
+        app.state.store.refunds_of(&order_no).await.unwrap().len(),
+        1
+    );
     app.cleanup().await;
 }

@@ -181,7 +181,7 @@ pub struct TestApp {
     pub sim_url: String,
     /// `http://...` of the metrics listener, when `server.metrics_bind` is set.
     pub metrics_url: Option<String>,
-    db_url: String,
+    pub db_url: String,
     pub http: reqwest::Client,
     pub state: AppState,
     pub key: ApiKey,

@@ -21,6 +21,7 @@ mod adversarial;
 mod bills;
 mod flow;
 mod hardening;
+mod killed_connections;
 mod me;
 mod money;
 mod notify;
