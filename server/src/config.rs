@@ -71,6 +71,8 @@ unfinished_days = false
 login_per_ip_per_minute = 60
 orders_per_user_per_minute = 30
 orders_per_ip_per_minute = 120
+phone_per_user_per_minute = 10
+phone_per_ip_per_minute = 60
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +98,15 @@ pub struct ReconciliationSettings {
     /// Allow a day that is not over (today): its bill is incomplete, so production
     /// refuses it. The sandbox allows it (the simulator's bills exist at once).
     pub unfinished_days: bool,
+    /// The largest a day's bill may inflate to (bytes of text); a larger one is refused
+    /// by name (a gzip bomb costs no more memory than this). The default holds a
+    /// 200,000-trade day twice over (`wxpay_client::DEFAULT_MAX_BILL_BYTES`).
+    #[serde(default = "default_max_bill_bytes")]
+    pub max_bill_bytes: u64,
+}
+
+fn default_max_bill_bytes() -> u64 {
+    wxpay_client::DEFAULT_MAX_BILL_BYTES
 }
 
 /// The admin API (`/v1/admin/...`: refunds, order lists), for the merchant's staff and
@@ -173,6 +184,7 @@ impl WeChatSettings {
                 attempts: self.retry_attempts.max(1),
                 ..wxpay_client::RetryPolicy::default()
             },
+            ..wxpay_client::ClientOptions::default()
         }
     }
 }
@@ -220,6 +232,10 @@ pub struct LimitSettings {
     pub login_per_ip_per_minute: u32,
     pub orders_per_user_per_minute: u32,
     pub orders_per_ip_per_minute: u32,
+    /// `POST /v1/me/phone`: WeChat limits getuserphonenumber per app, so one user must not
+    /// spend the app's quota for everyone.
+    pub phone_per_user_per_minute: u32,
+    pub phone_per_ip_per_minute: u32,
     /// A header your reverse proxy sets to the client's address (`X-Real-IP`, or
     /// `X-Forwarded-For`, whose last entry is the one the proxy added). Only set it when
     /// a proxy you trust always sets it: clients can send any header.

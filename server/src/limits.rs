@@ -1,4 +1,4 @@
-//! Rate limits on login and order creation (governor's GCRA buckets, per instance): a
+//! Rate limits on login, order creation and phone-number lookups (governor's GCRA buckets, per instance): a
 //! flood gets clear 429s with Retry-After instead of reaching WeChat or the database.
 //! Clients are told apart by address: the TCP peer, or the header a trusted proxy sets
 //! (`limits.client_ip_header`); an IPv6 client by its /64, which one subscriber usually
@@ -20,6 +20,8 @@ pub struct Limits {
     login_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     orders_per_user: Option<DefaultKeyedRateLimiter<i64>>,
     orders_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    phone_per_user: Option<DefaultKeyedRateLimiter<i64>>,
+    phone_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     client_ip_header: Option<String>,
 }
 
@@ -72,6 +74,8 @@ impl Limits {
             login_per_ip: limiter(settings.login_per_ip_per_minute),
             orders_per_user: limiter(settings.orders_per_user_per_minute),
             orders_per_ip: limiter(settings.orders_per_ip_per_minute),
+            phone_per_user: limiter(settings.phone_per_user_per_minute),
+            phone_per_ip: limiter(settings.phone_per_ip_per_minute),
             client_ip_header: settings
                 .client_ip_header
                 .clone()
@@ -108,15 +112,31 @@ impl Limits {
         check(&self.orders_per_ip, ip.as_ref(), "orders from this address")
     }
 
+    pub(crate) fn phone(&self, user_id: i64, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        check(
+            &self.phone_per_user,
+            Some(&user_id),
+            "phone-number lookups for this user",
+        )?;
+        check(
+            &self.phone_per_ip,
+            ip.as_ref(),
+            "phone-number lookups from this address",
+        )
+    }
+
     /// Drops buckets that are full again, so idle keys do not accumulate.
     pub fn forget_idle(&self) {
-        for limiter in [&self.login_per_ip, &self.orders_per_ip]
+        for limiter in [&self.login_per_ip, &self.orders_per_ip, &self.phone_per_ip]
             .into_iter()
             .flatten()
         {
             limiter.retain_recent();
         }
-        if let Some(limiter) = &self.orders_per_user {
+        for limiter in [&self.orders_per_user, &self.phone_per_user]
+            .into_iter()
+            .flatten()
+        {
             limiter.retain_recent();
         }
     }
@@ -132,6 +152,8 @@ mod tests {
             login_per_ip_per_minute: 2,
             orders_per_user_per_minute: 0,
             orders_per_ip_per_minute: 0,
+            phone_per_user_per_minute: 0,
+            phone_per_ip_per_minute: 0,
             client_ip_header: None,
         });
         let a: IpAddr = "10.0.0.1".parse().unwrap();
@@ -172,6 +194,8 @@ mod tests {
             login_per_ip_per_minute: 1,
             orders_per_user_per_minute: 0,
             orders_per_ip_per_minute: 0,
+            phone_per_user_per_minute: 0,
+            phone_per_ip_per_minute: 0,
             client_ip_header: header.map(str::to_owned),
         };
         let plain = Limits::new(&settings(None));

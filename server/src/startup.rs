@@ -174,7 +174,10 @@ pub async fn app_state(settings: Settings, notify_base: &str) -> anyhow::Result<
             tracing::warn!(%sku, "product no longer in the catalog: deactivated, no longer sold");
         }
     }
-    let options = settings.wechat.client_options();
+    let options = wxpay_client::ClientOptions {
+        max_bill_bytes: settings.reconciliation.max_bill_bytes,
+        ..settings.wechat.client_options()
+    };
     let login = LoginClient::new(
         &settings.wechat.mp_base_url,
         &credentials.appid,

@@ -91,8 +91,19 @@ test('the debug page names each classic mistake, and none in a correct set', { s
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${api}/debug`);
+  // A Content-Security-Policy refusal is a console error ("Refused to ..."): none allowed.
+  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+  const response = await page.goto(`${api}/debug`);
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.doesNotMatch(headers['content-security-policy'], /unsafe-inline/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+  // The stylesheet applied under the policy (inline style would have been refused).
+  assert.equal(await page.$eval('#key', (el) => getComputedStyle(el).height), '80px');
 
   const check = async (input, key = '', apiV3Key = '') => {
     await page.fill('#input', typeof input === 'string' ? input : JSON.stringify(input, null, 2));

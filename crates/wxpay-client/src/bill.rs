@@ -69,7 +69,10 @@ impl PayClient {
             .await
             .map_err(transport)?;
         let text = if is_gzip(&bytes) {
-            inflate(&bytes).map_err(PayError::Malformed)?
+            inflate(&bytes, self.max_bill_bytes()).map_err(|e| match e {
+                InflateError::TooLarge { limit } => PayError::BillTooLarge { limit },
+                InflateError::Broken(why) => PayError::Malformed(why),
+            })?
         } else {
             String::from_utf8(bytes)
                 .map_err(|_| PayError::Malformed("the bill is not UTF-8 text".into()))?
@@ -92,10 +95,27 @@ impl PayClient {
     }
 }
 
-/// The largest bill read as sent (compressed), and once inflated. A merchant with a
-/// million trades a day has a bill of ~300 MB of text, ~40 MB gzipped.
+/// The largest bill read as sent (compressed, or plain text). A merchant with a million
+/// trades a day has a bill of ~300 MB of text, ~40 MB gzipped.
 pub(crate) const MAX_BILL_BYTES: usize = 64 << 20;
-const MAX_BILL_TEXT_BYTES: u64 = 1 << 30;
+
+/// The default bound on a bill's inflated text ([`ClientOptions::max_bill_bytes`]). A
+/// simulator bill of 200,000 trades, each with the longest product name and attach
+/// WeChat takes, is 99 MB (`wxpay_sim::sized_bill`: 99,000,585 bytes, measured by the test
+/// `crates/wxpay-client/tests/bill_bound.rs`); twice that, rounded up to a power of two.
+///
+/// [`ClientOptions::max_bill_bytes`]: crate::ClientOptions::max_bill_bytes
+pub const DEFAULT_MAX_BILL_BYTES: u64 = 256 << 20;
+
+/// Why a gzipped bill was not turned into text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    /// It inflates past the bound (a gzip bomb, or a merchant bigger than the setting).
+    TooLarge {
+        limit: u64,
+    },
+    Broken(String),
+}
 
 /// gzip's magic bytes.
 pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
@@ -103,26 +123,46 @@ pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
 }
 
 /// A gzipped bill as text, refusing one cut at the download limit or inflating past
-/// [`MAX_BILL_TEXT_BYTES`] (a gzip bomb is not a bill).
-pub(crate) fn inflate(bytes: &[u8]) -> Result<String, String> {
+/// `limit` bytes. Inflated in chunks into a buffer that grows only as far as `limit`
+/// (gzip's trailer says the size, modulo 4 GiB, and sizes the first allocation, never
+/// past `limit`; it is the sender's word and decides nothing else): a gzip bomb costs at
+/// most `limit`.
+pub(crate) fn inflate(bytes: &[u8], limit: u64) -> Result<String, InflateError> {
     if bytes.len() >= MAX_BILL_BYTES {
-        return Err(format!(
+        return Err(InflateError::Broken(format!(
             "the bill is larger than {} MiB compressed",
             MAX_BILL_BYTES >> 20
-        ));
+        )));
     }
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes)
-        .take(MAX_BILL_TEXT_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("the gzipped bill does not inflate to UTF-8 text: {e}"))?;
-    if text.len() as u64 > MAX_BILL_TEXT_BYTES {
-        return Err(format!(
-            "the bill inflates past {} MiB",
-            MAX_BILL_TEXT_BYTES >> 20
-        ));
+    let limit_bytes = usize::try_from(limit).unwrap_or(usize::MAX);
+    let stated = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, |size| u32::from_le_bytes(size) as usize);
+    let mut text: Vec<u8> = Vec::with_capacity(stated.min(limit_bytes));
+    let mut decoder = flate2::read::GzDecoder::new(bytes);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let read = decoder
+            .read(&mut chunk)
+            .map_err(|e| InflateError::Broken(format!("the gzipped bill does not inflate: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        if text.len() + read > limit_bytes {
+            return Err(InflateError::TooLarge { limit });
+        }
+        if text.capacity() - text.len() < read {
+            // Doubling, but never past the bound.
+            let want = (text.capacity() * 2).clamp(text.len() + read, limit_bytes);
+            text.reserve_exact(want - text.len());
+        }
+        text.extend_from_slice(chunk.get(..read).unwrap_or_default());
     }
-    Ok(text)
+    String::from_utf8(text)
+        .map_err(|_| InflateError::Broken("the gzipped bill does not inflate to UTF-8 text".into()))
 }
 
 #[cfg(test)]
@@ -137,14 +177,47 @@ mod tests {
         gz.finish().unwrap()
     }
 
+    fn broken(error: InflateError) -> String {
+        match error {
+            InflateError::Broken(why) => why,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_gzipped_bill_inflates_and_a_broken_one_is_named() {
         let bytes = gzip("交易时间\r\n`2026".as_bytes());
         assert!(is_gzip(&bytes));
-        assert_eq!(inflate(&bytes).unwrap(), "交易时间\r\n`2026");
+        assert_eq!(inflate(&bytes, 1024).unwrap(), "交易时间\r\n`2026");
         let cut = bytes.get(..bytes.len() - 4).unwrap();
-        assert!(inflate(cut).unwrap_err().contains("does not inflate"));
+        assert!(broken(inflate(cut, 1024).unwrap_err()).contains("does not inflate"));
         let not_utf8 = gzip(&[0xff, 0xfe]);
-        assert!(inflate(&not_utf8).unwrap_err().contains("UTF-8"));
+        assert!(broken(inflate(&not_utf8, 1024).unwrap_err()).contains("UTF-8"));
+    }
+
+    /// Security review (issue #23), finding 7: a 1 MB gzip inflating to 1 GiB took the
+    /// server to 1.07 GB. Past the bound it is refused by name, whatever its trailer says.
+    #[test]
+    fn a_bill_past_the_bound_is_refused_by_name() {
+        let text = vec![b'`'; 4 << 20];
+        let bytes = gzip(&text);
+        assert!(bytes.len() < 64 << 10, "a bomb: {} bytes", bytes.len());
+        assert_eq!(inflate(&bytes, 4 << 20).unwrap().len(), 4 << 20);
+        let too_large = InflateError::TooLarge {
+            limit: (4 << 20) - 1,
+        };
+        assert_eq!(inflate(&bytes, (4 << 20) - 1).unwrap_err(), too_large);
+        // A trailer that understates the size changes nothing: the bytes are counted.
+        let mut lying = bytes.clone();
+        let at = lying.len() - 4;
+        lying
+            .get_mut(at..)
+            .unwrap()
+            .copy_from_slice(&16u32.to_le_bytes());
+        let refused = inflate(&lying, (4 << 20) - 1).unwrap_err();
+        assert!(matches!(
+            refused,
+            InflateError::TooLarge { .. } | InflateError::Broken(_)
+        ));
     }
 }

@@ -14,6 +14,9 @@ pub struct ClientOptions {
     /// Whole request, connect to last byte.
     pub request_timeout: Duration,
     pub retry: crate::RetryPolicy,
+    /// The largest a bill may inflate to (bytes of text); a larger one is refused
+    /// (`BillTooLarge`) before it is held.
+    pub max_bill_bytes: u64,
 }
 
 impl Default for ClientOptions {
@@ -22,6 +25,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(10),
             retry: crate::RetryPolicy::default(),
+            max_bill_bytes: crate::bill::DEFAULT_MAX_BILL_BYTES,
         }
     }
 }

@@ -23,7 +23,7 @@ mod refund;
 mod retry;
 pub mod v3;
 
-pub use bill::BillType;
+pub use bill::{BillType, DEFAULT_MAX_BILL_BYTES};
 pub use http::{
     ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE, build as build_http_client,
     install_crypto_provider,

@@ -27,6 +27,8 @@ pub struct PhoneNumber {
     pub country_code: String,
     /// `watermark.appid`: the Mini Program the number was given to.
     pub appid: String,
+    /// `watermark.timestamp` (Unix seconds): when WeChat gave it; 0 when absent.
+    pub timestamp: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +107,8 @@ struct PhoneInfo {
 struct Watermark {
     #[serde(default)]
     appid: String,
+    #[serde(default)]
+    timestamp: i64,
 }
 
 impl crate::LoginClient {
@@ -160,7 +164,12 @@ impl crate::LoginClient {
             phone_number: info.phone_number,
             pure_phone_number: info.pure_phone_number,
             country_code,
-            appid: info.watermark.map(|w| w.appid).unwrap_or_default(),
+            appid: info
+                .watermark
+                .as_ref()
+                .map(|w| w.appid.clone())
+                .unwrap_or_default(),
+            timestamp: info.watermark.map_or(0, |w| w.timestamp),
         })
     }
 

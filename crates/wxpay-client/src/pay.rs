@@ -30,6 +30,12 @@ pub enum PayError {
     },
     #[error("unexpected reply from WeChat Pay: {0}")]
     Malformed(String),
+    /// A bill inflating past `ClientOptions::max_bill_bytes` (`reconciliation.max_bill_bytes`
+    /// in the server): refused before it is held.
+    #[error(
+        "the bill inflates past {limit} bytes (the max_bill_bytes bound): raise the bound if this merchant's day is that large"
+    )]
+    BillTooLarge { limit: u64 },
 }
 
 impl PayError {
@@ -41,7 +47,9 @@ impl PayError {
             PayError::Business { err_code, .. } => {
                 matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY")
             }
-            PayError::Return { .. } | PayError::Malformed(_) => false,
+            PayError::Return { .. } | PayError::Malformed(_) | PayError::BillTooLarge { .. } => {
+                false
+            }
         }
     }
 
@@ -141,6 +149,7 @@ pub struct PayClient {
     mch_id: String,
     key: ApiKey,
     retry: RetryPolicy,
+    max_bill_bytes: u64,
     /// The mutual-TLS client and base URL of `/secapi` (refunds), when configured.
     secapi: Option<(reqwest::Client, String)>,
 }
@@ -168,6 +177,7 @@ impl PayClient {
             mch_id: mch_id.to_owned(),
             key,
             retry: options.retry,
+            max_bill_bytes: options.max_bill_bytes,
             secapi: None,
         })
     }
@@ -191,6 +201,10 @@ impl PayClient {
 
     pub fn appid(&self) -> &str {
         &self.appid
+    }
+
+    pub(crate) fn max_bill_bytes(&self) -> u64 {
+        self.max_bill_bytes
     }
 
     pub(crate) fn http_client(&self) -> &reqwest::Client {

@@ -47,6 +47,7 @@ impl Harness {
                 attempts: 3,
                 first_backoff: Duration::from_millis(10),
             },
+            ..ClientOptions::default()
         }
     }
 
@@ -360,6 +361,7 @@ async fn redirects_are_never_followed() {
             attempts: 1,
             first_backoff: Duration::from_millis(10),
         },
+        ..ClientOptions::default()
     };
     let client = LoginClient::new(
         &url,

@@ -35,6 +35,7 @@ fn options() -> ClientOptions {
             attempts: 3,
             first_backoff: Duration::from_millis(10),
         },
+        ..ClientOptions::default()
     }
 }
 

@@ -63,6 +63,7 @@ impl Harness {
                 attempts: 3,
                 first_backoff: Duration::from_millis(10),
             },
+            ..ClientOptions::default()
         }
     }
 

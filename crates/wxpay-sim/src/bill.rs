@@ -252,6 +252,41 @@ fn document(lines: &[String], settled: i64, refunded: i64, fees: i64) -> String 
     text
 }
 
+/// A paid v3 trade of 28.00 yuan at `at` with `body` and `attach`, numbered `n`.
+fn sample_trade(n: usize, body: &str, attach: &str, at: OffsetDateTime) -> Trade {
+    Trade {
+        appid: "wxd930ea5d5a258f4f".into(),
+        mch_id: "10000100".into(),
+        out_trade_no: format!("2026113000000000000{n:07}"),
+        openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+        total_fee: wxpay_core::Fen::new(2800),
+        protocol: crate::state::Protocol::V3 {
+            request: serde_json::json!({ "description": body, "attach": attach }),
+        },
+        notify_url: String::new(),
+        prepay_id: String::new(),
+        prepay_issued: std::time::Instant::now(),
+        state: crate::state::TradeState::Success,
+        transaction_id: Some(format!("42000000012026113000{n:08}")),
+        paid_at: Some(at),
+    }
+}
+
+/// The bill of a day with `trades` payments, each with the longest product name (127
+/// bytes, as WeChat's v2 `body` allows) and attach (127 bytes) there can be, written by
+/// the simulator's own writer: the measure of how large a real day's bill may be.
+pub fn sized_bill(trades: usize) -> String {
+    let body = format!("{}x", "咖".repeat(42));
+    let attach = "a".repeat(127);
+    let at = time::macros::datetime!(2026-11-30 04:00:01 UTC);
+    let fee_fen = fee(2800);
+    let lines: Vec<String> = (0..trades)
+        .map(|n| paid_line(at, &sample_trade(n, &body, &attach, at), fee_fen))
+        .collect();
+    let count = i64::try_from(trades).unwrap_or(i64::MAX);
+    document(&lines, 2800 * count, 0, fee_fen * count)
+}
+
 /// `text` gzipped (None only if writing to memory failed).
 pub(crate) fn gzip(text: &str) -> Option<Vec<u8>> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -268,27 +303,12 @@ mod tests {
     use wxpay_core::v2::bill::{BillError, parse_bill};
 
     use super::*;
-    use crate::state::{Protocol, TradeState};
 
     /// One paid trade's bill, with `body` and `attach` as the merchant sent them,
     /// written by the simulator's own writer.
     fn bill_of(body: &str, attach: &str) -> String {
-        let trade = Trade {
-            appid: "wxd930ea5d5a258f4f".into(),
-            mch_id: "10000100".into(),
-            out_trade_no: "20261130000000000000000001".into(),
-            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
-            total_fee: Fen::new(2800),
-            protocol: Protocol::V3 {
-                request: serde_json::json!({ "description": body, "attach": attach }),
-            },
-            notify_url: String::new(),
-            prepay_id: String::new(),
-            prepay_issued: std::time::Instant::now(),
-            state: TradeState::Success,
-            transaction_id: Some("4200000001202611300000000001".into()),
-            paid_at: Some(time::macros::datetime!(2026-11-30 04:00:01 UTC)),
-        };
+        let at = time::macros::datetime!(2026-11-30 04:00:01 UTC);
+        let trade = sample_trade(1, body, attach, at);
         let fee_fen = fee(2800);
         let line = paid_line(trade.paid_at.unwrap(), &trade, fee_fen);
         document(&[line], 2800, 0, fee_fen)

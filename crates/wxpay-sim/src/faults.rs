@@ -72,6 +72,9 @@ pub enum FaultKind {
     RefundAbnormal,
     /// Refund: accepted, but it ends CLOSED (v2 REFUNDCLOSE).
     RefundClosed,
+    /// v3 query or close: a 404 ORDER_NOT_EXIST with no signature, as a proxy or a forger
+    /// in the path could answer; nothing is done. The merchant must not believe it.
+    UnsignedNotFound,
 }
 
 impl FaultKind {
@@ -79,10 +82,22 @@ impl FaultKind {
         use FaultKind::*;
         match endpoint {
             Endpoint::Jscode2session => matches!(self, Delay | Timeout | Http5xx | Busy),
-            Endpoint::Unifiedorder | Endpoint::Orderquery | Endpoint::Closeorder => {
+            Endpoint::Unifiedorder => {
                 matches!(
                     self,
                     Delay | SlowRequest | Timeout | Http5xx | SystemError | BadSign
+                )
+            }
+            Endpoint::Orderquery | Endpoint::Closeorder => {
+                matches!(
+                    self,
+                    Delay
+                        | SlowRequest
+                        | Timeout
+                        | Http5xx
+                        | SystemError
+                        | BadSign
+                        | UnsignedNotFound
                 )
             }
             Endpoint::Refund => matches!(

@@ -38,6 +38,7 @@ mod state;
 mod token;
 pub mod v3;
 
+pub use bill::sized_bill;
 pub use config::{MerchantConfig, SimConfig};
 pub use startup::{RunningSim, SimHandle, Simulator, spawn};
 

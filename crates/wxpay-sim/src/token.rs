@@ -32,6 +32,8 @@ pub struct Tokens {
 struct PhoneCode {
     appid: String,
     phone: String,
+    /// What the reply's watermark says (normally `appid`, the app that asked).
+    watermark: Watermark,
     issued: Instant,
     used: bool,
 }
@@ -130,6 +132,8 @@ pub(crate) async fn phone_number(
     };
     entry.used = true;
     let phone = entry.phone.clone();
+    let watermark_appid = entry.watermark.appid.clone().unwrap_or(appid);
+    let timestamp = crate::clock::now().unix_timestamp() + entry.watermark.shift_secs.unwrap_or(0);
     HttpResponse::Ok().json(json!({
         "errcode": 0,
         "errmsg": "ok",
@@ -138,7 +142,7 @@ pub(crate) async fn phone_number(
             "purePhoneNumber": phone,
             // WeChat's example has the number, its reference a string.
             "countryCode": 86,
-            "watermark": { "timestamp": crate::clock::now().unix_timestamp(), "appid": appid },
+            "watermark": { "timestamp": timestamp, "appid": watermark_appid },
         }
     }))
 }
@@ -148,9 +152,21 @@ pub(crate) async fn phone_number(
 pub(crate) struct SimPhoneRequest {
     appid: String,
     phone: Option<String>,
+    /// For tests of the merchant's checks: a watermark naming another app, or a time
+    /// `shift_secs` away from now.
+    #[serde(default)]
+    watermark: Watermark,
 }
 
-/// Plays the getPhoneNumber button: a phone code for `phone` (default 13800138000).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Watermark {
+    appid: Option<String>,
+    shift_secs: Option<i64>,
+}
+
+/// Plays the getPhoneNumber button: a phone code for `phone` (default 13800138000), with
+/// the reply's watermark as `watermark` says (default: this app, now).
 pub(crate) async fn sim_phone(
     sim: web::Data<Arc<Sim>>,
     request: web::Json<SimPhoneRequest>,
@@ -173,6 +189,7 @@ pub(crate) async fn sim_phone(
         PhoneCode {
             appid: request.appid.clone(),
             phone,
+            watermark: request.watermark.clone(),
             issued: Instant::now(),
             used: false,
         },

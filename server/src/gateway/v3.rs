@@ -18,9 +18,13 @@ pub(crate) struct V3Gateway {
 
 impl From<&V3PayError> for GatewayError {
     fn from(error: &V3PayError) -> GatewayError {
+        // An unsigned error reply (a proxy's, a forger's) proves nothing: the order stays
+        // as it is and is asked about again, as after a timeout.
         GatewayError {
-            transient: error.is_retryable() || error.may_have_taken_effect(),
-            says: match error.code() {
+            transient: error.is_retryable()
+                || error.may_have_taken_effect()
+                || error.is_unverified_answer(),
+            says: match error.verified_code() {
                 Some("ORDER_PAID" | "ORDERPAID") => Some(WechatSays::Paid),
                 Some("ORDER_CLOSED" | "ORDERCLOSED") => Some(WechatSays::Closed),
                 Some("ORDER_NOT_EXIST" | "ORDERNOTEXIST" | "RESOURCE_NOT_EXISTS") => {

@@ -1,7 +1,11 @@
 //! The security review's findings (issue #23), each reproduced through the HTTP API:
 //! every test here failed on 0aea084, before its fix (RELIABILITY.md, "Security review").
 
+use std::time::Duration;
+
+use serde_json::json;
 use wxpay_server::clock::{beijing_date, now_ms};
+use wxpay_sim::config::KeyMode;
 
 use crate::helpers::{ADMIN_TOKEN, CertFormat, Db, TestApp};
 use crate::on_both_databases;
@@ -10,6 +14,7 @@ on_both_databases!(
     invented_methods_add_no_metric_series,
     a_comma_in_the_description_reconciles,
     refunds_near_the_largest_amount_are_refused_by_name,
+    an_unsigned_order_not_exist_changes_no_order,
 );
 
 /// Finding 1: a request's method and path are label values only from closed sets.
@@ -95,6 +100,57 @@ async fn refunds_near_the_largest_amount_are_refused_by_name(db: Db) {
     assert_eq!(
         app.state.store.refunds_of(&order_no).await.unwrap().len(),
         1
+    );
+    app.cleanup().await;
+}
+
+/// Weakness 5: v3 took an unsigned 404 ORDER_NOT_EXIST as WeChat's word and closed an
+/// expired order as "expired before reaching WeChat", though a user may have paid it.
+/// Unsigned, it proves nothing: the order stays open and is asked again; once WeChat
+/// itself answers (signed), the order is closed as it should be.
+async fn an_unsigned_order_not_exist_changes_no_order(db: Db) {
+    const FORGED: u64 = 6;
+    let app = TestApp::spawn_v3_with(db, KeyMode::PublicKey, |s| {
+        s.orders.ttl_secs = 61;
+        s.orders.reconcile_after_secs = 0;
+    })
+    .await;
+    let (_, _, order) = app.user_with_order().await;
+    let order_no = order["order_no"].as_str().unwrap().to_owned();
+    app.fault(json!({"endpoint": "orderquery", "kind": "unsigned_not_found", "count": FORGED}))
+        .await;
+    sqlx::query("UPDATE orders SET expires_at = $1, next_check_at = $1 WHERE order_no = $2")
+        .bind(now_ms() - 1)
+        .bind(&order_no)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        // Read before the count: while forged answers are left, no real one was given.
+        let status = app.status_of(&order_no).await;
+        if app.calls_seen("orderquery", FORGED).await == FORGED {
+            break;
+        }
+        assert_eq!(
+            status, "awaiting_payment",
+            "an unsigned reply changed the order"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reconciler did not ask"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.wait_status(&order_no, "closed", Duration::from_secs(10))
+            .await,
+        "closed"
+    );
+    let (_, trade) = app.sim_get(&format!("/sim/trades/{order_no}")).await;
+    assert_eq!(
+        trade["trade_state"], "CLOSED",
+        "closed at WeChat, not only here"
     );
     app.cleanup().await;
 }

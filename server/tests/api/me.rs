@@ -10,13 +10,20 @@ use crate::on_both_databases;
 on_both_databases!(
     the_phone_number_comes_through_the_shared_token,
     three_instances_share_one_token_and_refresh_it_once,
+    phone_lookups_are_limited_per_user_and_per_address,
+    a_number_for_another_app_or_another_time_is_refused,
 );
 
 async fn phone(app: &TestApp, token: &str) -> (u16, Value) {
+    phone_with(app, token, json!({})).await
+}
+
+/// A lookup whose reply has the `watermark` the simulator is told (default: this app, now).
+async fn phone_with(app: &TestApp, token: &str, watermark: Value) -> (u16, Value) {
     let code = app
         .sim_post(
             "/sim/phone",
-            json!({ "appid": APPID, "phone": "13912345678" }),
+            json!({ "appid": APPID, "phone": "13912345678", "watermark": watermark }),
         )
         .await;
     app.send(
@@ -102,4 +109,61 @@ async fn three_instances_share_one_token_and_refresh_it_once(db: Db) {
     second.cleanup().await;
     third.cleanup().await;
     first.cleanup().await;
+}
+
+/// Security review (issue #23): one user made 200 lookups in 0.2 s on the app's shared
+/// quota. Now a user, and an address, get 429 RATE_LIMITED past their limit.
+async fn phone_lookups_are_limited_per_user_and_per_address(db: Db) {
+    let app = TestApp::spawn_with(db, |s| {
+        s.limits.phone_per_user_per_minute = 3;
+        s.limits.phone_per_ip_per_minute = 5;
+    })
+    .await;
+    let (greedy, _) = app.login().await;
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let (status, body) = phone(&app, &greedy).await;
+        if status == 429 {
+            assert_eq!(body["code"], "RATE_LIMITED", "{body}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..3], [200; 3], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Another user from the same address: two more, then the address is spent.
+    let (other, _) = app.login().await;
+    let others: Vec<u16> = futures_util::future::join_all((0..4).map(|_| phone(&app, &other)))
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    assert_eq!(
+        others.iter().filter(|s| **s == 200).count(),
+        2,
+        "{others:?}"
+    );
+    app.cleanup().await;
+}
+
+/// Security review (issue #23): the reply's watermark was parsed and never compared.
+async fn a_number_for_another_app_or_another_time_is_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (token, _) = app.login().await;
+    for watermark in [
+        json!({ "appid": "wx0000000000000000" }),
+        json!({ "shift_secs": -3600 }),
+        json!({ "shift_secs": 3600 }),
+    ] {
+        let (status, body) = phone_with(&app, &token, watermark.clone()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (502, Some("PHONE_WATERMARK_MISMATCH")),
+            "{watermark}: {body}"
+        );
+        assert!(body.get("phone_number").is_none(), "{body}");
+    }
+    // A small clock difference is fine.
+    let (status, body) = phone_with(&app, &token, json!({ "shift_secs": -60 })).await;
+    assert_eq!(status, 200, "{body}");
+    app.cleanup().await;
 }

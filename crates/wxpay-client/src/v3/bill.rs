@@ -62,7 +62,7 @@ impl V3PayClient {
         let location = match self.call(Method::GET, &path, None, false).await {
             Ok(reply) => serde_json::from_slice::<BillLocation>(&reply.body)
                 .map_err(|e| V3PayError::Malformed(format!("tradebill: {e}")))?,
-            Err(e) if e.code() == Some("NO_STATEMENT_EXIST") => return Ok(None),
+            Err(e) if e.verified_code() == Some("NO_STATEMENT_EXIST") => return Ok(None),
             Err(e) => return Err(e),
         };
         if !location.hash_type.eq_ignore_ascii_case("SHA1") {
@@ -80,7 +80,8 @@ impl V3PayClient {
                 if (200..300).contains(&status) {
                     Ok(bytes)
                 } else {
-                    Err(api_error(status, &bytes))
+                    // The file host does not sign its errors.
+                    Err(api_error(status, &bytes, false))
                 }
             })
             .await?;
@@ -92,7 +93,10 @@ impl V3PayClient {
             )));
         }
         let text = if bill::is_gzip(&bytes) {
-            bill::inflate(&bytes).map_err(V3PayError::Malformed)?
+            bill::inflate(&bytes, self.max_bill_bytes()).map_err(|e| match e {
+                bill::InflateError::TooLarge { limit } => V3PayError::BillTooLarge { limit },
+                bill::InflateError::Broken(why) => V3PayError::Malformed(why),
+            })?
         } else {
             String::from_utf8(bytes)
                 .map_err(|_| V3PayError::Malformed("the bill is not UTF-8 text".into()))?

@@ -12,12 +12,16 @@ pub enum V3PayError {
     Transport(String),
     /// WeChat answered with an error (`{code, message, detail}`), or a gateway in front of
     /// it answered a bare HTTP error (`code` empty).
-    #[error("WeChat Pay answered HTTP {status} {code}: {message}")]
+    #[error("WeChat Pay answered HTTP {status} {code}: {message}{}", if *.verified { "" } else { " (unsigned: it proves nothing)" })]
     Api {
         status: u16,
         code: String,
         message: String,
         detail: Option<Value>,
+        /// Whether the reply was signed and verified. WeChat signs its business errors; a
+        /// proxy's, a gateway's or a forger's are not, so only a verified one may say
+        /// what happened to an order ([`V3PayError::verified_code`]).
+        verified: bool,
     },
     /// The reply's signature did not verify, so nothing in it counts. For a call that
     /// creates or changes something (prepay, close) this does **not** mean it failed: it
@@ -37,6 +41,11 @@ pub enum V3PayError {
     NoCertificates,
     #[error("the request cannot be signed: {0}")]
     Sign(String),
+    /// A bill inflating past `ClientOptions::max_bill_bytes`: refused before it is held.
+    #[error(
+        "the bill inflates past {limit} bytes (the max_bill_bytes bound): raise the bound if this merchant's day is that large"
+    )]
+    BillTooLarge { limit: u64 },
 }
 
 impl V3PayError {
@@ -52,7 +61,10 @@ impl V3PayError {
                 may_have_taken_effect,
                 ..
             } => !may_have_taken_effect,
-            V3PayError::Malformed(_) | V3PayError::NoCertificates | V3PayError::Sign(_) => false,
+            V3PayError::Malformed(_)
+            | V3PayError::NoCertificates
+            | V3PayError::Sign(_)
+            | V3PayError::BillTooLarge { .. } => false,
         }
     }
 
@@ -62,6 +74,26 @@ impl V3PayError {
             V3PayError::Api { code, .. } if !code.is_empty() => Some(code),
             _ => None,
         }
+    }
+
+    /// WeChat's `code` of an error reply that verified: the only kind that may decide an
+    /// order's state (ORDER_NOT_EXIST, ORDER_CLOSED, ORDER_PAID).
+    pub fn verified_code(&self) -> Option<&str> {
+        match self {
+            V3PayError::Api { verified: true, .. } => self.code(),
+            _ => None,
+        }
+    }
+
+    /// An error reply without a verified signature: it proves nothing either way.
+    pub fn is_unverified_answer(&self) -> bool {
+        matches!(
+            self,
+            V3PayError::Api {
+                verified: false,
+                ..
+            }
+        )
     }
 
     /// Whether WeChat may have acted although the call did not succeed cleanly: a

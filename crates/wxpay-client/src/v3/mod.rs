@@ -121,6 +121,7 @@ struct Inner {
     credentials: V3Credentials,
     keys: KeyStore,
     retry: RetryPolicy,
+    max_bill_bytes: u64,
 }
 
 impl std::fmt::Debug for V3PayClient {
@@ -166,12 +167,17 @@ impl V3PayClient {
                 credentials,
                 keys,
                 retry: options.retry,
+                max_bill_bytes: options.max_bill_bytes,
             }),
         })
     }
 
     pub fn appid(&self) -> &str {
         &self.inner.credentials.appid
+    }
+
+    pub(crate) fn max_bill_bytes(&self) -> u64 {
+        self.inner.max_bill_bytes
     }
 
     pub fn mchid(&self) -> &str {
@@ -282,7 +288,8 @@ impl V3PayClient {
                 "close answered HTTP {}",
                 reply.status
             ))),
-            Err(e) => match e.code() {
+            // Only a verified answer says what became of the order.
+            Err(e) => match e.verified_code() {
                 Some("ORDER_CLOSED" | "ORDERCLOSED") => Ok(CloseOutcome::AlreadyClosed),
                 Some("ORDER_PAID" | "ORDERPAID") => Ok(CloseOutcome::AlreadyPaid),
                 Some("ORDER_NOT_EXIST" | "ORDERNOTEXIST") => Ok(CloseOutcome::NotFound),
@@ -307,7 +314,7 @@ impl V3PayClient {
             })
             .await?;
         if !(200..300).contains(&status) {
-            return Err(api_error(status, &body));
+            return Err(api_error(status, &body, false));
         }
         let certificates = decrypt_certificates(&body, &self.inner.credentials.apiv3_key)
             .map_err(|e| V3PayError::Malformed(e.to_string()))?;
@@ -461,7 +468,8 @@ impl V3PayClient {
         if success {
             Ok(Reply { status, body })
         } else {
-            Err(api_error(status, &body))
+            // Signed means verified here: a signature that failed returned above.
+            Err(api_error(status, &body, signed))
         }
     }
 }
@@ -481,8 +489,9 @@ fn verify(
         .map(|_| ())
 }
 
-/// WeChat's `{code, message, detail}`, or a bare HTTP error.
-pub(crate) fn api_error(status: u16, body: &[u8]) -> V3PayError {
+/// WeChat's `{code, message, detail}`, or a bare HTTP error (`verified`: its signature
+/// verified).
+pub(crate) fn api_error(status: u16, body: &[u8], verified: bool) -> V3PayError {
     #[derive(serde::Deserialize)]
     struct ErrorBody {
         code: Option<String>,
@@ -496,12 +505,14 @@ pub(crate) fn api_error(status: u16, body: &[u8]) -> V3PayError {
             code: cut(parsed.code.unwrap_or_default()),
             message: cut(parsed.message.unwrap_or_default()),
             detail: parsed.detail,
+            verified,
         },
         Err(_) => V3PayError::Api {
             status,
             code: String::new(),
             message: cut(String::from_utf8_lossy(body).into_owned()),
             detail: None,
+            verified,
         },
     }
 }

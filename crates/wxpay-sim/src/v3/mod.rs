@@ -187,6 +187,10 @@ async fn handle(
     };
     let outcome = match kind {
         Some(FaultKind::Http5xx) => None,
+        Some(FaultKind::UnsignedNotFound) => {
+            let error = V3Error::new(404, "ORDER_NOT_EXIST", "订单不存在");
+            return Unsigned::from_result(Err(error)).unsigned(&sim);
+        }
         Some(FaultKind::SystemError) => Some(Err(V3Error::new(
             500,
             "SYSTEM_ERROR",
