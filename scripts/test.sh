@@ -7,6 +7,17 @@ cd "$(dirname "$0")/.."
 echo "== setup: wasm32 target"
 rustup target add wasm32-unknown-unknown
 
+echo "== setup: the OpenSSL and curl command lines (legacy .p12 files, OpenSSL clients of /secapi)"
+if ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl curl >/dev/null
+  else
+    echo "the tests need the openssl and curl commands (apt-get install openssl curl)" >&2
+    exit 1
+  fi
+fi
+
 echo "== wxpay-core builds for WebAssembly"
 cargo build -p wxpay-core --target wasm32-unknown-unknown
 

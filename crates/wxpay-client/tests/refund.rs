@@ -507,3 +507,89 @@ fn beijing_today() -> time::Date {
         .to_offset(time::macros::offset!(+8))
         .date()
 }
+
+/// Security review (issue #23): the simulator's `/secapi` root had no basicConstraints or
+/// keyUsage, so OpenSSL-based clients refused it ("invalid CA certificate") where rustls
+/// took it as a trust anchor. Now `openssl s_client -verify_return_error` verifies the
+/// server, and curl (OpenSSL) refunds over mutual TLS with the merchant certificate.
+#[tokio::test]
+async fn openssl_clients_verify_the_secapi_server_and_refund_over_mutual_tls() {
+    use wxpay_core::v2::{Params, sign, xml};
+    let h = Harness::start().await;
+    let pem = h.pem_certificate();
+    let client = h.client(Some(&pem));
+    let no = h.paid(&client, "refund-openssl-1").await;
+    let dir = std::env::temp_dir().join(format!("wxpay-secapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let ca = file("ca.pem", &h.tls.ca_pem);
+    let cert = file("cert.pem", &h.tls.client_cert_pem);
+    let key = file("key.pem", h.tls.client_key_pem.as_deref().unwrap());
+    let host_port = h
+        .tls
+        .secapi_base_url
+        .trim_start_matches("https://")
+        .to_owned();
+
+    let verified = Command::new("openssl")
+        .args(["s_client", "-connect", &host_port, "-verify_return_error"])
+        .args(["-verify_ip", "127.0.0.1", "-CAfile"])
+        .arg(&ca)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the OpenSSL 3 command line");
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        verified.status.success() && said.contains("Verify return code: 0 (ok)"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    let mut params: Params<'_> = [
+        ("appid", DOC_APPID),
+        ("mch_id", DOC_MCH_ID),
+        ("nonce_str", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"),
+        ("out_trade_no", no.as_str()),
+        ("out_refund_no", "RC-OPENSSL-1"),
+        ("total_fee", "1999"),
+        ("refund_fee", "100"),
+    ]
+    .into_iter()
+    .collect();
+    sign::sign_in_place(&mut params, client.key(), SignType::Md5);
+    let body = file("refund.xml", &xml::to_xml(&params).unwrap());
+    let curl = Command::new("curl")
+        .args(["--silent", "--show-error", "--fail", "--max-time", "10"])
+        .arg("--cacert")
+        .arg(&ca)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .args(["-H", "content-type: text/xml", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("{}/secapi/pay/refund", h.tls.secapi_base_url))
+        .output()
+        .expect("curl (the README's test command installs it)");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    let reply = xml::parse(&curl.stdout).unwrap();
+    assert_eq!(
+        (reply.get("return_code"), reply.get("result_code")),
+        (Some("SUCCESS"), Some("SUCCESS")),
+        "{reply:?}"
+    );
+    assert_eq!(reply.get("refund_fee"), Some("100"));
+    assert_eq!(
+        wait_final(&client, "RC-OPENSSL-1").await,
+        RefundStatus::Success
+    );
+}

@@ -23,8 +23,10 @@ use x509_cert::der::asn1::{BitString, Ia5String, OctetString, UtcTime};
 use x509_cert::der::oid::ObjectIdentifier;
 use x509_cert::der::{Any, Decode, Encode};
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
@@ -35,6 +37,11 @@ use x509_cert::{TbsCertificate, Version};
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 /// id-ce-subjectAltName.
 const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+/// id-kp-serverAuth (RFC 5280 §4.2.1.12).
+const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
 
 const DAY: u64 = 24 * 60 * 60;
 /// 2025-01-01T00:00:00Z: certificates start from fixed dates (not "now"), so they are
@@ -208,11 +215,48 @@ pub fn certificate(
             }
             Role::TlsServer => "CN=api.mch.weixin.qq.com (wxpay-sim),O=wxpay-sim,C=CN".to_owned(),
         };
-        // A TLS server certificate names its hosts (clients check the SAN, not the CN).
-        let alt_names = if role == Role::TlsServer {
-            Some(subject_alt_names()?)
-        } else {
-            None
+        // The root says it is a CA that signs certificates, and the TLS server certificate
+        // what it is for and which hosts it names (clients check the SAN, not the CN):
+        // OpenSSL-based clients (Python's requests, curl, `openssl s_client`) refuse a
+        // root without them, where rustls takes any trust anchor.
+        let extensions = match role {
+            Role::Authority => vec![
+                extension(
+                    BASIC_CONSTRAINTS,
+                    true,
+                    &BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(0),
+                    },
+                )?,
+                extension(
+                    KEY_USAGE,
+                    true,
+                    &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+                )?,
+            ],
+            Role::TlsServer => vec![
+                extension(
+                    BASIC_CONSTRAINTS,
+                    true,
+                    &BasicConstraints {
+                        ca: false,
+                        path_len_constraint: None,
+                    },
+                )?,
+                extension(
+                    KEY_USAGE,
+                    true,
+                    &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment),
+                )?,
+                extension(
+                    EXTENDED_KEY_USAGE,
+                    false,
+                    &ExtendedKeyUsage(vec![SERVER_AUTH]),
+                )?,
+                subject_alt_names()?,
+            ],
+            _ => Vec::new(),
         };
         let starts = match role {
             Role::Platform(n) => EPOCH_2025 + u64::from(n) * DAY,
@@ -227,7 +271,7 @@ pub fn certificate(
             &serial,
             &subject,
             starts,
-            alt_names,
+            extensions,
         )
         .map(Arc::new)
     })
@@ -239,7 +283,7 @@ fn issue(
     serial_seed: &[u8; 32],
     subject: &str,
     starts: u64,
-    extension: Option<Extension>,
+    extensions: Vec<Extension>,
 ) -> Result<ForgedCertificate, ForgeError> {
     let fail = |why: &dyn std::fmt::Display| ForgeError::new(format!("certificate {subject}"), why);
     // 20 bytes, positive and without a leading zero byte: 40 hex digits, like WeChat's.
@@ -270,7 +314,7 @@ fn issue(
             .map_err(|e| fail(&e))?,
         issuer_unique_id: None,
         subject_unique_id: None,
-        extensions: extension.map(|e| vec![e]),
+        extensions: (!extensions.is_empty()).then_some(extensions),
     };
     let tbs_der = tbs.to_der().map_err(|e| fail(&e))?;
     let signature = authority
@@ -290,6 +334,21 @@ fn issue(
         key: Arc::clone(key),
         certificate: Certificate::from_der(&der).map_err(|e| fail(&e))?,
         pem,
+    })
+}
+
+/// An extension of `value`'s DER.
+fn extension(
+    id: ObjectIdentifier,
+    critical: bool,
+    value: &impl Encode,
+) -> Result<Extension, ForgeError> {
+    let fail = |why: &dyn std::fmt::Display| ForgeError::new(format!("extension {id}"), why);
+    Ok(Extension {
+        extn_id: id,
+        critical,
+        extn_value: OctetString::new(value.to_der().map_err(|e| fail(&e))?)
+            .map_err(|e| fail(&e))?,
     })
 }
 
