@@ -92,7 +92,9 @@ test('the debug page names each classic mistake, and none in a correct set', { s
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
   // A Content-Security-Policy refusal is a console error ("Refused to ..."): none allowed.
-  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) errors.push(message.text());
+  });
   const response = await page.goto(`${api}/debug`);
   const headers = response.headers();
   assert.match(headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
