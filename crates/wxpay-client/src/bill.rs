@@ -99,14 +99,6 @@ impl PayClient {
 /// trades a day has a bill of ~300 MB of text, ~40 MB gzipped.
 pub(crate) const MAX_BILL_BYTES: usize = 64 << 20;
 
-/// The default bound on a bill's inflated text ([`ClientOptions::max_bill_bytes`]). A
-/// simulator bill of 200,000 trades, each with the longest product name and attach
-/// WeChat takes, is 99 MB (`wxpay_sim::sized_bill`: 99,000,585 bytes, measured by the test
-/// `crates/wxpay-client/tests/bill_bound.rs`); twice that, rounded up to a power of two.
-///
-/// [`ClientOptions::max_bill_bytes`]: crate::ClientOptions::max_bill_bytes
-pub const DEFAULT_MAX_BILL_BYTES: u64 = 256 << 20;
-
 /// Why a gzipped bill was not turned into text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum InflateError {

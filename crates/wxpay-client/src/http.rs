@@ -25,10 +25,18 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(10),
             retry: crate::RetryPolicy::default(),
-            max_bill_bytes: crate::bill::DEFAULT_MAX_BILL_BYTES,
+            max_bill_bytes: DEFAULT_MAX_BILL_BYTES,
         }
     }
 }
+
+/// The default bound on a bill's inflated text ([`ClientOptions::max_bill_bytes`]). A
+/// simulator bill of 200,000 trades, each with the longest product name and attach
+/// WeChat takes, is 99 MB (`wxpay_sim::sized_bill`: 99,000,585 bytes, measured by the test
+/// `crates/wxpay-client/tests/bill_bound.rs`); twice that, rounded up to a power of two.
+///
+/// [`ClientOptions::max_bill_bytes`]: ClientOptions::max_bill_bytes
+pub const DEFAULT_MAX_BILL_BYTES: u64 = 256 << 20;
 
 /// Longest reply body read from WeChat.
 pub(crate) const MAX_REPLY_BYTES: usize = 256 * 1024;

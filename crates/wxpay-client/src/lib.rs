@@ -23,10 +23,10 @@ mod refund;
 mod retry;
 pub mod v3;
 
-pub use bill::{BillType, DEFAULT_MAX_BILL_BYTES};
+pub use bill::BillType;
 pub use http::{
-    ClientOptions, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE, build as build_http_client,
-    install_crypto_provider,
+    ClientOptions, DEFAULT_MAX_BILL_BYTES, PRODUCTION_MP_BASE, PRODUCTION_PAY_BASE,
+    build as build_http_client, install_crypto_provider,
 };
 pub use login::{LoginClient, LoginError, Session};
 pub use mp::{AccessToken, MpError, PhoneNumber};
