@@ -78,55 +78,31 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// What can happen to any signed API call: it is slow, times out, fails, or is
+    /// answered wrongly signed.
+    fn befalls_any_call(self) -> bool {
+        use FaultKind::*;
+        matches!(
+            self,
+            Delay | SlowRequest | Timeout | Http5xx | SystemError | BadSign
+        )
+    }
+
     fn applies_to(self, endpoint: Endpoint) -> bool {
         use FaultKind::*;
         match endpoint {
             Endpoint::Jscode2session => matches!(self, Delay | Timeout | Http5xx | Busy),
-            Endpoint::Unifiedorder => {
-                matches!(
-                    self,
-                    Delay | SlowRequest | Timeout | Http5xx | SystemError | BadSign
-                )
-            }
+            Endpoint::Unifiedorder => self.befalls_any_call(),
             Endpoint::Orderquery | Endpoint::Closeorder => {
-                matches!(
-                    self,
-                    Delay
-                        | SlowRequest
-                        | Timeout
-                        | Http5xx
-                        | SystemError
-                        | BadSign
-                        | UnsignedNotFound
-                )
+                self.befalls_any_call() || self == UnsignedNotFound
             }
-            Endpoint::Refund => matches!(
-                self,
-                Delay
-                    | SlowRequest
-                    | Timeout
-                    | Http5xx
-                    | SystemError
-                    | BadSign
-                    | NotEnough
-                    | RefundAbnormal
-                    | RefundClosed
-            ),
+            Endpoint::Refund => {
+                self.befalls_any_call() || matches!(self, NotEnough | RefundAbnormal | RefundClosed)
+            }
             Endpoint::Refundquery => {
                 matches!(self, Delay | Timeout | Http5xx | SystemError | BadSign)
             }
-            Endpoint::Certificates => {
-                matches!(
-                    self,
-                    Delay
-                        | SlowRequest
-                        | Timeout
-                        | Http5xx
-                        | SystemError
-                        | BadSign
-                        | RotateCertificate
-                )
-            }
+            Endpoint::Certificates => self.befalls_any_call() || self == RotateCertificate,
             Endpoint::Bill => matches!(self, Delay | Timeout | Http5xx | SystemError | BadSign),
             Endpoint::Notify => matches!(
                 self,
