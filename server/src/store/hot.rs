@@ -18,9 +18,10 @@
 //! A lost connection rarely goes alone (a restart, a failover, `pg_terminate_backend` of
 //! a role's sessions), so it also closes every idle hot connection, and marks the time:
 //! the pool pings a connection idle since before it before using it
-//! (`idle_since_a_loss`; one used since then was checked by sqlx's ping on release). A read that met a lost connection runs again on a new one (it
-//! changes nothing); a write does not (it may have committed before the backend died),
-//! its error goes to the caller, who retries as for any failed write.
+//! (`idle_since_a_loss`; one used since then was checked by sqlx's ping on release). A
+//! read that met a lost connection runs again on a new one (it changes nothing); a write
+//! does not (it may have committed before the backend died): its error goes to the
+//! caller, who retries as for any failed write.
 //!
 //! They are three quarters of `database.max_connections` (the pool keeps the rest, at
 //! least two), made on first use, each kept for the worker thread that made it; when all
@@ -78,19 +79,18 @@ enum Health {
 fn health<T>(result: &Result<T, sqlx::Error>) -> Health {
     match result {
         Ok(_) => Health::Sound,
-        Err(sqlx::Error::Database(error)) => {
-            let code = error.code().unwrap_or_default();
-            let gone_by_code = code.starts_with("08") || code.starts_with("57P");
-            match error.try_downcast_ref::<PgDatabaseError>() {
-                Some(pg) if matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic) => {
-                    Health::Lost
-                }
-                Some(_) if gone_by_code => Health::Lost,
-                Some(_) => Health::Sound,
-                // Not PostgreSQL's own error: nothing says the session survived.
-                None => Health::Unknown,
+        Err(sqlx::Error::Database(error)) => match error.try_downcast_ref::<PgDatabaseError>() {
+            Some(pg)
+                if matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic)
+                    || pg.code().starts_with("08")
+                    || pg.code().starts_with("57P") =>
+            {
+                Health::Lost
             }
-        }
+            Some(_) => Health::Sound,
+            // Not PostgreSQL's own error: nothing says the session survived.
+            None => Health::Unknown,
+        },
         Err(sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)) => Health::Lost,
         Err(_) => Health::Unknown,
     }
