@@ -1,5 +1,5 @@
 //! `wxpay`: the server and its helpers. See `wxpay --help`.
 
 fn main() -> std::process::ExitCode {
-    wxpay_server::cli::main()
+    wxpay_server::ops::cli::main()
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use secrecy::SecretString;
 use wxpay_server::config::Settings;
-use wxpay_server::doctor::{Report, Status, check_settings};
+use wxpay_server::ops::doctor::{Report, Status, check_settings};
 use wxpay_sim::config::KeyMode;
 use wxpay_sim::v3::SandboxKeys;
 use wxpay_sim::{MerchantConfig, SimConfig};
@@ -54,7 +54,7 @@ fn keys_of(mch_id: &str, mode: KeyMode, seed: u64) -> SandboxKeys {
 fn v3(mode: KeyMode) -> (Settings, SandboxKeys) {
     let keys = keys(mode, 7);
     let mut s = v2();
-    wxpay_server::sandbox::apply_v3_keys(&mut s, &keys);
+    wxpay_server::ops::sandbox::apply_v3_keys(&mut s, &keys);
     s.wechat.v3.apiv3_key = Some(SecretString::from(APIV3_KEY));
     (s, keys)
 }
@@ -101,7 +101,7 @@ fn correct_configurations_pass() {
         );
     }
     // Nothing secret in what it prints.
-    let shown = wxpay_server::doctor::render(&check_settings(&v2()));
+    let shown = wxpay_server::ops::doctor::render(&check_settings(&v2()));
     assert!(
         !shown.contains(APP_SECRET) && !shown.contains(API_KEY),
         "{shown}"
@@ -254,12 +254,12 @@ fn each_classic_mistake_is_named() {
             report.status_of(check),
             Some(status),
             "{check}: {}",
-            wxpay_server::doctor::render(&report)
+            wxpay_server::ops::doctor::render(&report)
         );
         if status == Status::Error {
             assert!(report.has_errors());
         }
-        let shown = wxpay_server::doctor::render(&report);
+        let shown = wxpay_server::ops::doctor::render(&report);
         for secret in [APP_SECRET, API_KEY, APIV3_KEY, "not-the-password"] {
             assert!(
                 !shown.contains(secret),
@@ -293,7 +293,7 @@ async fn online_checks_name_what_only_wechat_can_tell() {
     };
     let online = |settings: Settings| async move {
         let mut report = Report::default();
-        wxpay_server::doctor::check_online(&settings, &mut report).await;
+        wxpay_server::ops::doctor::check_online(&settings, &mut report).await;
         report
     };
 
@@ -304,7 +304,7 @@ async fn online_checks_name_what_only_wechat_can_tell() {
         report.status_of("v2_online"),
         Some(Status::Ok),
         "{}",
-        wxpay_server::doctor::render(&report)
+        wxpay_server::ops::doctor::render(&report)
     );
     assert_eq!(report.status_of("clock"), Some(Status::Ok));
 
@@ -312,16 +312,16 @@ async fn online_checks_name_what_only_wechat_can_tell() {
     wrong_key.wechat.api_key = Some(SecretString::from(API_KEY));
     let report = online(wrong_key).await;
     assert_eq!(report.status_of("v2_online"), Some(Status::Error));
-    assert!(wxpay_server::doctor::render(&report).contains("API key"));
+    assert!(wxpay_server::ops::doctor::render(&report).contains("API key"));
 
     let mut v3 = good.clone();
-    wxpay_server::sandbox::apply_v3_keys(&mut v3, &sim_keys);
+    wxpay_server::ops::sandbox::apply_v3_keys(&mut v3, &sim_keys);
     let report = online(v3.clone()).await;
     assert_eq!(
         report.status_of("v3_online"),
         Some(Status::Ok),
         "{}",
-        wxpay_server::doctor::render(&report)
+        wxpay_server::ops::doctor::render(&report)
     );
 
     // The registered serial, signed with another key: WeChat rebuilds the same message.
@@ -334,16 +334,16 @@ async fn online_checks_name_what_only_wechat_can_tell() {
         .as_deref()
         .map(SecretString::from);
     let report = online(other_key).await;
-    let shown = wxpay_server::doctor::render(&report);
+    let shown = wxpay_server::ops::doctor::render(&report);
     assert_eq!(
         report.status_of("v3_online"),
         Some(Status::Error),
         "{shown}"
     );
     assert!(
-        wxpay_server::doctor::render(&report).contains("private key is not the one"),
+        wxpay_server::ops::doctor::render(&report).contains("private key is not the one"),
         "{}",
-        wxpay_server::doctor::render(&report)
+        wxpay_server::ops::doctor::render(&report)
     );
 
     // Another certificate (its own key with it): the serial is not the registered one.
@@ -355,9 +355,9 @@ async fn online_checks_name_what_only_wechat_can_tell() {
         .map(SecretString::from);
     let report = online(other_cert).await;
     assert!(
-        wxpay_server::doctor::render(&report).contains("serial sent is not"),
+        wxpay_server::ops::doctor::render(&report).contains("serial sent is not"),
         "{}",
-        wxpay_server::doctor::render(&report)
+        wxpay_server::ops::doctor::render(&report)
     );
 
     // A public-key merchant configured for platform certificates.
@@ -370,7 +370,7 @@ async fn online_checks_name_what_only_wechat_can_tell() {
         report.status_of("v3_key_mode"),
         Some(Status::Error),
         "{}",
-        wxpay_server::doctor::render(&report)
+        wxpay_server::ops::doctor::render(&report)
     );
     sim.stop().await;
 }

@@ -60,7 +60,7 @@ async fn spawn(db: Db, instances: usize, v3: bool) -> Vec<TestApp> {
     let mut apps = vec![first];
     for _ in 1..instances {
         let mut beside = apps[0]
-            .spawn_beside(|s| wxpay_server::sandbox::apply_v3_keys(s, &keys.keys))
+            .spawn_beside(|s| wxpay_server::ops::sandbox::apply_v3_keys(s, &keys.keys))
             .await;
         beside.v3 = Some(keys.clone());
         apps.push(beside);
@@ -71,7 +71,7 @@ async fn spawn(db: Db, instances: usize, v3: bool) -> Vec<TestApp> {
 async fn storm(db: Db, instances: usize, v3: bool) {
     let apps = spawn(db, instances, v3).await;
     let store = &apps[0].state.store;
-    let now = wxpay_server::clock::now_ms();
+    let now = wxpay_server::base::clock::now_ms();
     let user = store
         .upsert_user("o-storm", None, "c2Vzc2lvbmtleXN0b3JtIQ==", now)
         .await

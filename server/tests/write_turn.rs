@@ -26,7 +26,7 @@ async fn concurrent_writers_on_one_sqlite_connection_all_finish() {
     .await
     .unwrap();
     store.migrate().await.unwrap();
-    let now = wxpay_server::clock::now_ms();
+    let now = wxpay_server::base::clock::now_ms();
     let user = store
         .upsert_user("o-turn", None, "c2Vzc2lvbmtleXR1cm4hIQ==", now)
         .await

@@ -3,6 +3,8 @@
 //! `wx.requestPayment` params, recording verified payments (exactly once per transaction,
 //! whatever the order's local state), and bringing an order in line with WeChat's view
 //! (query / close). Each order goes through the gateway of the API it was created on.
+//!
+//! Domain: uses `refunds` (a late payment can be refunded at once) and the layers below.
 
 mod prepay;
 mod settle;
@@ -10,9 +12,9 @@ mod sync;
 
 use actix_web::http::StatusCode;
 
-use crate::error::ApiError;
-use crate::gateway::GatewayError;
+use crate::base::error::ApiError;
 use crate::store::{OrderRow, OrderStatus};
+use crate::wechat::GatewayError;
 
 pub(crate) use prepay::{Attempt, ensure_prepay, payment_params};
 pub(crate) use settle::note_settlement;

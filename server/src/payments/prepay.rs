@@ -7,12 +7,12 @@
 use actix_web::http::StatusCode;
 
 use super::{already_paid, closed, not_open, sync, unavailable};
-use crate::clock::now_ms;
-use crate::error::ApiError;
-use crate::gateway::{GatewayError, PaymentParams, WechatSays};
-use crate::ids;
+use crate::base::clock::now_ms;
+use crate::base::error::ApiError;
+use crate::base::ids;
 use crate::state::AppState;
 use crate::store::{OrderRow, OrderStatus};
+use crate::wechat::{GatewayError, PaymentParams, WechatSays};
 
 /// WeChat keeps a prepay_id for 2 hours; ask for a fresh one 5 minutes before that.
 const PREPAY_LIFETIME_MS: i64 = (2 * 60 - 5) * 60 * 1000;

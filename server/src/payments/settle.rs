@@ -4,12 +4,12 @@
 use actix_web::http::StatusCode;
 use wxpay_client::TradeState;
 
-use crate::gateway::Trade;
+use crate::wechat::Trade;
 
-use crate::clock::now_ms;
-use crate::error::ApiError;
-use crate::metrics::OutcomeLabel;
+use crate::base::clock::now_ms;
+use crate::base::error::ApiError;
 use crate::state::AppState;
+use crate::state::metrics::OutcomeLabel;
 use crate::store::{OrderRow, SettleOutcome, Settlement};
 
 /// Records a verified query's SUCCESS (or REFUND: paid, then refunded at WeChat)
@@ -94,7 +94,7 @@ pub(crate) fn note_settlement(
                     source,
                     "late payment: paid while not awaiting payment here; fulfil or refund it"
                 );
-            } else if !crate::access_log::record_order(order_no, "paid") {
+            } else if !crate::base::telemetry::record_order(order_no, "paid") {
                 // Within a request its one log line says it; elsewhere, this line.
                 tracing::info!(%order_no, source, "order paid");
             }

@@ -7,11 +7,11 @@ use actix_web::http::StatusCode;
 use wxpay_client::{CloseOutcome, TradeState};
 
 use super::{not_open, prepay, settle, unavailable};
-use crate::clock::now_ms;
-use crate::error::ApiError;
-use crate::gateway::{GatewayError, WechatSays};
+use crate::base::clock::now_ms;
+use crate::base::error::ApiError;
 use crate::state::AppState;
 use crate::store::{OrderRow, OrderStatus};
+use crate::wechat::{GatewayError, WechatSays};
 
 /// open -> closed, with why (for the record). The order leaves the work list.
 pub(super) async fn mark_closed(

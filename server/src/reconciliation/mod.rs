@@ -9,21 +9,27 @@
 //! reconciled again gives the same report. Days run daily (yesterday, after
 //! `reconciliation.hour`, by whichever instance gets there first), from `wxpay reconcile
 //! --date` and from `POST /v1/admin/reconciliation/{date}`.
+//!
+//! `reconciler` is the background job beside the server: open orders and refunds
+//! checked at WeChat, housekeeping, and the daily reconciliation.
+//!
+//! Domain: uses `payments`, `refunds` and the layers below them.
 
 mod compare;
+pub mod reconciler;
 
 use actix_web::http::StatusCode;
 use serde::Serialize;
 use wxpay_core::Fen;
 use wxpay_core::v2::bill::{Bill, BillSummary, parse_bill};
 
-use crate::clock::{
+use crate::base::clock::{
     beijing_date, beijing_day_of, beijing_day_start, beijing_hour, now_ms, rfc3339,
 };
-use crate::error::ApiError;
-use crate::metrics::OutcomeLabel;
+use crate::base::error::ApiError;
 use crate::payments::{self, PaidAtWechat};
 use crate::state::AppState;
+use crate::state::metrics::OutcomeLabel;
 use crate::store::{Finding, RETRY_RESOLUTION, StoredBill};
 use compare::{Difference, Kind, Ours};
 

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL accept), SQLite by default, PostgreSQL when several instances
 //! share a database. Times are Unix milliseconds; money is integer fen.
 
+mod error;
 mod hot;
 mod order_insert;
 mod orders;
@@ -24,6 +25,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use tokio::sync::OwnedMutexGuard;
 
+pub use error::StoreError;
 pub use orders::{
     DISPLAY_STATUSES, InsertOutcome, NewOrder, OrderCounts, OrderFilter, OrderItem, OrderRow,
     OrderStatus,
@@ -34,8 +36,8 @@ pub use refunds::{HoldOutcome, NewRefund, RefundChange, RefundResult, RefundRow,
 
 /// The hot statements as the store runs them, for the load driver's plans and ceiling.
 pub mod sql {
-    pub use super::orders::claim_due_statement;
-    pub use super::payments::{INSERT_EVENT, PAY, pay_statement};
+    pub use crate::store::orders::claim_due_statement;
+    pub use crate::store::payments::{INSERT_EVENT, PAY, pay_statement};
 }
 pub use products::Product;
 pub use users::SessionUser;
@@ -52,20 +54,6 @@ pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArgumen
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    #[error("migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database URL must start with sqlite: or postgres:")]
-    UnknownBackend,
-    #[error("database.sqlite_synchronous must be FULL or NORMAL")]
-    BadSynchronous,
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
 }
 
 #[derive(Debug, Clone)]

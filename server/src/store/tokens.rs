@@ -1,4 +1,4 @@
-//! The shared access_token (see `crate::access_token`): read by all, refreshed by the one
+//! The shared access_token (see `crate::mini_program::access_token`): read by all, refreshed by the one
 //! instance holding the row's lease.
 
 use sqlx::Row;

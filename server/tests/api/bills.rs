@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wxpay_server::clock::{beijing_compact, beijing_date, now_ms};
+use wxpay_server::base::clock::{beijing_compact, beijing_date, now_ms};
 use wxpay_server::store::StoredBill;
 use wxpay_sim::config::KeyMode;
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wxpay_server::clock::{beijing_date, now_ms};
+use wxpay_server::base::clock::{beijing_date, now_ms};
 use wxpay_sim::config::KeyMode;
 
 use crate::helpers::{ADMIN_TOKEN, CertFormat, Db, TestApp};

@@ -276,7 +276,7 @@ impl TestApp {
             path
         });
         let mut app = Self::start(&url, &sim_url, |s| {
-            wxpay_server::sandbox::apply_refund_tls(s, &tls);
+            wxpay_server::ops::sandbox::apply_refund_tls(s, &tls);
             if let Some(path) = &p12_file {
                 let section = &mut s.wechat.refund_tls;
                 section.certificate_pem = None;
@@ -331,7 +331,7 @@ impl TestApp {
             .await
             .unwrap();
         let mut app = Self::start(&url, &sim_url, |s| {
-            wxpay_server::sandbox::apply_v3_keys(s, &keys);
+            wxpay_server::ops::sandbox::apply_v3_keys(s, &keys);
             tweak(s);
         })
         .await;
@@ -348,7 +348,7 @@ impl TestApp {
         let tls = self.refund_tls.clone();
         let mut app = Self::start(&self.db_url, &self.sim_url, |s| {
             if let Some(tls) = &tls {
-                wxpay_server::sandbox::apply_refund_tls(s, tls);
+                wxpay_server::ops::sandbox::apply_refund_tls(s, tls);
             }
             tweak(s);
         })
@@ -365,7 +365,9 @@ impl TestApp {
             .unwrap();
         app.state()
             .store
-            .upsert_products(&wxpay_server::catalog::parse(wxpay_server::catalog::DEMO).unwrap())
+            .upsert_products(
+                &wxpay_server::orders::catalog::parse(wxpay_server::orders::catalog::DEMO).unwrap(),
+            )
             .await
             .unwrap();
         let address = format!("http://{}", app.local_addr());

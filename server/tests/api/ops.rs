@@ -153,7 +153,7 @@ async fn housekeeping_deletes_expired_sessions_and_old_idempotency_keys(db: Db) 
         .execute(pool)
         .await
         .unwrap();
-    let deleted = wxpay_server::reconciler::housekeeping(&app.state)
+    let deleted = wxpay_server::reconciliation::reconciler::housekeeping(&app.state)
         .await
         .unwrap();
     assert_eq!(deleted, 2);

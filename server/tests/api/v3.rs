@@ -378,7 +378,7 @@ async fn cancel_and_expiry_close_at_wechat(db: Db) {
     let expiring = awaiting(&app).await;
     // Its minute passes (in the database: the reconciler works from expires_at).
     sqlx::query("UPDATE orders SET expires_at = $1, next_check_at = $1 WHERE order_no = $2")
-        .bind(wxpay_server::clock::now_ms() - 1)
+        .bind(wxpay_server::base::clock::now_ms() - 1)
         .bind(&expiring)
         .execute(app.state.store.pool())
         .await
@@ -405,7 +405,7 @@ async fn v2_orders_are_served_after_the_switch_to_v3(db: Db) {
         .await;
     let keys: wxpay_sim::v3::SandboxKeys = serde_json::from_value(keys).unwrap();
     let v3 = v2
-        .spawn_beside(|s| wxpay_server::sandbox::apply_v3_keys(s, &keys))
+        .spawn_beside(|s| wxpay_server::ops::sandbox::apply_v3_keys(s, &keys))
         .await;
     // The old order keeps its API: v2 params, v2 queries, its v2 notify.
     let (status, again) = v3.order_action(&token, &order_no, "payment").await;
@@ -423,7 +423,7 @@ async fn v2_orders_are_served_after_the_switch_to_v3(db: Db) {
     let old_no = old["order_no"].as_str().unwrap().to_owned();
     let v3_only = v2
         .spawn_beside(|s| {
-            wxpay_server::sandbox::apply_v3_keys(s, &keys);
+            wxpay_server::ops::sandbox::apply_v3_keys(s, &keys);
             s.wechat.api_key = None;
         })
         .await;
@@ -446,7 +446,7 @@ async fn a_refresh_resends_the_stored_prepay_body(db: Db) {
     // Our copy of the prepay_id is past its lifetime: /payment asks WeChat again, with the
     // stored body byte for byte (a changed one would be INVALID_REQUEST at WeChat).
     sqlx::query("UPDATE orders SET prepay_expires_at = $1 WHERE order_no = $2")
-        .bind(wxpay_server::clock::now_ms() - 1)
+        .bind(wxpay_server::base::clock::now_ms() - 1)
         .bind(&order_no)
         .execute(app.state.store.pool())
         .await

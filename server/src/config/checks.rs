@@ -1,0 +1,167 @@
+//! The checks a configuration passes before anything starts: in every mode (`validate`),
+//! and in production (`check_production`: no documentation credentials, no plain http,
+//! no guessable admin token, orders WeChat accepts).
+
+use secrecy::ExposeSecret;
+
+use super::error::ConfigError;
+use super::sections::Settings;
+
+/// The sandbox's admin token when the configuration sets none: documented, not a secret
+/// (the sandbox moves no money), so refunds work out of the box; production refuses it.
+pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
+
+/// The scheme of a URL setting as a client would use it, `None` when it is not a URL or
+/// has whitespace around it (which the parser would silently drop).
+fn url_scheme(text: &str) -> Option<String> {
+    if text.trim() != text {
+        return None;
+    }
+    url::Url::parse(text).ok().map(|u| u.scheme().to_owned())
+}
+
+/// The longest `body` WeChat takes (String(128), counted in bytes).
+pub const MAX_BODY_BYTES: usize = 128;
+/// What the server appends to `orders.description`: `-` and a 26-digit order number.
+const ORDER_NO_SUFFIX_BYTES: usize = 27;
+/// WeChat's minimum for `time_expire` (older documents: more than 5 minutes from now).
+const MIN_ORDER_TTL_SECS: u64 = 5 * 60;
+/// An admin token can refund every order: long enough not to be guessed.
+const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+impl Settings {
+    /// Every URL setting, by key.
+    fn url_settings(&self) -> [(&'static str, Option<&str>); 4] {
+        let w = &self.wechat;
+        [
+            (
+                "server.public_base_url",
+                self.server.public_base_url.as_deref(),
+            ),
+            ("wechat.pay_base_url", Some(w.pay_base_url.as_str())),
+            ("wechat.mp_base_url", Some(w.mp_base_url.as_str())),
+            (
+                "wechat.refund_tls.base_url",
+                w.refund_tls.base_url.as_deref(),
+            ),
+        ]
+    }
+
+    /// Checks that hold in every mode (sandbox and tests included).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        // Parsed before anything looks at them: the URL parser (and so reqwest) drops
+        // surrounding whitespace, so " http://..." is plain http to the client however it
+        // reads as a string (the security review started production with one).
+        for (key, url) in self.url_settings() {
+            if let Some(url) = url
+                && !matches!(url_scheme(url).as_deref(), Some("http" | "https"))
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be an absolute http(s) URL without surrounding spaces".into(),
+                });
+            }
+        }
+        let description = &self.orders.description;
+        if description.len() + ORDER_NO_SUFFIX_BYTES > MAX_BODY_BYTES {
+            return Err(ConfigError::Invalid {
+                key: "orders.description",
+                reason: format!(
+                    "is {} bytes; with the order number it must fit WeChat's {MAX_BODY_BYTES}-byte \
+                     body, so at most {} bytes (a Chinese character is 3)",
+                    description.len(),
+                    MAX_BODY_BYTES - ORDER_NO_SUFFIX_BYTES
+                ),
+            });
+        }
+        if !matches!(self.orders.late_payment.as_str(), "keep" | "refund") {
+            return Err(ConfigError::Invalid {
+                key: "orders.late_payment",
+                reason: "must be keep or refund".into(),
+            });
+        }
+        if self.reconciliation.hour > 23 {
+            return Err(ConfigError::Invalid {
+                key: "reconciliation.hour",
+                reason: "must be an hour of the day, 0-23 (Beijing time)".into(),
+            });
+        }
+        if description.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "orders.description",
+                reason: "must not be empty (WeChat shows it to the payer)".into(),
+            });
+        }
+        // WeChat's daily bill writes the body unescaped, one trade a line: a line break in
+        // it would make that day's bill unreadable (BillError::LineBreak).
+        if description.chars().any(char::is_control) {
+            return Err(ConfigError::Invalid {
+                key: "orders.description",
+                reason: "must not hold line breaks or other control characters (the daily bill \
+                         has one trade a line)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// What production (`serve` without `--sandbox`) refuses: WeChat's public
+    /// documentation credentials, plain-HTTP URLs (unless `insecure_http`, for a local
+    /// proxy), and orders that expire sooner than WeChat allows. The error names the key.
+    pub fn check_production(&self, insecure_http: bool) -> Result<(), ConfigError> {
+        use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+        let unsafe_key = |key, reason: &str| ConfigError::Unsafe {
+            key,
+            reason: reason.to_owned(),
+        };
+        let doc = "is WeChat's public documentation value (sandbox only): set your own";
+        let w = &self.wechat;
+        if w.appid.as_deref() == Some(DOC_APPID) {
+            return Err(unsafe_key("wechat.appid", doc));
+        }
+        if w.mch_id.as_deref() == Some(DOC_MCH_ID) {
+            return Err(unsafe_key("wechat.mch_id", doc));
+        }
+        if w.api_key.as_ref().map(ExposeSecret::expose_secret) == Some(DOC_API_KEY) {
+            return Err(unsafe_key("wechat.api_key", doc));
+        }
+        if w.app_secret.as_ref().map(ExposeSecret::expose_secret) == Some(DOC_APP_SECRET) {
+            return Err(unsafe_key("wechat.app_secret", doc));
+        }
+        if !insecure_http {
+            let http = "is plain http://: WeChat and your users' payments need https:// \
+                        (--insecure-http allows it behind a local TLS proxy)";
+            for (key, url) in self.url_settings() {
+                // Anything but a parsed https URL (validate() names a malformed one).
+                if url.is_some_and(|u| url_scheme(u).as_deref() != Some("https")) {
+                    return Err(unsafe_key(key, http));
+                }
+            }
+        }
+        if let Some(token) = &self.admin.token {
+            let token = token.expose_secret();
+            if token == SANDBOX_ADMIN_TOKEN {
+                return Err(unsafe_key("admin.token", doc));
+            }
+            if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                return Err(unsafe_key(
+                    "admin.token",
+                    &format!(
+                        "is shorter than {MIN_ADMIN_TOKEN_CHARS} characters: it can refund \
+                         every order (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+        }
+        if self.orders.ttl_secs < MIN_ORDER_TTL_SECS {
+            return Err(unsafe_key(
+                "orders.ttl_secs",
+                &format!(
+                    "is {} s: WeChat's time_expire must be at least {MIN_ORDER_TTL_SECS} s away",
+                    self.orders.ttl_secs
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

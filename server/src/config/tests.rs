@@ -1,0 +1,208 @@
+use std::path::Path;
+
+use secrecy::SecretString;
+use wxpay_core::v2::SignType;
+
+use super::*;
+
+#[test]
+fn defaults_load_and_secrets_are_required() {
+    let settings = Settings::load(None).unwrap();
+    assert_eq!(settings.server.bind, "127.0.0.1:8080");
+    let err = settings.credentials().unwrap_err().to_string();
+    assert!(
+        err.contains("wechat.appid") && err.contains("WXPAY_WECHAT__APPID"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_sets_the_credentials_and_a_bad_key_is_named() {
+    let dir = std::env::temp_dir().join(format!("wxpay-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wxpay.toml");
+    std::fs::write(
+        &path,
+        r#"
+        [server]
+        public_base_url = "https://pay.example.com/"
+        [wechat]
+        appid = "wx1111111111111111"
+        mch_id = "1900000109"
+        app_secret = "abcdefabcdefabcdefabcdefabcdefab"
+        api_key = "too-short"
+        "#,
+    )
+    .unwrap();
+    let settings = Settings::load(Some(&path)).unwrap();
+    assert_eq!(
+        settings.notify_url().unwrap(),
+        "https://pay.example.com/wechat/pay/notify"
+    );
+    let err = settings.credentials().unwrap_err().to_string();
+    assert!(err.contains("wechat.api_key"), "{err}");
+    let mut with_query = settings.clone();
+    with_query.server.public_base_url = Some("https://pay.example.com/?shop=1".into());
+    let err = with_query.notify_url().unwrap_err().to_string();
+    assert!(
+        err.contains("server.public_base_url") && err.contains("query"),
+        "{err}"
+    );
+    assert!(!err.contains("too-short"));
+    let shown = format!("{settings:?}");
+    assert!(
+        !shown.contains("abcdefabcdefabcdefabcdefabcdefab"),
+        "secrets never print"
+    );
+}
+
+#[test]
+fn the_example_file_documents_valid_settings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wxpay.example.toml");
+    let mut settings = Settings::load(Some(&path)).unwrap();
+    settings.wechat.app_secret = Some(SecretString::from("abcdefabcdefabcdefabcdefabcdefab"));
+    settings.wechat.api_key = Some(SecretString::from("192006250b4c09247ec02edce69f6a2d"));
+    let credentials = settings.credentials().unwrap();
+    assert_eq!(credentials.v2.unwrap().1, SignType::HmacSha256);
+    assert_eq!(credentials.api_version, ApiVersion::V2);
+    assert_eq!(settings.orders.ttl_secs, 1800);
+    assert!(
+        settings
+            .notify_url()
+            .unwrap()
+            .ends_with("/wechat/pay/notify")
+    );
+}
+
+fn production() -> Settings {
+    let mut s = Settings::load(None).unwrap();
+    s.admin.token = Some(SecretString::from("3f1c0c6a9e5b4d7f8a2e6c1b9d0f4a7e"));
+    s.server.public_base_url = Some("https://pay.example.com".into());
+    s.wechat.appid = Some("wx1111111111111111".into());
+    s.wechat.mch_id = Some("1900000109".into());
+    s.wechat.app_secret = Some(SecretString::from("abcdefabcdefabcdefabcdefabcdefab"));
+    s.wechat.api_key = Some(SecretString::from("qazwsxedcrfvtgbyhnujmikolp111111"));
+    s
+}
+
+#[test]
+fn production_refuses_unsafe_settings_and_names_the_key() {
+    use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+    assert!(production().check_production(false).is_ok());
+    type Spoil = fn(&mut Settings);
+    let cases: [(&str, Spoil); 15] = [
+        ("admin.token", |s| {
+            s.admin.token = Some(SecretString::from("short-admin-token"))
+        }),
+        ("admin.token", |s| {
+            s.admin.token = Some(SecretString::from(SANDBOX_ADMIN_TOKEN))
+        }),
+        ("wechat.refund_tls.base_url", |s| {
+            s.wechat.refund_tls.base_url = Some("http://api.mch.weixin.qq.com".into())
+        }),
+        ("wechat.appid", |s| s.wechat.appid = Some(DOC_APPID.into())),
+        ("wechat.mch_id", |s| {
+            s.wechat.mch_id = Some(DOC_MCH_ID.into())
+        }),
+        ("wechat.api_key", |s| {
+            s.wechat.api_key = Some(SecretString::from(DOC_API_KEY))
+        }),
+        ("wechat.app_secret", |s| {
+            s.wechat.app_secret = Some(SecretString::from(DOC_APP_SECRET))
+        }),
+        ("server.public_base_url", |s| {
+            s.server.public_base_url = Some("http://pay.example.com".into())
+        }),
+        ("wechat.pay_base_url", |s| {
+            s.wechat.pay_base_url = "HTTP://api.mch.weixin.qq.com".into()
+        }),
+        ("wechat.mp_base_url", |s| {
+            s.wechat.mp_base_url = "http://api.weixin.qq.com".into()
+        }),
+        // Issue #23, finding 4: the parser drops the space, the old prefix check did not.
+        ("wechat.pay_base_url", |s| {
+            s.wechat.pay_base_url = " http://api.mch.weixin.qq.com".into()
+        }),
+        ("wechat.mp_base_url", |s| {
+            s.wechat.mp_base_url = "\thttp://api.weixin.qq.com".into()
+        }),
+        ("wechat.refund_tls.base_url", |s| {
+            s.wechat.refund_tls.base_url = Some(" http://api.mch.weixin.qq.com".into())
+        }),
+        ("server.public_base_url", |s| {
+            s.server.public_base_url = Some(" http://pay.example.com".into())
+        }),
+        ("orders.ttl_secs", |s| s.orders.ttl_secs = 299),
+    ];
+    for (key, spoil) in cases {
+        let mut settings = production();
+        spoil(&mut settings);
+        let err = settings.check_production(false).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+        assert!(!err.contains(DOC_API_KEY) && !err.contains(DOC_APP_SECRET));
+    }
+    // In every mode, a URL setting with whitespace around it is no URL at all.
+    let mut spaced = production();
+    spaced.wechat.pay_base_url = " https://api.mch.weixin.qq.com".into();
+    let err = spaced.validate().unwrap_err().to_string();
+    assert!(err.contains("wechat.pay_base_url"), "{err}");
+    // A local TLS proxy: plain http allowed on purpose, nothing else.
+    let mut proxied = production();
+    proxied.server.public_base_url = Some("http://127.0.0.1:8443".into());
+    assert!(proxied.check_production(true).is_ok());
+    proxied.orders.ttl_secs = 60;
+    assert!(proxied.check_production(true).is_err());
+}
+
+#[test]
+fn the_description_must_fit_wechats_body_in_bytes() {
+    let mut settings = Settings::load(None).unwrap();
+    assert!(settings.validate().is_ok());
+    settings.orders.description = "a".repeat(101);
+    assert!(settings.validate().is_ok(), "101 + 27 = 128 bytes");
+    settings.orders.description = "a".repeat(102);
+    let err = settings.validate().unwrap_err().to_string();
+    assert!(err.contains("orders.description"), "{err}");
+    // 34 Chinese characters are 102 bytes, not 34.
+    settings.orders.description = "咖".repeat(34);
+    assert!(settings.validate().is_err());
+    settings.orders.description = "咖".repeat(33);
+    assert!(settings.validate().is_ok());
+    // Commas are fine (the bill parser splits on ",`"), line breaks are not.
+    settings.orders.description = "Cafe, Shanghai".into();
+    assert!(settings.validate().is_ok());
+    settings.orders.description = "Cafe\nShanghai".into();
+    let err = settings.validate().unwrap_err().to_string();
+    assert!(err.contains("line breaks"), "{err}");
+    settings.orders.description = "咖".repeat(33);
+    assert!(settings.validate().is_ok());
+}
+
+#[test]
+fn failed_checks_pause_longer_each_time_then_stop() {
+    let mut orders = Settings::load(None).unwrap().orders;
+    orders.reconcile_after_secs = 60;
+    orders.reconcile_max_backoff_secs = 3600;
+    orders.reconcile_max_failures = 30;
+    let pause = |failures| orders.retry_at(0, failures).map(|at| at / 1000);
+    assert_eq!(pause(1), Some(60));
+    assert_eq!(pause(2), Some(120));
+    assert_eq!(pause(6), Some(1920));
+    assert_eq!(pause(7), Some(3600), "capped");
+    assert_eq!(pause(29), Some(3600));
+    assert_eq!(pause(30), None, "given up");
+    // The next check after an answer: at the expiry when that comes first.
+    assert_eq!(orders.next_check_at(1_000, 30_000), 30_000);
+    assert_eq!(orders.next_check_at(1_000, 10_000_000), 61_000);
+    assert_eq!(orders.next_check_at(50_000, 10_000), 50_000);
+}
+
+#[test]
+fn unknown_keys_in_a_section_are_refused() {
+    let dir = std::env::temp_dir().join(format!("wxpay-config-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wxpay.toml");
+    std::fs::write(&path, "[wechat]\napi_kee = \"x\"\n").unwrap();
+    let err = Settings::load(Some(&path)).unwrap_err().to_string();
+    assert!(err.contains("api_kee"), "{err}");
+}

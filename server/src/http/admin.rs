@@ -1,0 +1,271 @@
+//! The admin API (`/v1/admin/...`), for the merchant's staff and tools: refunds, order
+//! lists and reconciliation reports. Authenticated by `Authorization: Bearer <admin.token>` (compared in constant
+//! time), never by a mini-program user's token; without `admin.token` these routes do
+//! not exist (404).
+
+use std::future::{Ready, ready};
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::base::clock::rfc3339;
+use crate::base::error::ApiError;
+use crate::base::ids;
+use crate::reconciliation;
+use crate::refunds::{self, RefundAsk, RefundView};
+use crate::state::AppState;
+use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
+
+/// WeChat's limit on a refund's reason (v2 refund_desc, v3 reason).
+const MAX_REASON_CHARS: usize = 80;
+const MAX_LIST: i64 = 500;
+
+/// An authenticated admin caller.
+#[derive(Debug)]
+pub(super) struct Admin;
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Admin, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let expected = req
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| state.settings.admin.token.clone());
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        ready(match (expected, given) {
+            (Some(expected), Some(given))
+                if bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes())) =>
+            {
+                Ok(Admin)
+            }
+            (_, None) => Err(ApiError::unauthorized(
+                "send Authorization: Bearer <admin.token>",
+            )),
+            _ => Err(ApiError::unauthorized("wrong admin token")),
+        })
+    }
+}
+
+/// The routes, when `admin.token` is set.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/admin/orders", web::get().to(list_orders))
+        .route(
+            "/v1/admin/orders/{order_no}/refunds",
+            web::post().to(create_refund),
+        )
+        .route(
+            "/v1/admin/orders/{order_no}/refunds",
+            web::get().to(list_refunds),
+        )
+        .route(
+            "/v1/admin/reconciliation/{date}",
+            web::get().to(reconciliation_report),
+        )
+        .route(
+            "/v1/admin/reconciliation/{date}",
+            web::post().to(reconcile_day),
+        );
+}
+
+/// An order as an operator sees it.
+#[derive(Debug, Serialize)]
+struct AdminOrder<'a> {
+    order_no: &'a str,
+    user_id: i64,
+    openid: &'a str,
+    amount_fen: i64,
+    status: &'static str,
+    refunded_fen: i64,
+    /// Held by refunds not closed (pending, processing, abnormal, succeeded).
+    refund_held_fen: i64,
+    late_payment: bool,
+    double_payment: bool,
+    needs_attention: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<&'a str>,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paid_at: Option<String>,
+    /// `v2` or `v3`: the API the order lives on.
+    api: &'static str,
+}
+
+impl<'a> AdminOrder<'a> {
+    fn of(order: &'a OrderRow) -> AdminOrder<'a> {
+        AdminOrder {
+            order_no: &order.order_no,
+            user_id: order.user_id,
+            openid: &order.openid,
+            amount_fen: order.amount_fen,
+            status: order.display_status(),
+            refunded_fen: order.refunded_fen,
+            refund_held_fen: order.refund_held_fen,
+            late_payment: order.late_payment,
+            double_payment: order.double_payment,
+            needs_attention: order.needs_attention,
+            transaction_id: order.transaction_id.as_deref(),
+            created_at: rfc3339(order.created_at),
+            paid_at: order.paid_at.map(rfc3339),
+            api: crate::wechat::api_of(order).as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    late_payment: Option<bool>,
+    needs_attention: Option<bool>,
+    limit: Option<i64>,
+}
+
+/// `GET /v1/admin/orders?status=&late_payment=&needs_attention=&limit=`.
+async fn list_orders(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            DISPLAY_STATUSES
+                .into_iter()
+                .find(|known| *known == s)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_QUERY",
+                        format!("status must be one of {}", DISPLAY_STATUSES.join(", ")),
+                    )
+                })?,
+        ),
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("limit must be 1 to {MAX_LIST}"),
+        ));
+    }
+    let orders = state
+        .store
+        .list_orders(&OrderFilter {
+            status,
+            late_payment: query.late_payment,
+            needs_attention: query.needs_attention,
+            limit,
+        })
+        .await?;
+    let shown: Vec<AdminOrder<'_>> = orders.iter().map(AdminOrder::of).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": shown })))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateRefund {
+    amount_fen: i64,
+    reason: Option<String>,
+}
+
+/// `POST /v1/admin/orders/{order_no}/refunds {amount_fen, reason?}` (`Idempotency-Key`
+/// recommended: a retry with it returns the first refund, never a second one).
+async fn create_refund(
+    _: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    order_no: web::Path<String>,
+    body: web::Json<CreateRefund>,
+) -> Result<HttpResponse, ApiError> {
+    if body.amount_fen < 1 {
+        return Err(ApiError::unprocessable(
+            "INVALID_AMOUNT",
+            "amount_fen must be a positive number of fen",
+        ));
+    }
+    let reason = body
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(ApiError::unprocessable(
+            "INVALID_REASON",
+            format!("reason must be at most {MAX_REASON_CHARS} characters (shown to the user)"),
+        ));
+    }
+    let key = super::idempotency_key(&req)?;
+    let fingerprint =
+        ids::fingerprint(serde_json::to_string(&*body).unwrap_or_default().as_bytes());
+    let (refund, created) = refunds::create(
+        &state,
+        &RefundAsk {
+            order_no: &order_no,
+            amount_fen: body.amount_fen,
+            reason,
+            idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
+        },
+    )
+    .await?;
+    let view = RefundView::of(&refund);
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(view)
+    })
+}
+
+/// `GET /v1/admin/orders/{order_no}/refunds`: the order's refund sums and its refunds.
+async fn list_refunds(
+    _: Admin,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = state
+        .store
+        .order(&order_no)
+        .await?
+        .ok_or_else(ApiError::order_not_found)?;
+    let refunds = state.store.refunds_of(&order.order_no).await?;
+    let views: Vec<RefundView> = refunds.iter().map(RefundView::of).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "order": AdminOrder::of(&order),
+        "refunds": views,
+    })))
+}
+
+/// A reconciled day's report; 404 for a day never reconciled.
+async fn reconciliation_report(
+    _: Admin,
+    state: web::Data<AppState>,
+    date: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    match reconciliation::report(&state, &date).await? {
+        Some(report) => Ok(HttpResponse::Ok().json(report)),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "NOT_RECONCILED",
+            format!("{date} has not been reconciled; POST here to reconcile it"),
+        )),
+    }
+}
+
+/// Reconciles a day now (its stored bill, or downloaded) and returns the report.
+async fn reconcile_day(
+    _: Admin,
+    state: web::Data<AppState>,
+    date: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let report = reconciliation::reconcile_day(&state, &date).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

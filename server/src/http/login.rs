@@ -1,0 +1,116 @@
+//! `POST /v1/login {code}`: code2session, then our own token. The session_key stays here.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use wxpay_client::LoginError;
+
+use crate::base::clock::{now_ms, rfc3339};
+use crate::base::error::ApiError;
+use crate::base::ids;
+use crate::http::auth::CurrentUser;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginRequest {
+    code: String,
+}
+
+#[derive(Debug, Serialize)]
+struct LoginResponse {
+    token: String,
+    expires_at: String,
+}
+
+pub(super) async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    request: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.login(state.limits.client(&req))?;
+    let code = request.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(ApiError::bad_request(
+            "INVALID_CODE",
+            "code must be the non-empty code from wx.login",
+        ));
+    }
+    let session = state.login.code2session(code).await.map_err(|e| {
+        state.metrics.wechat_failure("code2session");
+        login_error(&e)
+    })?;
+    let now = now_ms();
+    let user_id = state
+        .store
+        .upsert_user(
+            &session.openid,
+            session.unionid.as_deref(),
+            session.session_key.expose_base64(),
+            now,
+        )
+        .await?;
+    let token = ids::token();
+    let token_hash = ids::token_hash(&token);
+    let ttl_ms =
+        i64::try_from(state.settings.auth.token_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let expires_at = now.saturating_add(ttl_ms);
+    state
+        .store
+        .create_session(&token_hash, user_id, now, expires_at)
+        .await?;
+    let ended = if state.settings.auth.single_session {
+        state
+            .store
+            .delete_other_sessions(user_id, &token_hash)
+            .await?
+    } else {
+        0
+    };
+    tracing::info!(user_id, other_sessions_ended = ended, "logged in");
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token,
+        expires_at: rfc3339(expires_at),
+    }))
+}
+
+/// `POST /v1/logout`: the caller's token stops working (other sessions are kept).
+pub(super) async fn logout(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    state.store.delete_session(&user.0.token_hash).await?;
+    tracing::info!(user_id = user.0.user_id, "logged out");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn login_error(error: &LoginError) -> ApiError {
+    match error {
+        LoginError::InvalidCode | LoginError::CodeUsed => {
+            ApiError::bad_request("INVALID_CODE", format!("{error}; send the new code"))
+        }
+        LoginError::RateLimited => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            error.to_string(),
+        ),
+        LoginError::Blocked => {
+            ApiError::new(StatusCode::FORBIDDEN, "LOGIN_BLOCKED", error.to_string())
+        }
+        LoginError::Credentials(_) | LoginError::Other { .. } | LoginError::Malformed(_) => {
+            tracing::error!(%error, "code2session failed");
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "WECHAT_REJECTED",
+                "WeChat refused the login; it has been logged",
+            )
+        }
+        LoginError::Busy | LoginError::Timeout | LoginError::Transport(_) | LoginError::Http(_) => {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "WECHAT_UNAVAILABLE",
+                format!("{error}; retry with a new wx.login code"),
+            )
+        }
+    }
+}

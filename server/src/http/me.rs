@@ -1,0 +1,117 @@
+//! `POST /v1/me/phone {code}`: the user's phone number from the getPhoneNumber button's
+//! code (protocol.md §1.5), through the shared access_token. A token WeChat calls invalid
+//! (another system fetched a new one with `force_refresh`) is refreshed once. Rate limited
+//! per user and address (the app's WeChat quota is shared by all its users); a number
+//! whose watermark names another app, or a time far from now, is refused.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use wxpay_client::{MpError, PhoneNumber};
+
+use crate::base::clock::now_ms;
+use crate::base::error::ApiError;
+use crate::http::auth::CurrentUser;
+use crate::mini_program::access_token::{from_mp, token};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhoneRequest {
+    code: String,
+}
+
+/// How far the watermark's time may be from ours: a phone code lives 5 minutes, and the
+/// two clocks may differ by a little.
+const WATERMARK_SKEW_SECS: i64 = 10 * 60;
+
+/// Whether a number WeChat gave is for this app, now: the watermark is WeChat's own
+/// statement of both, inside its signed-by-TLS reply.
+fn check_watermark(phone: &PhoneNumber, appid: &str, now_secs: i64) -> Result<(), ApiError> {
+    let refused = |why: String| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "PHONE_WATERMARK_MISMATCH",
+            format!("WeChat's phone-number reply was refused: {why}"),
+        )
+    };
+    if phone.appid != appid {
+        return Err(refused(format!(
+            "its watermark names appid {:?}, not this app's",
+            phone.appid
+        )));
+    }
+    if (phone.timestamp - now_secs).abs() > WATERMARK_SKEW_SECS {
+        return Err(refused(format!(
+            "its watermark time {} is more than {WATERMARK_SKEW_SECS} s from now ({now_secs})",
+            phone.timestamp
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn phone(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<PhoneRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .phone(user.0.user_id, state.limits.client(&req))?;
+    let code = body.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(ApiError::bad_request(
+            "INVALID_CODE",
+            "code must be the getPhoneNumber button's code (e.detail.code), not wx.login's",
+        ));
+    }
+    let mut current = token(&state, None).await?;
+    let mut refreshed = false;
+    loop {
+        match state.login.phone_number(&current, code).await {
+            Ok(phone) => {
+                let appid = state.settings.wechat.appid.as_deref().unwrap_or_default();
+                check_watermark(&phone, appid, now_ms() / 1000)?;
+                return Ok(HttpResponse::Ok().json(json!({
+                    "phone_number": phone.phone_number,
+                    "pure_phone_number": phone.pure_phone_number,
+                    "country_code": phone.country_code,
+                })));
+            }
+            Err(MpError::InvalidToken(_)) if !refreshed => {
+                use secrecy::ExposeSecret as _;
+                refreshed = true;
+                current = token(&state, Some(current.expose_secret())).await?;
+            }
+            Err(error) => return Err(from_mp(&error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(appid: &str, timestamp: i64) -> PhoneNumber {
+        PhoneNumber {
+            phone_number: "13800138000".into(),
+            pure_phone_number: "13800138000".into(),
+            country_code: "86".into(),
+            appid: appid.into(),
+            timestamp,
+        }
+    }
+
+    #[test]
+    fn the_watermark_must_name_this_app_and_now() {
+        let now = 1_800_000_000;
+        assert!(check_watermark(&number("wx1", now - 30), "wx1", now).is_ok());
+        assert!(check_watermark(&number("wx1", now + 600), "wx1", now).is_ok());
+        for (appid, at) in [("wx2", now), ("", now), ("wx1", now - 601), ("wx1", 0)] {
+            let error = check_watermark(&number(appid, at), "wx1", now).unwrap_err();
+            assert_eq!(error.code, "PHONE_WATERMARK_MISMATCH", "{appid} {at}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Orders: priced from our catalog, paid through WeChat, read back by their owner.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::base::clock::rfc3339;
+use crate::base::error::ApiError;
+use crate::base::ids;
+use crate::http::auth::CurrentUser;
+use crate::orders::create::{Payer, create_order, reload};
+use crate::orders::pricing::{self, CartLine};
+use crate::payments::{self, Attempt};
+use crate::state::AppState;
+use crate::store::{OrderItem, OrderRow, OrderStatus};
+use crate::wechat::PaymentParams;
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateOrder {
+    items: Vec<CartLine>,
+}
+
+/// An order as its owner sees it.
+#[derive(Debug, Serialize)]
+struct OrderView {
+    order_no: String,
+    amount_fen: i64,
+    /// `OrderStatus`, or for a paid order WeChat refunded `partially_refunded` /
+    /// `refunded`.
+    status: &'static str,
+    /// What WeChat has refunded of it (succeeded refunds).
+    #[serde(skip_serializing_if = "is_zero")]
+    refunded_fen: i64,
+    created_at: String,
+    expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paid_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<String>,
+    /// Paid while it was not awaiting payment here (closed, failed, or before its
+    /// prepay_id was recorded), or found paid only after WeChat refunded it: the merchant
+    /// fulfils or refunds it.
+    late_payment: bool,
+    /// A second WeChat transaction paid it too: one must be refunded.
+    double_payment: bool,
+    items: Vec<OrderItem>,
+    /// Pass straight to `wx.requestPayment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<PaymentParams>,
+}
+
+fn is_zero(fen: &i64) -> bool {
+    *fen == 0
+}
+
+async fn view(
+    state: &AppState,
+    order: &OrderRow,
+    payment: Option<PaymentParams>,
+) -> Result<OrderView, ApiError> {
+    let items = state.store.order_items(&order.order_no).await?;
+    Ok(view_with_items(order, items, payment))
+}
+
+/// The view when the lines are already at hand (just priced), saving a query.
+fn view_with_items(
+    order: &OrderRow,
+    items: Vec<OrderItem>,
+    payment: Option<PaymentParams>,
+) -> OrderView {
+    OrderView {
+        order_no: order.order_no.clone(),
+        amount_fen: order.amount_fen,
+        status: order.display_status(),
+        refunded_fen: order.refunded_fen,
+        created_at: rfc3339(order.created_at),
+        expires_at: rfc3339(order.expires_at),
+        paid_at: order.paid_at.map(rfc3339),
+        transaction_id: order.transaction_id.clone(),
+        late_payment: order.late_payment,
+        double_payment: order.double_payment,
+        items,
+        payment,
+    }
+}
+
+/// The order, if it exists and belongs to `user` (else not found: other users' orders
+/// are not even acknowledged to exist).
+async fn owned_order(
+    state: &AppState,
+    user: &CurrentUser,
+    order_no: &str,
+) -> Result<OrderRow, ApiError> {
+    match state.store.order(order_no).await? {
+        Some(order) if order.user_id == user.0.user_id => Ok(order),
+        _ => Err(ApiError::order_not_found()),
+    }
+}
+
+/// `POST /v1/orders`: create, price, and get WeChat's prepay_id.
+pub(super) async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    req: HttpRequest,
+    request: web::Json<CreateOrder>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .order(user.0.user_id, state.limits.client(&req))?;
+    let key = super::idempotency_key(&req)?;
+    let (items, total) = pricing::price(&state, &request.items).await?;
+    let fingerprint = ids::fingerprint(
+        serde_json::to_string(&*request)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    let payer = Payer {
+        user_id: user.0.user_id,
+        openid: &user.0.openid,
+    };
+    let idempotency = key.as_deref().map(|k| (k, fingerprint.as_str()));
+    let created = create_order(&state, &payer, &items, total, idempotency).await?;
+    let (order, payment) = (created.order, created.payment);
+    if created.replayed {
+        let view = view(&state, &order, payment).await?;
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(view));
+    }
+    Ok(HttpResponse::Created().json(view_with_items(&order, items, payment)))
+}
+
+/// `GET /v1/orders/{order_no}`: the order; when it still awaits payment and our last
+/// word from WeChat is stale, WeChat is asked first (the front end's "success" is
+/// never trusted).
+pub(super) async fn get(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = owned_order(&state, &user, &order_no).await?;
+    let stale_ms = i64::try_from(
+        state
+            .settings
+            .orders
+            .query_stale_after_secs
+            .saturating_mul(1000),
+    )
+    .unwrap_or(i64::MAX);
+    let order = payments::refresh_if_stale(&state, order, stale_ms).await?;
+    Ok(HttpResponse::Ok().json(view(&state, &order, None).await?))
+}
+
+/// `POST /v1/orders/{order_no}/payment`: fresh `wx.requestPayment` params (and a new
+/// prepay_id when the old one expired but the order has not). Params are only given for
+/// an order that is open after the prepay_id was obtained: a cancel that wins the race
+/// makes this a 409.
+pub(super) async fn payment(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = owned_order(&state, &user, &order_no).await?;
+    let prepay = payments::ensure_prepay(&state, &order, Attempt::Later).await?;
+    let payment = payments::payment_params(&state, &prepay)?;
+    Ok(HttpResponse::Ok().json(view(&state, &prepay.order, Some(payment)).await?))
+}
+
+/// `POST /v1/orders/{order_no}/cancel`: closes the order at WeChat, then here.
+pub(super) async fn cancel(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    order_no: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = owned_order(&state, &user, &order_no).await?;
+    if order.status.is_open() {
+        payments::close_at_wechat(&state, &order).await?;
+    }
+    let order = reload(&state, &order.order_no).await?;
+    if order.status == OrderStatus::Paid {
+        return Err(ApiError::conflict(
+            "ORDER_ALREADY_PAID",
+            "the order was paid and cannot be cancelled; refund it instead",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(view(&state, &order, None).await?))
+}

@@ -1,0 +1,88 @@
+//! Pricing a cart from the catalog: 1 to 20 lines, each sku once, quantities 1 to 99,
+//! the total within WeChat Pay's limit. The client sends no price.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use wxpay_core::Fen;
+
+use crate::base::error::ApiError;
+use crate::state::AppState;
+use crate::store::OrderItem;
+
+const MAX_LINES: usize = 20;
+const MAX_QUANTITY: u32 = 99;
+
+/// One line of a cart: a product and how many.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CartLine {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+/// Checks the lines and prices them from the catalog. The client sends no price.
+pub(crate) async fn price(
+    state: &AppState,
+    lines: &[CartLine],
+) -> Result<(Vec<OrderItem>, Fen), ApiError> {
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        return Err(ApiError::unprocessable(
+            "INVALID_ITEMS",
+            format!("items must have 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for line in lines {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(ApiError::unprocessable(
+                "INVALID_ITEMS",
+                format!("quantity of {} must be 1 to {MAX_QUANTITY}", line.sku),
+            ));
+        }
+        if !seen.insert(line.sku.as_str()) {
+            return Err(ApiError::unprocessable(
+                "INVALID_ITEMS",
+                format!(
+                    "sku {} appears twice; use one line with a quantity",
+                    line.sku
+                ),
+            ));
+        }
+    }
+    let skus: Vec<&str> = lines.iter().map(|l| l.sku.as_str()).collect();
+    let products = state.store.products_by_sku(&skus).await?;
+    let mut items = Vec::with_capacity(lines.len());
+    let mut total = Fen::ZERO;
+    for line in lines {
+        let product = products.iter().find(|p| p.sku == line.sku).ok_or_else(|| {
+            ApiError::unprocessable(
+                "UNKNOWN_SKU",
+                format!(
+                    "no product with sku {:?}",
+                    line.sku.chars().take(64).collect::<String>()
+                ),
+            )
+        })?;
+        let line_total = Fen::new(product.price_fen).checked_mul(line.quantity);
+        total = line_total
+            .and_then(|t| total.checked_add(t))
+            .filter(|t| *t <= Fen::WECHAT_MAX)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "INVALID_ITEMS",
+                    format!(
+                        "order total exceeds WeChat Pay's limit of {} fen",
+                        Fen::WECHAT_MAX.get()
+                    ),
+                )
+            })?;
+        items.push(OrderItem {
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            unit_price_fen: product.price_fen,
+            quantity: i64::from(line.quantity),
+        });
+    }
+    Ok((items, total))
+}
