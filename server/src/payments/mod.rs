@@ -7,45 +7,12 @@
 //! Domain: uses `refunds` (a late payment can be refunded at once) and the layers below.
 
 mod prepay;
+mod refusals;
 mod settle;
 mod sync;
-
-use actix_web::http::StatusCode;
-
-use crate::base::error::ApiError;
-use crate::store::{OrderRow, OrderStatus};
-use crate::wechat::GatewayError;
 
 pub(crate) use prepay::{Attempt, ensure_prepay, payment_params};
 pub(crate) use settle::note_settlement;
 pub(crate) use sync::{
     PaidAtWechat, close_at_wechat, refresh_if_stale, settle_if_paid_at_wechat, sync_with_wechat,
 };
-
-fn unavailable(order_no: &str, error: &GatewayError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "WECHAT_UNAVAILABLE",
-        format!(
-            "WeChat Pay did not answer in time ({error}); the order is kept: \
-             retry with POST /v1/orders/{order_no}/payment"
-        ),
-    )
-    .for_order(order_no)
-}
-
-pub(crate) fn already_paid() -> ApiError {
-    ApiError::conflict("ORDER_ALREADY_PAID", "the order is already paid")
-}
-
-pub(crate) fn closed() -> ApiError {
-    ApiError::conflict("ORDER_CLOSED", "the order is closed; create a new order")
-}
-
-/// The 409 for an order that is no longer open.
-fn not_open(order: &OrderRow) -> ApiError {
-    match order.status {
-        OrderStatus::Paid => already_paid(),
-        _ => closed(),
-    }
-}

@@ -4,9 +4,8 @@
 //! are only ever handed out for an order that is open in the database after the prepay_id
 //! was obtained.
 
-use actix_web::http::StatusCode;
-
-use super::{already_paid, closed, not_open, sync, unavailable};
+use super::refusals::{already_paid, closed, fail, not_open, unavailable};
+use super::sync;
 use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::base::ids;
@@ -145,35 +144,6 @@ async fn refused(
         (_, Attempt::Later) => sync::after_refusal(state, order, error).await,
     };
     followed.unwrap_or_else(|e| e)
-}
-
-/// open -> failed: WeChat refused the order and does not hold it.
-pub(super) async fn fail(
-    state: &AppState,
-    order: &OrderRow,
-    error: &GatewayError,
-) -> Result<ApiError, ApiError> {
-    tracing::error!(order_no = %order.order_no, %error, "WeChat Pay refused the order");
-    state
-        .store
-        .finish_unpaid(
-            &order.order_no,
-            OrderStatus::Failed,
-            Some(&error.to_string()),
-            now_ms(),
-        )
-        .await?;
-    Ok(rejected(&order.order_no, error))
-}
-
-/// The 502 for a prepay WeChat refused for good.
-pub(super) fn rejected(order_no: &str, error: &GatewayError) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "WECHAT_REJECTED",
-        format!("WeChat Pay refused the order: {error}"),
-    )
-    .for_order(order_no)
 }
 
 /// Fresh `wx.requestPayment` params for the order's prepay_id (new nonce and timestamp

@@ -6,7 +6,8 @@
 use actix_web::http::StatusCode;
 use wxpay_client::{CloseOutcome, TradeState};
 
-use super::{not_open, prepay, settle, unavailable};
+use super::refusals::{self, not_open, unavailable};
+use super::settle;
 use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::state::AppState;
@@ -164,7 +165,7 @@ pub(super) async fn after_refusal(
     order: &OrderRow,
     error: &GatewayError,
 ) -> Result<ApiError, ApiError> {
-    let rejected = prepay::rejected(&order.order_no, error);
+    let rejected = refusals::rejected(&order.order_no, error);
     match state
         .gateways
         .for_order(order)?
@@ -172,7 +173,7 @@ pub(super) async fn after_refusal(
         .await
     {
         Err(e) if e.says == Some(WechatSays::NoSuchOrder) => {
-            prepay::fail(state, order, error).await
+            refusals::fail(state, order, error).await
         }
         Err(query_error) if query_error.transient => {
             state.metrics.wechat_failure("orderquery");

@@ -4,11 +4,15 @@
 
 mod error;
 mod hot;
+mod order_checks;
 mod order_insert;
+mod order_lists;
 mod orders;
 mod payments;
 mod products;
 mod reconciliation;
+mod refund_checks;
+mod refund_holds;
 mod refunds;
 mod tokens;
 mod users;
@@ -26,17 +30,15 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use tokio::sync::OwnedMutexGuard;
 
 pub use error::StoreError;
-pub use orders::{
-    DISPLAY_STATUSES, InsertOutcome, NewOrder, OrderCounts, OrderFilter, OrderItem, OrderRow,
-    OrderStatus,
-};
+pub use order_lists::{DISPLAY_STATUSES, OrderCounts, OrderFilter};
+pub use orders::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
 pub use payments::{Refusal, SettleOutcome, Settlement};
 pub use reconciliation::{Finding, RETRY_RESOLUTION, StoredBill, SucceededRefund};
 pub use refunds::{HoldOutcome, NewRefund, RefundChange, RefundResult, RefundRow, RefundState};
 
 /// The hot statements as the store runs them, for the load driver's plans and ceiling.
 pub mod sql {
-    pub use crate::store::orders::claim_due_statement;
+    pub use crate::store::order_checks::claim_due_statement;
     pub use crate::store::payments::{INSERT_EVENT, PAY, pay_statement};
 }
 pub use products::Product;

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use wxpay_core::RefundStatus;
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 /// A refund's state here. `pending`: WeChat has not accepted it yet (the identical
 /// request is sent again); `abnormal` is not final.
@@ -148,93 +148,6 @@ pub enum RefundChange {
 }
 
 impl Store {
-    /// Records a pending refund and takes its hold on the order, or says why not.
-    pub async fn create_refund(&self, refund: &NewRefund<'_>) -> Result<HoldOutcome, StoreError> {
-        let mut conn = self.write_conn().await?;
-        let mut tx = conn.begin().await?;
-        if let Some((key, _)) = refund.idempotency {
-            let used = sqlx::query(
-                "SELECT out_refund_no, request_hash FROM refunds \
-                 WHERE order_no = $1 AND idempotency_key = $2",
-            )
-            .bind(refund.order_no)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = used {
-                return Ok(HoldOutcome::KeyUsed {
-                    out_refund_no: row.try_get(0)?,
-                    request_hash: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                });
-            }
-        }
-        let held = sqlx::query(
-            "UPDATE orders SET refund_held_fen = refund_held_fen + $1, updated_at = $2 \
-             WHERE order_no = $3 AND status = 'paid' AND $1 <= amount_fen - refund_held_fen",
-        )
-        .bind(refund.amount_fen)
-        .bind(refund.now)
-        .bind(refund.order_no)
-        .execute(&mut *tx)
-        .await?;
-        if held.rows_affected() == 0 {
-            let row = sqlx::query(
-                "SELECT status, amount_fen - refund_held_fen FROM orders WHERE order_no = $1",
-            )
-            .bind(refund.order_no)
-            .fetch_optional(&mut *tx)
-            .await?;
-            return Ok(match row {
-                Some(row) if row.try_get::<String, _>(0)? == "paid" => HoldOutcome::TooMuch {
-                    refundable: row.try_get(1)?,
-                },
-                _ => HoldOutcome::NotPaid,
-            });
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO refunds (out_refund_no, order_no, amount_fen, reason, status, request, \
-               idempotency_key, request_hash, created_at, updated_at, next_check_at) \
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $8, $9)",
-        )
-        .bind(refund.out_refund_no)
-        .bind(refund.order_no)
-        .bind(refund.amount_fen)
-        .bind(refund.reason)
-        .bind(refund.request)
-        .bind(refund.idempotency.map(|(key, _)| key))
-        .bind(refund.idempotency.map(|(_, hash)| hash))
-        .bind(refund.now)
-        .bind(refund.next_check_at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tx.commit().await?;
-                Ok(HoldOutcome::Created)
-            }
-            // The same key raced in from another request: its refund stands, this one
-            // (and its hold) rolls back.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                drop(tx);
-                drop(conn);
-                let key = refund.idempotency.map(|(key, _)| key).unwrap_or_default();
-                let row = sqlx::query(
-                    "SELECT out_refund_no, request_hash FROM refunds \
-                     WHERE order_no = $1 AND idempotency_key = $2",
-                )
-                .bind(refund.order_no)
-                .bind(key)
-                .fetch_one(self.pool())
-                .await?;
-                Ok(HoldOutcome::KeyUsed {
-                    out_refund_no: row.try_get(0)?,
-                    request_hash: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                })
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
     pub async fn refund(&self, out_refund_no: &str) -> Result<Option<RefundRow>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE out_refund_no = $1"
@@ -393,68 +306,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(change)
-    }
-
-    /// A check of a refund got no answer: retried at `retry_at` (None: given up on, off
-    /// the work list; the refund stays as it is for an operator).
-    pub async fn refund_check_failed(
-        &self,
-        out_refund_no: &str,
-        failures: i64,
-        retry_at: Option<i64>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE refunds SET check_failures = $1, next_check_at = $2 \
-             WHERE out_refund_no = $3 AND next_check_at IS NOT NULL",
-        )
-        .bind(failures)
-        .bind(retry_at)
-        .bind(out_refund_no)
-        .execute(&mut *self.write_conn().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// A check answered, the refund not final yet: asked again at `next_at`.
-    pub async fn refund_check_answered(
-        &self,
-        out_refund_no: &str,
-        next_at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE refunds SET check_failures = 0, next_check_at = $1 \
-             WHERE out_refund_no = $2 AND next_check_at IS NOT NULL",
-        )
-        .bind(next_at)
-        .bind(out_refund_no)
-        .execute(&mut *self.write_conn().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// Claims due refunds on the reconciler's work list (as `claim_due` for orders).
-    pub async fn claim_due_refunds(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let lock = match self.backend() {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let rows = sqlx::query(&format!(
-            "UPDATE refunds SET next_check_at = $1 WHERE out_refund_no IN ( \
-               SELECT out_refund_no FROM refunds WHERE next_check_at IS NOT NULL \
-               AND next_check_at <= $2 ORDER BY next_check_at LIMIT $3 {lock}) \
-             RETURNING out_refund_no"
-        ))
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *self.write_conn().await?)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }
 

@@ -9,14 +9,14 @@
 mod refund;
 mod v2;
 mod v3;
+mod verdict;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
-use crate::payments::note_settlement;
 use crate::state::AppState;
-use crate::store::{Refusal, SettleOutcome, Settlement};
+use verdict::Verdict;
 
 /// An oversized body is read (and dropped) up to this much so the failure reply reaches
 /// the sender; a larger one is cut off.
@@ -24,49 +24,6 @@ const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Outcomes of notifies that recorded a payment (and logged it).
 const RECORDED: [&str; 3] = ["paid", "late_payment", "double_payment"];
-
-/// What happened to one notify: the HTTP status, the metric label and why.
-pub(super) struct Verdict {
-    status: StatusCode,
-    outcome: &'static str,
-    reason: &'static str,
-    /// A refund notify (counted apart from payment notifies).
-    refund: bool,
-}
-
-impl Verdict {
-    fn accepted(outcome: &'static str) -> Verdict {
-        Verdict::acknowledged(outcome, "")
-    }
-
-    /// Acknowledged, with a note for the log.
-    fn acknowledged(outcome: &'static str, reason: &'static str) -> Verdict {
-        Verdict {
-            status: StatusCode::OK,
-            outcome,
-            reason,
-            refund: false,
-        }
-    }
-
-    fn for_refund(mut self) -> Verdict {
-        self.refund = true;
-        self
-    }
-
-    fn refused(status: StatusCode, outcome: &'static str, reason: &'static str) -> Verdict {
-        Verdict {
-            status,
-            outcome,
-            reason,
-            refund: false,
-        }
-    }
-
-    fn is_acknowledged(&self) -> bool {
-        self.status == StatusCode::OK
-    }
-}
 
 /// `POST /wechat/pay/notify`.
 pub(super) async fn receive_v2(
@@ -199,55 +156,4 @@ async fn read_body(
         return Err(too_large());
     }
     Ok(body)
-}
-
-/// Records a verified payment exactly once and says what to answer.
-async fn record(state: &AppState, settlement: &Settlement<'_>) -> Verdict {
-    let outcome = match state.store.settle(settlement).await {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            // Not acknowledged: WeChat will retry, and the reconciler also looks.
-            tracing::error!(order_no = %settlement.order_no, %error, "notify: cannot record the payment");
-            return Verdict::refused(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "temporary failure",
-            );
-        }
-    };
-    note_settlement(
-        state,
-        "notify",
-        settlement.order_no,
-        settlement.transaction_id,
-        outcome,
-    );
-    if matches!(
-        outcome,
-        SettleOutcome::Paid { late: true } | SettleOutcome::AlreadyRecorded
-    ) {
-        crate::refunds::refund_late_payment(state, settlement.order_no).await;
-    }
-    match outcome {
-        SettleOutcome::Paid { late: false } => Verdict::accepted("paid"),
-        SettleOutcome::Paid { late: true } => Verdict::accepted("late_payment"),
-        SettleOutcome::ExtraPayment => Verdict::accepted("double_payment"),
-        SettleOutcome::AlreadyRecorded => Verdict::accepted("duplicate"),
-        SettleOutcome::Refused(refusal) => refused(refusal),
-    }
-}
-
-/// The failure for a verified notify that does not match our records.
-fn refused(refusal: Refusal) -> Verdict {
-    let reason = refusal.reason();
-    match refusal {
-        Refusal::UnknownOrder => Verdict::refused(StatusCode::NOT_FOUND, "unknown_order", reason),
-        Refusal::SignType => Verdict::refused(StatusCode::BAD_REQUEST, "bad_signature", reason),
-        Refusal::Mismatch(_) => Verdict::refused(StatusCode::BAD_REQUEST, "mismatch", reason),
-        // The records disagree with WeChat (its transaction ids are unique): not
-        // acknowledged, so WeChat keeps the evidence coming while an operator looks.
-        Refusal::TransactionConflict => {
-            Verdict::refused(StatusCode::CONFLICT, "transaction_conflict", reason)
-        }
-    }
 }

@@ -12,8 +12,7 @@ use wxpay_core::v3::VerifiedNotify;
 use wxpay_core::v3::notify::NotifyError;
 use wxpay_core::{Fen, RefundStatus};
 
-use super::Verdict;
-use super::v3::refused;
+use super::verdict::{Verdict, refused};
 use crate::refunds;
 use crate::state::AppState;
 use crate::store::{RefundChange, RefundState};

@@ -8,7 +8,7 @@ use wxpay_core::v2::notify::{NotifyError, UnverifiedPayNotify};
 use wxpay_core::v2::reply;
 use wxpay_core::v2::xml::XmlParser;
 
-use super::{Verdict, record};
+use super::verdict::{Verdict, record};
 use crate::base::clock::now_ms;
 use crate::state::AppState;
 use crate::store::Settlement;

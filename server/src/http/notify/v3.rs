@@ -11,7 +11,7 @@ use wxpay_core::v3::notify::NotifyError;
 use wxpay_core::v3::verify::SignatureHeaders;
 use wxpay_core::v3::{VerifiedNotify, VerifyError};
 
-use super::{Verdict, record};
+use super::verdict::{Verdict, record, refused};
 use crate::base::clock::now_ms;
 use crate::state::AppState;
 use crate::store::Settlement;
@@ -25,10 +25,6 @@ pub(super) fn reply(verdict: &Verdict) -> HttpResponse {
         HttpResponse::build(verdict.status)
             .json(json!({ "code": "FAIL", "message": verdict.reason }))
     }
-}
-
-pub(super) fn refused(outcome: &'static str, reason: &'static str) -> Verdict {
-    Verdict::refused(StatusCode::BAD_REQUEST, outcome, reason)
 }
 
 /// Each way a signature fails, its own metric label.

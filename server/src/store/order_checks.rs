@@ -1,0 +1,105 @@
+//! The reconciler's work list of orders: claimed in batches (one instance each), or one
+//! at a time by a reader who found it stale, and rescheduled after WeChat answered or
+//! failed to.
+
+use sqlx::Row;
+
+use super::{Backend, Store, StoreError};
+
+impl Store {
+    /// Claims one order's check with WeChat for a reader who found it stale: only the
+    /// caller whose view of `last_checked_at` is still current wins, so concurrent
+    /// readers (on any instance) cause one orderquery, not one each.
+    pub async fn claim_check(
+        &self,
+        order_no: &str,
+        seen_last_checked_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET last_checked_at = $1 WHERE order_no = $2 AND last_checked_at = $3",
+        )
+        .bind(now)
+        .bind(order_no)
+        .bind(seen_last_checked_at)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Claims up to `limit` orders that are due on the reconciler's work list, leasing
+    /// each until `lease_until` (a crashed instance's claims come back then). On
+    /// PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several instances claim disjoint
+    /// batches at the same time; SQLite has a single writer.
+    pub async fn claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(&claim_due_statement(self.backend()))
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *self.write_conn().await?)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// WeChat answered a check: the next one is at `next_at` (if the order is still on
+    /// the work list: an answer that settled or closed it took it off).
+    pub async fn check_answered(
+        &self,
+        order_no: &str,
+        now: i64,
+        next_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET last_checked_at = $1, check_failures = 0, next_check_at = $2 \
+             WHERE order_no = $3 AND next_check_at IS NOT NULL",
+        )
+        .bind(now)
+        .bind(next_at)
+        .bind(order_no)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// A check got no answer: the `failures`-th in a row. Retried at `retry_at`, or, when
+    /// that is None, given up on: off the work list and flagged for an operator.
+    pub async fn check_failed(
+        &self,
+        order_no: &str,
+        failures: i64,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET check_failures = $1, next_check_at = $2, needs_attention = $3 \
+             WHERE order_no = $4 AND next_check_at IS NOT NULL",
+        )
+        .bind(failures)
+        .bind(retry_at)
+        .bind(i64::from(retry_at.is_none()))
+        .bind(order_no)
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(())
+    }
+}
+
+/// The reconciler's claim, as each backend runs it (the load driver explains the same
+/// text): $1 lease_until, $2 now, $3 limit. The partial index `orders_due` holds exactly
+/// the orders on the work list, so a pass costs log N whatever the history.
+pub fn claim_due_statement(backend: Backend) -> String {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    format!(
+        "UPDATE orders SET next_check_at = $1 WHERE order_no IN ( \
+           SELECT order_no FROM orders WHERE next_check_at IS NOT NULL AND next_check_at <= $2 \
+           ORDER BY next_check_at LIMIT $3 {lock}) \
+         RETURNING order_no"
+    )
+}
