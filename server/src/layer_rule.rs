@@ -26,37 +26,40 @@ fn rank(layer: &str) -> Option<usize> {
 }
 
 /// The layers a file's code names: `crate::x`, and `super::` chains that climb out of
-/// the file's folder (`folders` is the file's path below `src/`, without the file).
+/// the file's folder (`folders` is the file's path below `src/`, without the file). A
+/// `use` group may span lines, so the code is read whole, its `//` comments dropped.
 fn named_layers(code: &str, folders: &[&str], is_mod_rs: bool) -> Vec<(usize, String)> {
+    let code: String = code
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let line_of = |at: usize| code[..at].matches('\n').count() + 1;
     let mut named = Vec::new();
-    for (index, line) in code.lines().enumerate() {
-        let line = line.split("//").next().unwrap_or_default();
-        let mut rest = line;
-        while let Some(at) = rest.find("crate::") {
-            let after = &rest[at + "crate::".len()..];
-            named.extend(first_names(after).into_iter().map(|n| (index + 1, n)));
-            rest = after;
+    for (at, _) in code.match_indices("crate::") {
+        let names = first_names(&code[at + "crate::".len()..]);
+        named.extend(names.into_iter().map(|n| (line_of(at), n)));
+    }
+    // A `mod.rs` is its folder: its `super` is the folder above.
+    let module_depth = folders.len() + usize::from(!is_mod_rs);
+    let mut from = 0;
+    while let Some(found) = code[from..].find("super::") {
+        let at = from + found;
+        let mut after = &code[at..];
+        let mut depth = 0;
+        while let Some(next) = after.strip_prefix("super::") {
+            depth += 1;
+            after = next;
         }
-        let mut rest = line;
-        while let Some(at) = rest.find("super::") {
-            let mut after = &rest[at..];
-            let mut depth = 0;
-            while let Some(next) = after.strip_prefix("super::") {
-                depth += 1;
-                after = next;
-            }
-            // A `mod.rs` is its folder: its `super` is the folder above.
-            let module_depth = folders.len() + usize::from(!is_mod_rs);
-            if depth >= module_depth {
-                named.extend(first_names(after).into_iter().map(|n| (index + 1, n)));
-            }
-            rest = after;
+        if depth >= module_depth {
+            named.extend(first_names(after).into_iter().map(|n| (line_of(at), n)));
         }
+        from = code.len() - after.len();
     }
     named
 }
 
-/// `x::...` gives `x`; `{x, y::z}` gives both.
+/// `x::...` gives `x`; `{x, y::{z, w}}` gives `x` and `y` (a group may span lines).
 fn first_names(path: &str) -> Vec<String> {
     let ident = |s: &str| -> String {
         s.trim_start()
@@ -64,17 +67,22 @@ fn first_names(path: &str) -> Vec<String> {
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect()
     };
-    match path.strip_prefix('{') {
-        Some(group) => group
-            .split('}')
-            .next()
-            .unwrap_or_default()
-            .split(',')
-            .map(ident)
-            .filter(|n| !n.is_empty() && n != "self")
-            .collect(),
-        None => vec![ident(path)],
+    let Some(group) = path.strip_prefix('{') else {
+        return vec![ident(path)];
+    };
+    let mut names = vec![ident(group)];
+    let mut depth = 0;
+    for (at, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => names.push(ident(&group[at + 1..])),
+            _ => {}
+        }
     }
+    names.retain(|n| !n.is_empty() && n != "self");
+    names
 }
 
 /// Every upward import in one file, as a sentence each.
@@ -154,11 +162,12 @@ fn an_upward_import_is_caught_in_every_spelling() {
         "use crate::http::auth::CurrentUser;",
         "    let x = crate::payments::sync(state);",
         "use crate::{base::clock, ops};",
+        "use crate::{\n    base::{clock, ids},\n    http::auth,\n};",
     ];
     for code in upward {
         let found = upward_imports(Path::new("store/orders.rs"), code);
         assert_eq!(found.len(), 1, "{code}: {found:?}");
-        assert!(found[0].contains("store/orders.rs:1"), "{found:?}");
+        assert!(found[0].contains("store/orders.rs:"), "{found:?}");
     }
     // Climbing out of the folder with `super` names the layer above as well.
     let found = upward_imports(Path::new("wechat/mod.rs"), "use super::state::AppState;");
