@@ -156,7 +156,7 @@ mod tests {
     const MCH_ID: &str = "10000100";
 
     fn v3_defaults() -> V3Settings {
-        super::super::Settings::load(None).unwrap().wechat.v3
+        crate::config::Settings::load(None).unwrap().wechat.v3
     }
 
     fn material() -> SandboxTls {

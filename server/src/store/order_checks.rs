@@ -37,7 +37,20 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(&claim_due_statement(self.backend()))
+        let statement = claim_due_statement(self.backend());
+        self.claim_work(&statement, now, lease_until, limit).await
+    }
+
+    /// Runs a work list's claim (`work_list_claim`): the keys it leased until
+    /// `lease_until`, at most `limit` of those due at `now`.
+    pub(super) async fn claim_work(
+        &self,
+        statement: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(statement)
             .bind(lease_until)
             .bind(now)
             .bind(limit)
@@ -92,14 +105,21 @@ impl Store {
 /// text): $1 lease_until, $2 now, $3 limit. The partial index `orders_due` holds exactly
 /// the orders on the work list, so a pass costs log N whatever the history.
 pub fn claim_due_statement(backend: Backend) -> String {
+    work_list_claim(backend, "orders", "order_no")
+}
+
+/// A work list's claim (orders or refunds: fixed names, never input): moves the due
+/// rows' `next_check_at` to the lease and returns their keys. On PostgreSQL concurrent
+/// claims skip each other's rows instead of waiting for them.
+pub(super) fn work_list_claim(backend: Backend, table: &str, key: &str) -> String {
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     format!(
-        "UPDATE orders SET next_check_at = $1 WHERE order_no IN ( \
-           SELECT order_no FROM orders WHERE next_check_at IS NOT NULL AND next_check_at <= $2 \
+        "UPDATE {table} SET next_check_at = $1 WHERE {key} IN ( \
+           SELECT {key} FROM {table} WHERE next_check_at IS NOT NULL AND next_check_at <= $2 \
            ORDER BY next_check_at LIMIT $3 {lock}) \
-         RETURNING order_no"
+         RETURNING {key}"
     )
 }

@@ -1,9 +1,8 @@
 //! The reconciler's work list of refunds not final yet: claimed in batches, and
 //! rescheduled after WeChat answered or failed to (as `order_checks` for orders).
 
-use sqlx::Row;
-
-use super::{Backend, Store, StoreError};
+use super::order_checks::work_list_claim;
+use super::{Store, StoreError};
 
 impl Store {
     /// A check of a refund got no answer: retried at `retry_at` (None: given up on, off
@@ -50,21 +49,7 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let lock = match self.backend() {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let rows = sqlx::query(&format!(
-            "UPDATE refunds SET next_check_at = $1 WHERE out_refund_no IN ( \
-               SELECT out_refund_no FROM refunds WHERE next_check_at IS NOT NULL \
-               AND next_check_at <= $2 ORDER BY next_check_at LIMIT $3 {lock}) \
-             RETURNING out_refund_no"
-        ))
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *self.write_conn().await?)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        let statement = work_list_claim(self.backend(), "refunds", "out_refund_no");
+        self.claim_work(&statement, now, lease_until, limit).await
     }
 }
