@@ -5,7 +5,7 @@
 use std::path::Path;
 
 /// The layers from the bottom up; each may use those before it, never those after.
-const LAYERS: [&str; 13] = [
+const LAYERS: [&str; 14] = [
     "base",
     "config",
     "store",
@@ -16,6 +16,7 @@ const LAYERS: [&str; 13] = [
     "payments",
     "orders",
     "reconciliation",
+    "webhooks",
     "http",
     "app",
     "ops",

@@ -22,6 +22,7 @@ pub mod orders;
 pub mod payments;
 pub mod reconciliation;
 pub mod refunds;
+pub mod webhooks;
 // Layer 6: HTTP.
 pub mod http;
 // Layer 7: the application, built and run.

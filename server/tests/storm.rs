@@ -2,7 +2,7 @@
 //! across 3 instances sharing one PostgreSQL (and one instance on SQLite); the same with
 //! API v3 notifies (RSA-signed, AES-GCM), on 2 instances sharing PostgreSQL and on
 //! SQLite. Every order ends paid exactly once, one payment event per transaction_id,
-//! every genuine notify acknowledged, none lost.
+//! every genuine notify acknowledged, none lost, and one `order.paid` event per order.
 
 // Test code: a panic here is a failed test, not a crashed server.
 #![allow(
@@ -26,7 +26,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use sqlx::Row;
 use wxpay_core::v3::testing::SignedNotify;
-use wxpay_server::store::{InsertOutcome, NewOrder, OrderItem};
+use wxpay_server::store::{InsertOutcome, KeyScope, NewOrder, OrderItem};
 use wxpay_sim::config::KeyMode;
 
 const ORDERS: usize = 1000;
@@ -102,6 +102,9 @@ async fn storm(db: Db, instances: usize, v3: bool) {
                 next_check_at: now + 3_600_000,
                 items: &item,
                 idempotency: None,
+                key_scope: KeyScope::User,
+                reference: None,
+                attach: None,
             })
             .await
             .unwrap();
@@ -154,6 +157,19 @@ async fn storm(db: Db, instances: usize, v3: bool) {
     assert_eq!(
         (events, transactions, orders),
         (ORDERS as i64, ORDERS as i64, ORDERS as i64)
+    );
+    // The outbox: one order.paid event per paid order, none for the duplicates.
+    let row = sqlx::query(
+        "SELECT COUNT(*), COUNT(DISTINCT order_no) FROM events WHERE type = 'order.paid'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let (announced, announced_orders): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(
+        (announced, announced_orders),
+        (ORDERS as i64, ORDERS as i64),
+        "every change has its event, and only one"
     );
     let mut paid_total = 0;
     let mut duplicates = 0;

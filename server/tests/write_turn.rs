@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use wxpay_server::config::DatabaseSettings;
-use wxpay_server::store::{InsertOutcome, NewOrder, OrderItem, OrderStatus, Store};
+use wxpay_server::store::{InsertOutcome, KeyScope, NewOrder, OrderItem, OrderStatus, Store};
 
 const WRITERS: usize = 24;
 
@@ -62,12 +62,16 @@ async fn concurrent_writers_on_one_sqlite_connection_all_finish() {
                         next_check_at: now + 3_600_000,
                         items: &item,
                         idempotency: Some(("one-key", "same-request")),
+                        key_scope: KeyScope::User,
+                        reference: None,
+                        attach: None,
                     })
                     .await
                     .unwrap();
                 let winner = match outcome {
                     InsertOutcome::Inserted => order_no,
                     InsertOutcome::KeyUsed { order_no, .. } => order_no,
+                    InsertOutcome::ReferenceUsed { .. } => panic!("no reference was sent"),
                 };
                 store
                     .set_prepay(&winner, &format!("wx{i}"), now + 60_000, now)

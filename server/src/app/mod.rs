@@ -18,7 +18,9 @@ use crate::reconciliation::reconciler;
 use crate::state::AppState;
 use crate::state::limits::Limits;
 use crate::state::metrics::Metrics;
+use crate::store::EventPolicy;
 use crate::store::Store;
+use crate::webhooks::deliver::{self, Deliverer};
 use crate::wechat::{Gateways, V2Gateway, V3Gateway};
 
 /// Where WeChat should send notifies.
@@ -152,9 +154,17 @@ impl Application {
     /// Serves, with the reconciler beside it, until stopped through the handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(reconciler::run(self.state.clone()));
+        let deliverer = match Deliverer::new(&self.state) {
+            Ok(Some(deliverer)) => Some(tokio::spawn(deliver::run(self.state.clone(), deliverer))),
+            Ok(None) => None,
+            Err(error) => return Err(std::io::Error::other(error.to_string())),
+        };
         let metrics = self.metrics_server.map(|(server, _)| tokio::spawn(server));
         let result = self.server.await;
         reconciler.abort();
+        if let Some(deliverer) = deliverer {
+            deliverer.abort();
+        }
         if let Some(metrics) = metrics {
             // Stopped through the same handle; its result adds nothing.
             let _ = metrics.await;
@@ -170,7 +180,12 @@ impl Application {
 /// one-off commands (`wxpay reconcile`) work with.
 pub async fn app_state(settings: Settings, notify_base: &str) -> anyhow::Result<AppState> {
     let credentials = settings.credentials()?;
-    let store = Store::connect(&settings.database).await?;
+    let store = Store::connect(&settings.database)
+        .await?
+        .with_event_policy(EventPolicy {
+            record: settings.events.record,
+            deliver: settings.webhooks.enabled(),
+        });
     store.migrate().await?;
     if let Some(path) = &settings.orders.catalog {
         for sku in store.replace_catalog(&catalog::load(path)?).await? {

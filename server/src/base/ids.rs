@@ -58,6 +58,11 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     base16ct::lower::encode_string(&Sha256::digest(bytes))
 }
 
+/// An event's id (`webhook-id`): `evt_` + 24 random letters and digits.
+pub(crate) fn event_id() -> String {
+    format!("evt_{}", draw(ALNUM, 24))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@ use secrecy::ExposeSecret;
 
 use super::error::ConfigError;
 use super::sections::Settings;
+use super::webhooks::{MIN_WEBHOOK_KEY_BYTES, webhook_key};
+use secrecy::SecretString;
 
 /// The sandbox's admin token when the configuration sets none: documented, not a secret
 /// (the sandbox moves no money), so refunds work out of the box; production refuses it.
@@ -30,8 +32,56 @@ const MIN_ORDER_TTL_SECS: u64 = 5 * 60;
 const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 impl Settings {
+    /// The webhook secrets that are set, by key.
+    fn webhook_secrets(&self) -> impl Iterator<Item = (&'static str, &SecretString)> {
+        [
+            ("webhooks.secret", self.webhooks.secret.as_ref()),
+            (
+                "webhooks.secret_previous",
+                self.webhooks.secret_previous.as_ref(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, secret)| secret.map(|s| (key, s)))
+    }
+
+    /// A webhook endpoint needs a secret, recorded events and a retry schedule; every
+    /// secret must be a Standard Webhooks one.
+    fn validate_webhooks(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_owned(),
+        };
+        for (key, secret) in self.webhook_secrets() {
+            webhook_key(secret).map_err(|reason| invalid(key, &reason))?;
+        }
+        let hooks = &self.webhooks;
+        if hooks.url.is_none() {
+            return Ok(());
+        }
+        if hooks.secret.is_none() {
+            return Err(invalid(
+                "webhooks.secret",
+                "is required with webhooks.url: receivers verify every delivery with it",
+            ));
+        }
+        if !self.events.record {
+            return Err(invalid(
+                "events.record",
+                "is false, so there would be nothing to deliver to webhooks.url",
+            ));
+        }
+        if hooks.timeout_secs == 0 || hooks.batch == 0 || hooks.poll_interval_ms == 0 {
+            return Err(invalid(
+                "webhooks",
+                "timeout_secs, batch and poll_interval_ms must be above 0",
+            ));
+        }
+        Ok(())
+    }
+
     /// Every URL setting, by key.
-    fn url_settings(&self) -> [(&'static str, Option<&str>); 4] {
+    fn url_settings(&self) -> [(&'static str, Option<&str>); 5] {
         let w = &self.wechat;
         [
             (
@@ -44,6 +94,7 @@ impl Settings {
                 "wechat.refund_tls.base_url",
                 w.refund_tls.base_url.as_deref(),
             ),
+            ("webhooks.url", self.webhooks.url.as_deref()),
         ]
     }
 
@@ -86,6 +137,7 @@ impl Settings {
                 reason: "must be an hour of the day, 0-23 (Beijing time)".into(),
             });
         }
+        self.validate_webhooks()?;
         if description.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "orders.description",
@@ -149,6 +201,17 @@ impl Settings {
                     &format!(
                         "is shorter than {MIN_ADMIN_TOKEN_CHARS} characters: it can refund \
                          every order (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+        }
+        for (key, secret) in self.webhook_secrets() {
+            if webhook_key(secret).map_or(0, |k| k.len()) < MIN_WEBHOOK_KEY_BYTES {
+                return Err(unsafe_key(
+                    key,
+                    &format!(
+                        "holds fewer than {MIN_WEBHOOK_KEY_BYTES} random bytes: it proves your \
+                         webhooks are ours (e.g. `echo whsec_$(openssl rand -base64 32)`)"
                     ),
                 ));
             }

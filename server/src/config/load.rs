@@ -58,6 +58,16 @@ daily = true
 hour = 10
 unfinished_days = false
 
+[webhooks]
+timeout_secs = 10
+retry_schedule_ms = [5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]
+poll_interval_ms = 1000
+batch = 16
+
+[events]
+record = true
+retention_days = 30
+
 [limits]
 login_per_ip_per_minute = 60
 orders_per_user_per_minute = 30

@@ -16,6 +16,7 @@ mod sections;
 mod tests;
 pub mod tls;
 pub mod v3;
+mod webhooks;
 
 pub use checks::{MAX_BODY_BYTES, SANDBOX_ADMIN_TOKEN};
 pub use credentials::{ApiVersion, Credentials};
@@ -27,3 +28,6 @@ pub use sections::{
 };
 pub use tls::{RefundTls, RefundTlsSettings};
 pub use v3::V3Settings;
+pub use webhooks::{
+    EventSettings, MIN_WEBHOOK_KEY_BYTES, WEBHOOK_SECRET_PREFIX, WebhookSettings, webhook_key,
+};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::tls::RefundTlsSettings;
 use super::v3::V3Settings;
+use super::webhooks::{EventSettings, WebhookSettings};
 
 /// The whole configuration, a field a section of the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,6 +22,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub admin: AdminSettings,
     pub reconciliation: ReconciliationSettings,
+    pub webhooks: WebhookSettings,
+    pub events: EventSettings,
 }
 
 /// Reconciling WeChat's daily bills against the orders (`reconciliation/`).

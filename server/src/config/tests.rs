@@ -206,3 +206,70 @@ fn unknown_keys_in_a_section_are_refused() {
     let err = Settings::load(Some(&path)).unwrap_err().to_string();
     assert!(err.contains("api_kee"), "{err}");
 }
+
+/// A production instance with a webhook endpoint and a strong secret.
+fn with_webhooks() -> Settings {
+    let mut s = production();
+    s.webhooks.url = Some("https://shop.example.com/hooks/wxpay".into());
+    // 32 random bytes.
+    s.webhooks.secret = Some(SecretString::from(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7Tm8Sm2tfS0=",
+    ));
+    s
+}
+
+#[test]
+fn webhooks_need_a_standard_secret_and_production_https() {
+    assert!(with_webhooks().validate().is_ok());
+    assert!(with_webhooks().check_production(false).is_ok());
+    type Spoil = fn(&mut Settings);
+    // Refused in every mode.
+    let invalid: [(&str, Spoil); 5] = [
+        ("webhooks.secret", |s| s.webhooks.secret = None),
+        ("webhooks.secret", |s| {
+            s.webhooks.secret = Some(SecretString::from("MfKQ9r8GKYqrTwjUPD8ILPZIo2La"))
+        }),
+        ("webhooks.secret_previous", |s| {
+            s.webhooks.secret_previous = Some(SecretString::from("whsec_not base64!"))
+        }),
+        ("events.record", |s| s.events.record = false),
+        ("webhooks.url", |s| {
+            s.webhooks.url = Some("ftp://shop.example.com".into())
+        }),
+    ];
+    for (key, spoil) in invalid {
+        let mut settings = with_webhooks();
+        spoil(&mut settings);
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+        assert!(
+            !err.contains("MfKQ9r8GKYqrTwjUPD8"),
+            "the secret never shows: {err}"
+        );
+    }
+    // Refused in production only.
+    let unsafe_cases: [(&str, Spoil); 3] = [
+        ("webhooks.url", |s| {
+            s.webhooks.url = Some("http://shop.example.com/hooks".into())
+        }),
+        // 16 bytes: too few.
+        ("webhooks.secret", |s| {
+            s.webhooks.secret = Some(SecretString::from("whsec_AAECAwQFBgcICQoLDA0ODw=="))
+        }),
+        ("webhooks.secret_previous", |s| {
+            s.webhooks.secret_previous = Some(SecretString::from("whsec_AAECAwQFBgcICQoLDA0ODw=="))
+        }),
+    ];
+    for (key, spoil) in unsafe_cases {
+        let mut settings = with_webhooks();
+        spoil(&mut settings);
+        assert!(settings.validate().is_ok(), "{key}: fine for the sandbox");
+        let err = settings.check_production(false).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    // Without an endpoint, events are still recorded, delivered to no one.
+    let mut quiet = production();
+    quiet.webhooks.secret = None;
+    assert!(quiet.validate().is_ok());
+    assert!(quiet.events.record && !quiet.webhooks.enabled());
+}

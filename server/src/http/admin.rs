@@ -21,7 +21,8 @@ use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
 
 /// WeChat's limit on a refund's reason (v2 refund_desc, v3 reason).
 const MAX_REASON_CHARS: usize = 80;
-const MAX_LIST: i64 = 500;
+/// The largest `limit` of an admin list.
+pub(super) const MAX_LIST: i64 = 500;
 
 /// An authenticated admin caller.
 #[derive(Debug)]
@@ -58,6 +59,19 @@ impl FromRequest for Admin {
 /// The routes, when `admin.token` is set.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/admin/orders", web::get().to(list_orders))
+        .route(
+            "/v1/admin/orders",
+            web::post().to(super::merchant_orders::create),
+        )
+        .route("/v1/admin/events", web::get().to(super::admin_events::list))
+        .route(
+            "/v1/admin/events/{id}",
+            web::get().to(super::admin_events::get),
+        )
+        .route(
+            "/v1/admin/events/{id}/redeliver",
+            web::post().to(super::admin_events::redeliver),
+        )
         .route(
             "/v1/admin/orders/{order_no}/refunds",
             web::post().to(create_refund),
@@ -97,6 +111,10 @@ struct AdminOrder<'a> {
     paid_at: Option<String>,
     /// `v2` or `v3`: the API the order lives on.
     api: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attach: Option<&'a str>,
 }
 
 impl<'a> AdminOrder<'a> {
@@ -116,6 +134,8 @@ impl<'a> AdminOrder<'a> {
             created_at: rfc3339(order.created_at),
             paid_at: order.paid_at.map(rfc3339),
             api: crate::wechat::api_of(order).as_str(),
+            reference: order.reference.as_deref(),
+            attach: order.attach.as_deref(),
         }
     }
 }
@@ -126,10 +146,12 @@ pub(super) struct ListQuery {
     status: Option<String>,
     late_payment: Option<bool>,
     needs_attention: Option<bool>,
+    /// The merchant's own order id.
+    reference: Option<String>,
     limit: Option<i64>,
 }
 
-/// `GET /v1/admin/orders?status=&late_payment=&needs_attention=&limit=`.
+/// `GET /v1/admin/orders?status=&late_payment=&needs_attention=&reference=&limit=`.
 async fn list_orders(
     _: Admin,
     state: web::Data<AppState>,
@@ -162,6 +184,7 @@ async fn list_orders(
             status,
             late_payment: query.late_payment,
             needs_attention: query.needs_attention,
+            reference: query.reference.as_deref(),
             limit,
         })
         .await?;

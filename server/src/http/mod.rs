@@ -5,12 +5,14 @@
 
 pub(crate) mod access_log;
 mod admin;
+mod admin_events;
 pub(crate) mod auth;
 mod debug_page;
 mod error_response;
 mod health;
 mod login;
 mod me;
+mod merchant_orders;
 mod notify;
 mod orders;
 mod payment_config;

@@ -7,11 +7,11 @@ use crate::base::clock::rfc3339;
 use crate::base::error::ApiError;
 use crate::base::ids;
 use crate::http::auth::CurrentUser;
-use crate::orders::create::{Payer, create_order, reload};
+use crate::orders::create::{OrderAsk, Payer, create_order, reload};
 use crate::orders::pricing::{self, CartLine};
 use crate::payments::{self, Attempt};
 use crate::state::AppState;
-use crate::store::{OrderItem, OrderRow, OrderStatus};
+use crate::store::{KeyScope, OrderItem, OrderRow, OrderStatus};
 use crate::wechat::PaymentParams;
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -20,10 +20,13 @@ pub(super) struct CreateOrder {
     items: Vec<CartLine>,
 }
 
-/// An order as its owner sees it.
+/// An order as its owner sees it (and the merchant's backend that created it).
 #[derive(Debug, Serialize)]
-struct OrderView {
+pub(super) struct OrderView {
     order_no: String,
+    /// The merchant's own order id (orders its backend created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
     amount_fen: i64,
     /// `OrderStatus`, or for a paid order WeChat refunded `partially_refunded` /
     /// `refunded`.
@@ -53,7 +56,7 @@ fn is_zero(fen: &i64) -> bool {
     *fen == 0
 }
 
-async fn view(
+pub(super) async fn view(
     state: &AppState,
     order: &OrderRow,
     payment: Option<PaymentParams>,
@@ -63,13 +66,14 @@ async fn view(
 }
 
 /// The view when the lines are already at hand (just priced), saving a query.
-fn view_with_items(
+pub(super) fn view_with_items(
     order: &OrderRow,
     items: Vec<OrderItem>,
     payment: Option<PaymentParams>,
 ) -> OrderView {
     OrderView {
         order_no: order.order_no.clone(),
+        reference: order.reference.clone(),
         amount_fen: order.amount_fen,
         status: order.display_status(),
         refunded_fen: order.refunded_fen,
@@ -114,12 +118,21 @@ pub(super) async fn create(
             .unwrap_or_default()
             .as_bytes(),
     );
-    let payer = Payer {
-        user_id: user.0.user_id,
-        openid: &user.0.openid,
+    let ask = OrderAsk {
+        payer: Payer {
+            user_id: user.0.user_id,
+            openid: &user.0.openid,
+        },
+        items: &items,
+        total,
+        description: None,
+        ttl_ms: None,
+        reference: None,
+        attach: None,
+        idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
+        key_scope: KeyScope::User,
     };
-    let idempotency = key.as_deref().map(|k| (k, fingerprint.as_str()));
-    let created = create_order(&state, &payer, &items, total, idempotency).await?;
+    let created = create_order(&state, &ask).await?;
     let (order, payment) = (created.order, created.payment);
     if created.replayed {
         let view = view(&state, &order, payment).await?;

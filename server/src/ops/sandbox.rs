@@ -87,6 +87,12 @@ pub fn prepare(
     });
     // The simulator's bills exist at once: today can be reconciled.
     settings.reconciliation.unfinished_days = true;
+    // Webhook retries on a minute's scale instead of an hour's: the first ones come
+    // within seconds, so a receiver being written sees them.
+    let schedule = &mut settings.webhooks.retry_schedule_ms;
+    for pause in schedule.iter_mut() {
+        *pause = (*pause / SANDBOX_RETRY_SPEED_UP).max(100);
+    }
     let admin_token = settings
         .admin
         .token
@@ -108,6 +114,9 @@ pub fn prepare(
         default_admin,
     })
 }
+
+/// How much faster the sandbox retries webhooks than production.
+const SANDBOX_RETRY_SPEED_UP: u64 = 60;
 
 /// Points `[wechat.refund_tls]` at the simulator's `/secapi` listener with the merchant
 /// certificate it issued (v2 refunds then work out of the box).

@@ -10,7 +10,7 @@ use crate::base::ids;
 use crate::base::telemetry::record_order;
 use crate::payments::{self, Attempt};
 use crate::state::AppState;
-use crate::store::{InsertOutcome, NewOrder, OrderItem, OrderRow};
+use crate::store::{InsertOutcome, KeyScope, NewOrder, OrderItem, OrderRow};
 use crate::wechat::{NewPrepay, PaymentParams};
 
 /// Who pays: a user of this server and their openid.
@@ -28,21 +28,45 @@ pub(crate) struct Created {
     pub replayed: bool,
 }
 
-/// Creates the order for `items` (already priced: `total`), or for a key used before
-/// with the same request (`idempotency`: the key and the request's fingerprint) returns
-/// that order; the same key with another request is refused.
+/// What to create: who pays, what for, and how the order is told apart.
+pub(crate) struct OrderAsk<'a> {
+    pub payer: Payer<'a>,
+    /// Already priced lines (may be empty for the merchant's own orders).
+    pub items: &'a [OrderItem],
+    pub total: Fen,
+    /// Shown to the payer; None: the configured description and the order number.
+    pub description: Option<&'a str>,
+    /// How long it may be paid; None: `orders.ttl_secs`.
+    pub ttl_ms: Option<i64>,
+    /// The merchant's own order id, unique per merchant.
+    pub reference: Option<&'a str>,
+    /// Sent to WeChat as `attach`.
+    pub attach: Option<&'a str>,
+    /// The request's Idempotency-Key and fingerprint, and whose keys it is among.
+    pub idempotency: Option<(&'a str, &'a str)>,
+    pub key_scope: KeyScope,
+}
+
+/// Creates the order `ask` describes, or for a key used before with the same request
+/// returns that order; the same key with another request is refused (422), and another
+/// order's reference is a conflict (409).
 pub(crate) async fn create_order(
     state: &AppState,
-    payer: &Payer<'_>,
-    items: &[OrderItem],
-    total: Fen,
-    idempotency: Option<(&str, &str)>,
+    ask: &OrderAsk<'_>,
 ) -> Result<Created, ApiError> {
+    let payer = &ask.payer;
+    let (items, total, idempotency) = (ask.items, ask.total, ask.idempotency);
     let now = now_ms();
     let order_no = ids::order_no(now);
-    let ttl_ms = i64::try_from(state.settings.orders.ttl().as_millis()).unwrap_or(i64::MAX);
-    // At most 128 bytes: the configured part is checked at start-up for that.
-    let description = format!("{}-{}", state.settings.orders.description, order_no);
+    let ttl_ms = ask.ttl_ms.unwrap_or_else(|| {
+        i64::try_from(state.settings.orders.ttl().as_millis()).unwrap_or(i64::MAX)
+    });
+    // At most 128 bytes: the configured part is checked at start-up for that, the
+    // merchant's by the admin API.
+    let description = match ask.description {
+        Some(description) => description.to_owned(),
+        None => format!("{}-{}", state.settings.orders.description, order_no),
+    };
     let expires_at = now.saturating_add(ttl_ms);
     let gateway = state.gateways.for_new_orders()?;
     let prepay_request = gateway.prepay_request(&NewPrepay {
@@ -51,6 +75,7 @@ pub(crate) async fn create_order(
         amount: total,
         openid: payer.openid,
         expires_at,
+        attach: ask.attach,
     });
     let new_order = NewOrder {
         order_no: &order_no,
@@ -67,6 +92,9 @@ pub(crate) async fn create_order(
         next_check_at: state.settings.orders.first_check_at(now, expires_at),
         items,
         idempotency,
+        key_scope: ask.key_scope,
+        reference: ask.reference,
+        attach: ask.attach,
     };
     // A new order is known without reading it back; a replay is read as it is now.
     let (order, replayed) = match state.store.insert_order(&new_order).await? {
@@ -87,6 +115,12 @@ pub(crate) async fn create_order(
                 ));
             }
             (reload(state, &order_no).await?, true)
+        }
+        InsertOutcome::ReferenceUsed { order_no } => {
+            return Err(ApiError::conflict(
+                "REFERENCE_EXISTS",
+                format!("order {order_no} already has this reference"),
+            ));
         }
     };
     let attempt = if replayed {

@@ -130,7 +130,8 @@ async fn check(state: &AppState, order: &OrderRow) -> Result<(), StoreError> {
     }
 }
 
-/// Deletes expired sessions and idempotency keys older than their retention.
+/// Deletes expired sessions, idempotency keys and settled events older than their
+/// retention.
 pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
     let now = now_ms();
     let retention_ms = i64::try_from(
@@ -141,10 +142,23 @@ pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
             .saturating_mul(1000),
     )
     .unwrap_or(i64::MAX);
-    state
+    let deleted = state
         .store
         .housekeeping(now, now.saturating_sub(retention_ms))
-        .await
+        .await?;
+    let events_ms = i64::try_from(
+        state
+            .settings
+            .events
+            .retention_days
+            .saturating_mul(86_400_000),
+    )
+    .unwrap_or(i64::MAX);
+    let events = state
+        .store
+        .delete_old_events(now.saturating_sub(events_ms))
+        .await?;
+    Ok(deleted + events)
 }
 
 /// Runs passes forever, `reconcile_interval_ms` apart, and housekeeping every minute.

@@ -90,6 +90,10 @@ pub struct Metrics {
     /// Differences between WeChat's daily bills and the database, by kind (each counted
     /// once, when first found).
     pub reconciliation_findings: Family<OutcomeLabel, Counter>,
+    /// Webhook delivery attempts by outcome: delivered, retry, failed (for good).
+    pub webhook_deliveries: Family<OutcomeLabel, Counter>,
+    /// The age of the oldest event still owed to the webhook endpoint (0: none).
+    pub webhook_oldest_owed_seconds: Gauge,
     /// When the order gauges were last read from the database.
     counts_read_at: Mutex<Option<Instant>>,
 }
@@ -112,6 +116,18 @@ impl Default for Metrics {
         let refund_notifies = Family::<OutcomeLabel, Counter>::default();
         let refunds = Family::<OutcomeLabel, Counter>::default();
         let reconciliation_findings = Family::<OutcomeLabel, Counter>::default();
+        let webhook_deliveries = Family::<OutcomeLabel, Counter>::default();
+        let webhook_oldest_owed_seconds = Gauge::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retry, failed for good)",
+            webhook_deliveries.clone(),
+        );
+        registry.register(
+            "webhook_oldest_owed_seconds",
+            "Age of the oldest event not yet delivered to the webhook endpoint",
+            webhook_oldest_owed_seconds.clone(),
+        );
         registry.register(
             "reconciliation_findings",
             "Differences between WeChat's daily bills and the database, by kind",
@@ -192,6 +208,8 @@ impl Default for Metrics {
             refund_notifies,
             refunds,
             reconciliation_findings,
+            webhook_deliveries,
+            webhook_oldest_owed_seconds,
             counts_read_at: Mutex::new(None),
         }
     }

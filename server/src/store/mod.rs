@@ -3,6 +3,8 @@
 //! share a database. Times are Unix milliseconds; money is integer fen.
 
 mod error;
+mod event_delivery;
+mod events;
 mod hot;
 mod order_checks;
 mod order_insert;
@@ -30,14 +32,17 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use tokio::sync::OwnedMutexGuard;
 
 pub use error::StoreError;
+pub use event_delivery::{Attempt, AttemptRow, EventFilter, NextStep};
+pub use events::{EventOrder, EventPolicy, EventRow, EventType};
 pub use order_lists::{DISPLAY_STATUSES, OrderCounts, OrderFilter};
-pub use orders::{InsertOutcome, NewOrder, OrderItem, OrderRow, OrderStatus};
+pub use orders::{InsertOutcome, KeyScope, NewOrder, OrderItem, OrderRow, OrderStatus};
 pub use payments::{Refusal, SettleOutcome, Settlement};
 pub use reconciliation::{Finding, RETRY_RESOLUTION, StoredBill, SucceededRefund};
 pub use refunds::{HoldOutcome, NewRefund, RefundChange, RefundResult, RefundRow, RefundState};
 
 /// The hot statements as the store runs them, for the load driver's plans and ceiling.
 pub mod sql {
+    pub use crate::store::events::INSERT_OUTBOX;
     pub use crate::store::order_checks::claim_due_statement;
     pub use crate::store::payments::{INSERT_EVENT, PAY, pay_statement};
 }
@@ -71,6 +76,10 @@ pub struct Store {
     hot: Arc<hot::HotConnections>,
     /// The active products, priced from memory (`products.rs`).
     catalog: Arc<products::CatalogCache>,
+    /// Whether changes write events, and whether they are owed to a webhook endpoint.
+    events: EventPolicy,
+    /// Rung after a change with an owed event commits (`events.rs`).
+    event_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A pooled connection that may write: on SQLite it holds the write turn until dropped.
@@ -171,7 +180,15 @@ impl Store {
             backend,
             hot,
             catalog: Arc::default(),
+            events: EventPolicy::default(),
+            event_wake: Arc::default(),
         })
+    }
+
+    /// The store, writing events as `policy` says (set once, at start-up).
+    pub fn with_event_policy(mut self, policy: EventPolicy) -> Store {
+        self.events = policy;
+        self
     }
 
     /// A connection for writing (see `write_turn`).
@@ -227,11 +244,14 @@ impl Store {
             .execute(&mut *conn)
             .await?
             .rows_affected();
-        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(keys_before)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+        let mut keys = 0;
+        for table in ["idempotency_keys", "merchant_idempotency_keys"] {
+            keys += sqlx::query(&format!("DELETE FROM {table} WHERE created_at < $1"))
+                .bind(keys_before)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
         Ok(sessions + keys)
     }
 

@@ -4,7 +4,9 @@
 
 use sqlx::Row;
 
+use super::events::{EventType, NewEvent};
 use super::{Backend, Store, StoreError};
+use crate::base::clock::now_ms;
 
 impl Store {
     /// Claims one order's check with WeChat for a reader who found it stale: only the
@@ -87,16 +89,40 @@ impl Store {
         failures: i64,
         retry_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let mut conn = self.write_conn().await?;
+        let mut tx = conn.begin().await?;
+        let moved = sqlx::query(
             "UPDATE orders SET check_failures = $1, next_check_at = $2, needs_attention = $3 \
-             WHERE order_no = $4 AND next_check_at IS NOT NULL",
+             WHERE order_no = $4 AND next_check_at IS NOT NULL RETURNING status",
         )
         .bind(failures)
         .bind(retry_at)
         .bind(i64::from(retry_at.is_none()))
         .bind(order_no)
-        .execute(&mut *self.write_conn().await?)
+        .fetch_optional(&mut *tx)
         .await?;
+        let gave_up = match (moved, retry_at) {
+            (Some(row), None) => {
+                let status: String = row.try_get(0)?;
+                let event = NewEvent {
+                    kind: EventType::OrderNeedsAttention,
+                    order_no: Some(order_no.to_owned()),
+                    out_refund_no: None,
+                    data: serde_json::json!({
+                        "status": status,
+                        "check_failures": failures,
+                    })
+                    .to_string(),
+                };
+                self.write_event(&mut tx, &event, now_ms()).await?;
+                true
+            }
+            _ => false,
+        };
+        tx.commit().await?;
+        if gave_up {
+            self.events_written();
+        }
         Ok(())
     }
 }
@@ -105,21 +131,22 @@ impl Store {
 /// text): $1 lease_until, $2 now, $3 limit. The partial index `orders_due` holds exactly
 /// the orders on the work list, so a pass costs log N whatever the history.
 pub fn claim_due_statement(backend: Backend) -> String {
-    work_list_claim(backend, "orders", "order_no")
+    work_list_claim(backend, "orders", "order_no", "next_check_at")
 }
 
-/// A work list's claim (orders or refunds: fixed names, never input): moves the due
-/// rows' `next_check_at` to the lease and returns their keys. On PostgreSQL concurrent
-/// claims skip each other's rows instead of waiting for them.
-pub(super) fn work_list_claim(backend: Backend, table: &str, key: &str) -> String {
+/// A work list's claim (orders, refunds or events: fixed names, never input): moves the
+/// due rows' `due` column (`next_check_at`, `next_attempt_at`) to the lease and returns
+/// their keys. On PostgreSQL concurrent claims skip each other's rows instead of waiting
+/// for them.
+pub(super) fn work_list_claim(backend: Backend, table: &str, key: &str, due: &str) -> String {
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     format!(
-        "UPDATE {table} SET next_check_at = $1 WHERE {key} IN ( \
-           SELECT {key} FROM {table} WHERE next_check_at IS NOT NULL AND next_check_at <= $2 \
-           ORDER BY next_check_at LIMIT $3 {lock}) \
+        "UPDATE {table} SET {due} = $1 WHERE {key} IN ( \
+           SELECT {key} FROM {table} WHERE {due} IS NOT NULL AND {due} <= $2 \
+           ORDER BY {due} LIMIT $3 {lock}) \
          RETURNING {key}"
     )
 }

@@ -8,11 +8,13 @@ use super::{OrderRow, Store, StoreError};
 
 /// Which orders an operator lists.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OrderFilter {
+pub struct OrderFilter<'a> {
     /// A status as shown (`display_status`), or None for all.
     pub status: Option<&'static str>,
     pub late_payment: Option<bool>,
     pub needs_attention: Option<bool>,
+    /// The merchant's own order id.
+    pub reference: Option<&'a str>,
     pub limit: i64,
 }
 
@@ -45,7 +47,7 @@ pub const DISPLAY_STATUSES: [&str; 7] = [
 
 impl Store {
     /// Orders for an operator, newest first.
-    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, StoreError> {
+    pub async fn list_orders(&self, filter: &OrderFilter<'_>) -> Result<Vec<OrderRow>, StoreError> {
         let mut conditions: Vec<&str> = Vec::new();
         if let Some(condition) = filter.status.and_then(status_condition) {
             conditions.push(condition);
@@ -60,15 +62,24 @@ impl Store {
             Some(false) => conditions.push("needs_attention = 0"),
             None => {}
         }
+        if filter.reference.is_some() {
+            // Bound as $2: `orders_by_reference` finds it.
+            conditions.push("reference = $2");
+        }
         let filter_sql = if conditions.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders {filter_sql}              ORDER BY created_at DESC, order_no DESC LIMIT $1"
-        ))
-        .bind(filter.limit)
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders {filter_sql} \
+             ORDER BY created_at DESC, order_no DESC LIMIT $1"
+        );
+        let query = sqlx::query(&sql).bind(filter.limit);
+        let rows = match filter.reference {
+            Some(reference) => query.bind(reference),
+            None => query,
+        }
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(order_row).collect()

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::events::{EventType, NewEvent};
 use super::{Store, StoreError};
 
 /// The order states: the same strings in the API, the database and the logs.
@@ -103,12 +104,17 @@ pub struct OrderRow {
     pub refund_held_fen: i64,
     /// What WeChat has refunded (succeeded refunds).
     pub refunded_fen: i64,
+    /// The merchant's own order id (orders its backend created), unique per merchant.
+    pub reference: Option<String>,
+    /// Sent to WeChat as `attach` (echoed in its query and notify).
+    pub attach: Option<String>,
 }
 
 pub(super) const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
     sign_type, appid, mch_id, prepay_id, prepay_expires_at, transaction_id, paid_at, time_end, \
     failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
-    prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen";
+    prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen, \
+    reference, attach";
 
 fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
     Ok(r.try_get::<i64, _>(column)? != 0)
@@ -144,6 +150,8 @@ pub(super) fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
         needs_attention: flag(r, "needs_attention")?,
         refund_held_fen: r.try_get("refund_held_fen")?,
         refunded_fen: r.try_get("refunded_fen")?,
+        reference: r.try_get("reference")?,
+        attach: r.try_get("attach")?,
     })
 }
 
@@ -175,6 +183,18 @@ pub struct NewOrder<'a> {
     pub items: &'a [OrderItem],
     /// (key, hash of the request) when the client sent an Idempotency-Key.
     pub idempotency: Option<(&'a str, &'a str)>,
+    /// Whose keys `idempotency` is among.
+    pub key_scope: KeyScope,
+    pub reference: Option<&'a str>,
+    pub attach: Option<&'a str>,
+}
+
+/// Whose Idempotency-Keys a key is among: the paying user's (`POST /v1/orders`), or the
+/// merchant's (its backend's `POST /v1/admin/orders`, whatever the openid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyScope {
+    User,
+    Merchant,
 }
 
 impl NewOrder<'_> {
@@ -208,6 +228,8 @@ impl NewOrder<'_> {
             needs_attention: false,
             refund_held_fen: 0,
             refunded_fen: 0,
+            reference: self.reference.map(str::to_owned),
+            attach: self.attach.map(str::to_owned),
         }
     }
 }
@@ -219,6 +241,10 @@ pub enum InsertOutcome {
     /// The key was used before: (request hash, order_no) of that first request.
     KeyUsed {
         request_hash: String,
+        order_no: String,
+    },
+    /// Another order of this merchant has this reference (and the key is new).
+    ReferenceUsed {
         order_no: String,
     },
 }
@@ -291,14 +317,34 @@ impl Store {
                check_failures = 0 \
              WHERE order_no = $4 AND status IN {OPEN}"
         );
+        let mut conn = self.write_conn().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(&sql)
             .bind(status.as_str())
             .bind(failure)
             .bind(now)
             .bind(order_no)
-            .execute(&mut *self.write_conn().await?)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let moved = done.rows_affected() == 1;
+        let kind = match status {
+            OrderStatus::Failed => EventType::OrderFailed,
+            _ => EventType::OrderClosed,
+        };
+        if moved {
+            let event = NewEvent {
+                kind,
+                order_no: Some(order_no.to_owned()),
+                out_refund_no: None,
+                data: serde_json::json!({ "failure": failure }).to_string(),
+            };
+            self.write_event(&mut tx, &event, now).await?;
+        }
+        tx.commit().await?;
+        if moved {
+            self.events_written();
+        }
+        Ok(moved)
     }
 
     /// A closed or failed order whose trade WeChat may hold open (a unifiedorder that

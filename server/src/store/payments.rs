@@ -8,6 +8,7 @@
 
 use sqlx::Row;
 
+use super::events::{EventType, NewEvent, log_event, paid_facts};
 use super::{AnyQuery, Backend, Store, StoreError};
 
 /// A verified proof of payment (a notify or an orderquery). Its amount, appid, mch_id
@@ -144,19 +145,40 @@ impl Store {
     /// The guarded move and its payment record, atomically: `Some(late)` when it moved
     /// the order.
     async fn pay(&self, s: &Settlement<'_>) -> Result<Option<bool>, sqlx::Error> {
-        match self.backend() {
+        let paid = match self.backend() {
             Backend::Postgres => self.pay_in_one_statement(s).await,
             Backend::Sqlite => self.pay_in_a_transaction(s).await,
+        }?;
+        if paid.is_some() {
+            self.events_written();
         }
+        Ok(paid)
     }
 
-    /// PostgreSQL: the guarded update and the payment record in one statement (one round
-    /// trip, atomic on its own) instead of BEGIN, UPDATE, INSERT, COMMIT.
+    /// PostgreSQL: the guarded update, the payment record and its `order.paid` event in
+    /// one statement (one round trip, atomic on its own) instead of BEGIN, UPDATE,
+    /// INSERT, INSERT, COMMIT.
     async fn pay_in_one_statement(&self, s: &Settlement<'_>) -> Result<Option<bool>, sqlx::Error> {
-        let sql = pay_statement(Backend::Postgres);
-        let row = self
-            .hot_write_optional(bind_pay(sqlx::query(&sql), s))
-            .await?;
+        let row = if self.events.record {
+            let (delivery, next_attempt_at) = self.events.delivery(s.now);
+            let sql = pay_and_event_statement();
+            let id = crate::base::ids::event_id();
+            let query = bind_pay(sqlx::query(&sql), s)
+                .bind(id.clone())
+                .bind(paid_facts(s.transaction_id, s.now, false, false))
+                .bind(paid_facts(s.transaction_id, s.now, true, false))
+                .bind(delivery)
+                .bind(next_attempt_at);
+            let row = self.hot_write_optional(query).await?;
+            if row.is_some() {
+                log_event(&id, EventType::OrderPaid, Some(s.order_no));
+            }
+            row
+        } else {
+            let sql = pay_statement(Backend::Postgres);
+            self.hot_write_optional(bind_pay(sqlx::query(&sql), s))
+                .await?
+        };
         row.map(|r| Ok(r.try_get::<String, _>(0)? == "late"))
             .transpose()
     }
@@ -176,6 +198,8 @@ impl Store {
         let late = moved.try_get::<i64, _>(0)? != 0;
         insert_event(s, if late { "late" } else { "payment" })
             .execute(&mut *tx)
+            .await?;
+        self.write_event(&mut tx, &paid_event(s, late, false), s.now)
             .await?;
         tx.commit().await?;
         Ok(Some(late))
@@ -223,7 +247,10 @@ impl Store {
             .bind(s.order_no)
             .execute(&mut *tx)
             .await?;
+            self.write_event(&mut tx, &paid_event(s, false, true), s.now)
+                .await?;
             tx.commit().await?;
+            self.events_written();
             return Ok(SettleOutcome::ExtraPayment);
         }
         let owner: String =
@@ -266,6 +293,36 @@ pub fn pay_statement(backend: Backend) -> String {
              RETURNING kind"
         ),
         Backend::Sqlite => format!("{PAY} RETURNING late_payment"),
+    }
+}
+
+/// PostgreSQL's [`pay_statement`] with the `order.paid` event written by the same
+/// statement: $12 the event's id, $13 and $14 its facts when on time and when late,
+/// $15 its delivery and $16 its first attempt (see `events.rs`).
+fn pay_and_event_statement() -> String {
+    format!(
+        "WITH moved AS ({PAY} RETURNING order_no, late_payment), \
+         recorded AS (INSERT INTO payment_events \
+           (transaction_id, order_no, amount_fen, source, fields, received_at, kind) \
+           SELECT $1, order_no, $5, $8, $9, $2, \
+             CASE WHEN late_payment = 1 THEN 'late' ELSE 'payment' END FROM moved \
+           RETURNING kind), \
+         announced AS (INSERT INTO events \
+           (id, type, order_no, data, created_at, delivery, next_attempt_at) \
+           SELECT $12, 'order.paid', order_no, \
+             CASE WHEN late_payment = 1 THEN $14 ELSE $13 END, $2, $15, $16 FROM moved) \
+         SELECT kind FROM recorded"
+    )
+}
+
+/// The `order.paid` event of a settlement (`late`: see [`SettleOutcome::Paid`];
+/// `double`: a second transaction).
+fn paid_event(s: &Settlement<'_>, late: bool, double: bool) -> NewEvent {
+    NewEvent {
+        kind: EventType::OrderPaid,
+        order_no: Some(s.order_no.to_owned()),
+        out_refund_no: None,
+        data: paid_facts(s.transaction_id, s.now, late, double),
     }
 }
 

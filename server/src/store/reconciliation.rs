@@ -3,6 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::events::{EventType, NewEvent};
 use super::orders::{ORDER_COLUMNS, order_row};
 use super::refunds::{REFUND_COLUMNS, refund_row};
 use super::{OrderRow, RefundRow, Store, StoreError};
@@ -149,6 +150,7 @@ impl Store {
         finding: &Finding,
     ) -> Result<bool, StoreError> {
         let mut conn = self.write_conn().await?;
+        let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO reconciliation_findings (bill_date, kind, subject, wechat_fen, our_fen, \
                detail, resolution, found_at, updated_at) \
@@ -163,9 +165,27 @@ impl Store {
         .bind(&finding.detail)
         .bind(&finding.resolution)
         .bind(finding.found_at)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut *tx)
         .await?;
         if inserted.is_some() {
+            let event = NewEvent {
+                kind: EventType::ReconciliationFinding,
+                order_no: None,
+                out_refund_no: None,
+                data: serde_json::json!({
+                    "bill_date": bill_date,
+                    "kind": finding.kind,
+                    "subject": finding.subject,
+                    "wechat_fen": finding.wechat_fen,
+                    "our_fen": finding.our_fen,
+                    "detail": finding.detail,
+                    "resolution": finding.resolution,
+                })
+                .to_string(),
+            };
+            self.write_event(&mut tx, &event, finding.found_at).await?;
+            tx.commit().await?;
+            self.events_written();
             return Ok(true);
         }
         sqlx::query(
@@ -179,8 +199,9 @@ impl Store {
         .bind(&finding.kind)
         .bind(&finding.subject)
         .bind(RETRY_RESOLUTION)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(false)
     }
 

@@ -49,7 +49,8 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let statement = work_list_claim(self.backend(), "refunds", "out_refund_no");
+        let statement =
+            work_list_claim(self.backend(), "refunds", "out_refund_no", "next_check_at");
         self.claim_work(&statement, now, lease_until, limit).await
     }
 }

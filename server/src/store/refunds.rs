@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use wxpay_core::RefundStatus;
 
+use super::events::{EventType, NewEvent};
 use super::{Store, StoreError};
 
 /// A refund's state here. `pending`: WeChat has not accepted it yet (the identical
@@ -239,7 +240,7 @@ impl Store {
                finished_at = CASE WHEN $1 IN ('succeeded', 'closed') THEN $4 ELSE finished_at END, \
                next_check_at = $5, check_failures = 0 \
              WHERE out_refund_no = $6 AND status IN ({}) \
-             RETURNING order_no, amount_fen",
+             RETURNING order_no, amount_fen, refund_id, failure",
             quoted(from)
         ))
         .bind(to.as_str())
@@ -253,10 +254,19 @@ impl Store {
         let change = match (moved, to) {
             (Some(row), RefundState::Succeeded) => {
                 order_sums(&mut tx, &row, "refunded_fen = refunded_fen + $1", now).await?;
+                self.write_event(&mut tx, &refund_event(out_refund_no, to, &row)?, now)
+                    .await?;
                 RefundChange::Moved(to)
             }
             (Some(row), RefundState::Closed) => {
                 order_sums(&mut tx, &row, "refund_held_fen = refund_held_fen - $1", now).await?;
+                self.write_event(&mut tx, &refund_event(out_refund_no, to, &row)?, now)
+                    .await?;
+                RefundChange::Moved(to)
+            }
+            (Some(row), RefundState::Abnormal) => {
+                self.write_event(&mut tx, &refund_event(out_refund_no, to, &row)?, now)
+                    .await?;
                 RefundChange::Moved(to)
             }
             (Some(_), _) => RefundChange::Moved(to),
@@ -266,7 +276,7 @@ impl Store {
                     "UPDATE refunds SET status = 'succeeded', refund_id = COALESCE($1, refund_id), \
                        updated_at = $2, finished_at = $2, next_check_at = NULL \
                      WHERE out_refund_no = $3 AND status = 'closed' \
-                     RETURNING order_no, amount_fen",
+                     RETURNING order_no, amount_fen, refund_id, failure",
                 )
                 .bind(refund_id)
                 .bind(now)
@@ -282,6 +292,8 @@ impl Store {
                             now,
                         )
                         .await?;
+                        let event = refund_event(out_refund_no, RefundState::Succeeded, &row)?;
+                        self.write_event(&mut tx, &event, now).await?;
                         RefundChange::SucceededAfterClose
                     }
                     None => RefundChange::Unchanged,
@@ -305,8 +317,44 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        if matches!(
+            change,
+            RefundChange::SucceededAfterClose
+                | RefundChange::Moved(
+                    RefundState::Succeeded | RefundState::Closed | RefundState::Abnormal
+                )
+        ) {
+            self.events_written();
+        }
         Ok(change)
     }
+}
+
+/// The event of a refund that moved to `to` (`refund`: the moved row, as returned:
+/// order_no, amount_fen, refund_id, failure).
+fn refund_event(
+    out_refund_no: &str,
+    to: RefundState,
+    refund: &AnyRow,
+) -> Result<NewEvent, StoreError> {
+    let kind = match to {
+        RefundState::Succeeded => EventType::RefundSucceeded,
+        RefundState::Closed => EventType::RefundClosed,
+        _ => EventType::RefundAbnormal,
+    };
+    let order_no: String = refund.try_get(0)?;
+    let refund_id: Option<String> = refund.try_get(2)?;
+    let failure: Option<String> = refund.try_get(3)?;
+    Ok(NewEvent {
+        kind,
+        order_no: Some(order_no),
+        out_refund_no: Some(out_refund_no.to_owned()),
+        data: serde_json::json!({
+            "refund_id": refund_id,
+            "failure": failure,
+        })
+        .to_string(),
+    })
 }
 
 /// `'a', 'b'` for an `IN (...)` of fixed state names (never user input).

@@ -39,6 +39,30 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// The user of `openid`, created (without a session_key: they have not logged in
+    /// here) when the merchant's backend is first to name them. A later login finds the
+    /// same user, so the order is theirs.
+    pub async fn user_by_openid(&self, openid: &str, now: i64) -> Result<i64, StoreError> {
+        let find = || sqlx::query("SELECT id FROM users WHERE openid = $1").bind(openid);
+        if let Some(row) = find().fetch_optional(self.pool()).await? {
+            return Ok(row.try_get(0)?);
+        }
+        let created = sqlx::query(
+            "INSERT INTO users (openid, unionid, session_key, created_at, updated_at) \
+             VALUES ($1, NULL, '', $2, $2) ON CONFLICT (openid) DO NOTHING RETURNING id",
+        )
+        .bind(openid)
+        .bind(now)
+        .fetch_optional(&mut *self.write_conn().await?)
+        .await?;
+        let row = match created {
+            Some(row) => row,
+            // Created in between by a login or another call.
+            None => find().fetch_one(self.pool()).await?,
+        };
+        Ok(row.try_get(0)?)
+    }
+
     pub async fn create_session(
         &self,
         token_hash: &str,

@@ -121,6 +121,8 @@ pub(crate) struct NewPrepay<'a> {
     pub openid: &'a str,
     /// Unix ms.
     pub expires_at: i64,
+    /// Echoed by WeChat in its query and notify.
+    pub attach: Option<&'a str>,
 }
 
 /// The configured gateways: v2, v3 or both (v2 orders outlive a switch to v3).

@@ -50,6 +50,9 @@ pub(crate) struct PrepayRequest {
     /// `yyyyMMddHHmmss`, Beijing time; absent means WeChat's default (2 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_expire: Option<String>,
+    /// The merchant's `attach`, echoed by WeChat in its query and notify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<String>,
 }
 
 impl PrepayRequest {
@@ -67,7 +70,7 @@ impl PrepayRequest {
             openid: &self.openid,
             notify_url: &self.notify_url,
             spbill_create_ip: &self.spbill_create_ip,
-            attach: None,
+            attach: self.attach.as_deref(),
             time_expire: self.time_expire.as_deref(),
         }
     }
@@ -190,6 +193,7 @@ impl V2Gateway {
             notify_url: self.notify_url.clone(),
             spbill_create_ip: self.spbill_create_ip.clone(),
             time_expire: Some(beijing_compact(order.expires_at)),
+            attach: order.attach.map(str::to_owned),
         }
     }
 
@@ -212,6 +216,7 @@ impl V2Gateway {
                 amount: Fen::new(order.amount_fen),
                 openid: &order.openid,
                 expires_at: order.expires_at,
+                attach: order.attach.as_deref(),
             })),
         }
     }

@@ -105,7 +105,7 @@ impl V3Gateway {
             total: order.amount,
             openid: order.openid,
             time_expire: Some(&time_expire),
-            attach: None,
+            attach: order.attach,
             payer_client_ip: None,
         })
     }

@@ -657,6 +657,37 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `POST` of an admin path as the admin, with an Idempotency-Key if given.
+    pub async fn admin_post(&self, path: &str, body: Value, key: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        self.send(request).await
+    }
+
+    /// An order from the merchant's backend for `openid`: its body (201 expected).
+    pub async fn merchant_order(&self, openid: &str, amount_fen: i64, reference: &str) -> Value {
+        let (status, order) = self
+            .admin_post(
+                "/v1/admin/orders",
+                json!({
+                    "openid": openid,
+                    "amount_fen": amount_fen,
+                    "description": "Merchant shop - order",
+                    "reference": reference,
+                }),
+                Some(&format!("key-{reference}")),
+            )
+            .await;
+        assert_eq!(status, 201, "{order}");
+        order
+    }
+
     /// `GET` of an admin path as the admin.
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
         self.send(self.http.get(self.url(path)).bearer_auth(ADMIN_TOKEN))

@@ -15,6 +15,7 @@
 )]
 
 mod helpers;
+mod receiver;
 
 mod access;
 mod adversarial;
@@ -23,6 +24,7 @@ mod flow;
 mod hardening;
 mod killed_connections;
 mod me;
+mod merchant;
 mod money;
 mod notify;
 mod ops;
@@ -30,4 +32,5 @@ mod orders;
 mod reconcile;
 mod refunds;
 mod v3;
+mod webhooks;
 mod wechat_faults;

@@ -1,0 +1,178 @@
+//! The events API (`/v1/admin/events`): the outbox for a merchant that would rather pull
+//! (a cursor, oldest first), or that catches up after an outage; each event with its
+//! delivery attempts; and a redelivery on demand.
+
+use actix_web::{HttpResponse, http::StatusCode, web};
+use serde::{Deserialize, Serialize};
+
+use crate::base::clock::{now_ms, rfc3339};
+use crate::base::error::ApiError;
+use crate::http::admin::{Admin, MAX_LIST};
+use crate::state::AppState;
+use crate::store::{AttemptRow, EventFilter, EventRow, EventType};
+use crate::webhooks::payload::{Payload, payload};
+
+/// An event as listed: what a webhook carries, and how its delivery stands.
+#[derive(Debug, Serialize)]
+struct EventView {
+    #[serde(flatten)]
+    payload: Payload,
+    delivery: DeliveryView,
+}
+
+#[derive(Debug, Serialize)]
+struct DeliveryView {
+    /// none (no endpoint when it happened), pending, delivered or failed.
+    state: String,
+    /// Attempts since it was last scheduled.
+    attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_at: Option<String>,
+}
+
+impl EventView {
+    fn of(event: &EventRow) -> EventView {
+        EventView {
+            payload: payload(event),
+            delivery: DeliveryView {
+                state: event.delivery.clone(),
+                attempts: event.attempts,
+                next_attempt_at: event.next_attempt_at.map(rfc3339),
+                delivered_at: event.delivered_at.map(rfc3339),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct AttemptView {
+    attempt: i64,
+    started_at: String,
+    duration_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_excerpt: Option<String>,
+}
+
+impl AttemptView {
+    fn of(row: AttemptRow) -> AttemptView {
+        AttemptView {
+            attempt: row.attempt,
+            started_at: rfc3339(row.started_at),
+            duration_ms: row.duration_ms,
+            status_code: row.status_code,
+            error: row.error,
+            response_excerpt: row.response_excerpt,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    /// The last event id seen: the page starts after it.
+    after: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    limit: Option<i64>,
+}
+
+fn event_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "EVENT_NOT_FOUND",
+        "no event with this id",
+    )
+}
+
+/// `GET /v1/admin/events?after=&type=&limit=`: events oldest first; pass the last id of
+/// a page as `after` for the next.
+pub(super) async fn list(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = match query.kind.as_deref() {
+        None => None,
+        Some(name) => Some(EventType::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            ApiError::bad_request(
+                "INVALID_QUERY",
+                format!("type must be one of {}", known.join(", ")),
+            )
+        })?),
+    };
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("limit must be 1 to {MAX_LIST}"),
+        ));
+    }
+    let after_seq = match query.after.as_deref() {
+        None => None,
+        Some(id) => Some(state.store.event_seq(id).await?.ok_or_else(|| {
+            ApiError::bad_request("INVALID_CURSOR", "after must be the id of an event")
+        })?),
+    };
+    let events = state
+        .store
+        .list_events(
+            &EventFilter {
+                after_seq,
+                kind,
+                limit,
+            },
+            now_ms(),
+        )
+        .await?;
+    let views: Vec<EventView> = events.iter().map(EventView::of).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "events": views,
+        "next_after": events.last().map(|e| e.id.as_str()),
+    })))
+}
+
+/// `GET /v1/admin/events/{id}`: the event, its delivery and every attempt.
+pub(super) async fn get(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;
+    let attempts: Vec<AttemptView> = state
+        .store
+        .event_attempts(&event.id)
+        .await?
+        .into_iter()
+        .map(AttemptView::of)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "event": EventView::of(&event),
+        "attempts": attempts,
+    })))
+}
+
+/// `POST /v1/admin/events/{id}/redeliver`: owed again, now, from the schedule's start.
+pub(super) async fn redeliver(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.settings.webhooks.enabled() {
+        return Err(ApiError::conflict(
+            "WEBHOOKS_OFF",
+            "no webhook endpoint is configured ([webhooks] url)",
+        ));
+    }
+    if !state.store.redeliver_event(&id, now_ms()).await? {
+        return Err(event_not_found());
+    }
+    let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "event": EventView::of(&event) })))
+}
