@@ -49,6 +49,9 @@ echo "== wxpay-sign (npm package): install, build (wasm-bindgen CLI at the pinne
 echo "== the example mini program, its pages run by a wx double against real sandboxes (v2, v3)"
 (cd examples/miniprogram && npm test)
 
+echo "== the example merchant backend: its order paid in a real sandbox, the webhook verified by the official standardwebhooks library"
+(cd examples/merchant-backend && npm ci --no-audit --no-fund && npm test)
+
 echo "== the /debug page in headless Chromium (Debian's chromium; nothing downloaded)"
 browser_skipped=""
 if ! command -v chromium >/dev/null 2>&1; then
