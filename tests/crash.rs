@@ -2,6 +2,8 @@
 //! SIGKILL mid-load and restarted. Every notify that got SUCCESS before the kill is in the
 //! database (checked with the process dead); the rest are settled by WeChat's retries
 //! (the simulator) or the reconciler; nothing is paid twice. On API v2 and on API v3.
+//! Webhooks are on, and the endpoint refuses until the kill: the events owed then (and
+//! those of the payments settled after the restart) all arrive, verified, one per order.
 
 // Test code: a panic here is a failed test, not a crashed server.
 #![allow(
@@ -20,6 +22,10 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Connection, Row};
 use wxpay_tests::merchant::{self, API_KEY, APP_SECRET, APPID, MCH_ID};
+
+#[path = "../server/tests/api/receiver.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod receiver;
 use wxpay_tests::{http_client, wxpay_binary};
 
 const ORDERS: usize = 120;
@@ -160,6 +166,8 @@ async fn crash_run(database_url: String, label: &str, v3: bool) {
     .unwrap();
     let port = free_port();
     let api = format!("http://127.0.0.1:{port}");
+    // Down until the kill: every event of the first run is still owed at the kill.
+    let hooks = receiver::Receiver::start(503).await;
     let env = [
         ("WXPAY_SERVER__BIND", format!("127.0.0.1:{port}")),
         ("WXPAY_SERVER__PUBLIC_BASE_URL", api.clone()),
@@ -174,6 +182,10 @@ async fn crash_run(database_url: String, label: &str, v3: bool) {
         ("WXPAY_ORDERS__RECONCILE_INTERVAL_MS", "200".into()),
         ("WXPAY_LIMITS__ORDERS_PER_USER_PER_MINUTE", "0".into()),
         ("WXPAY_LIMITS__ORDERS_PER_IP_PER_MINUTE", "0".into()),
+        ("WXPAY_WEBHOOKS__URL", hooks.url.clone()),
+        ("WXPAY_WEBHOOKS__SECRET", receiver::SECRET.into()),
+        ("WXPAY_WEBHOOKS__TIMEOUT_SECS", "1".into()),
+        ("WXPAY_WEBHOOKS__POLL_INTERVAL_MS", "100".into()),
     ];
     let http = http_client();
     let mut server = Server {
@@ -267,7 +279,19 @@ async fn crash_run(database_url: String, label: &str, v3: bool) {
         "acknowledged but not recorded: {missing:?}"
     );
 
-    // Restart: WeChat's retries and the reconciler settle the rest.
+    let (owed_at_kill,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM events WHERE delivery = 'pending'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        owed_at_kill,
+        paid_at_kill.len() as i64,
+        "each payment has its event, owed (the endpoint refused)"
+    );
+
+    // Restart: WeChat's retries and the reconciler settle the rest; the endpoint is back.
+    hooks.answer(200);
     server.start();
     wait_healthy(&http, &api, &server).await;
     let started = Instant::now();
@@ -295,6 +319,49 @@ async fn crash_run(database_url: String, label: &str, v3: bool) {
         (ORDERS as i64, ORDERS as i64),
         "paid exactly once each"
     );
+    // Every order's order.paid arrives (taken with a 2xx), verified; duplicates only as
+    // the same id again.
+    let started = Instant::now();
+    let verified_orders = |deliveries: &[receiver::Delivery]| -> BTreeSet<String> {
+        deliveries
+            .iter()
+            .filter(|d| d.answered == 200 && d.verifies_with(receiver::SECRET))
+            .map(|d| d.json())
+            .filter(|e| e["type"] == "order.paid")
+            .map(|e| e["data"]["order_no"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let delivered = hooks
+        .wait_until(Duration::from_secs(60), |d| {
+            verified_orders(d).len() >= ORDERS
+        })
+        .await;
+    let webhooks_in = started.elapsed();
+    assert_eq!(
+        verified_orders(&delivered),
+        paid,
+        "every payment's webhook arrived"
+    );
+    let ids: BTreeSet<String> = delivered.iter().map(receiver::Delivery::id).collect();
+    let (event_rows,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM events WHERE type = 'order.paid'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (ids.len(), event_rows),
+        (ORDERS, ORDERS as i64),
+        "one event per payment, one webhook-id per event"
+    );
+    println!(
+        "crash webhooks ({label}, {api_version}): {owed_at_kill} events owed at the kill (endpoint refusing), \
+         all {ORDERS} order.paid delivered and verified {:.1} s after the restart; {} deliveries \
+         for {} webhook-ids (the refused ones retried with their id), lost 0",
+        webhooks_in.as_secs_f64(),
+        delivered.len(),
+        ids.len(),
+    );
+    hooks.stop().await;
     println!(
         "crash ({label}, {api_version}): {ORDERS} orders; killed after {kill_after} payments; {} notifies acknowledged before the kill, \
          every one of them in the database with the process dead ({} orders paid then: a commit can precede a lost reply); \

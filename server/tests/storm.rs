@@ -17,6 +17,8 @@
 
 #[path = "api/helpers.rs"]
 mod helpers;
+#[path = "api/receiver.rs"]
+mod receiver;
 
 use std::time::Instant;
 
@@ -50,17 +52,22 @@ async fn post(app: &TestApp, notify: Notify) -> bool {
     }
 }
 
-/// `instances` apps on one database: v2 ones, or v3 ones sharing one simulated merchant.
-async fn spawn(db: Db, instances: usize, v3: bool) -> Vec<TestApp> {
+/// `instances` apps on one database: v2 ones, or v3 ones sharing one simulated merchant;
+/// every one delivers webhooks to `hooks`.
+async fn spawn(db: Db, instances: usize, v3: bool, hooks: &str) -> Vec<TestApp> {
+    let webhooks = helpers::webhooks_to(hooks);
     if !v3 {
-        return TestApp::spawn_instances(db, instances).await;
+        return TestApp::spawn_instances_with(db, instances, webhooks).await;
     }
-    let first = TestApp::spawn_v3(db, KeyMode::PublicKey).await;
+    let first = TestApp::spawn_v3_with(db, KeyMode::PublicKey, webhooks.clone()).await;
     let keys = first.v3.clone().unwrap();
     let mut apps = vec![first];
     for _ in 1..instances {
         let mut beside = apps[0]
-            .spawn_beside(|s| wxpay_server::ops::sandbox::apply_v3_keys(s, &keys.keys))
+            .spawn_beside(|s| {
+                wxpay_server::ops::sandbox::apply_v3_keys(s, &keys.keys);
+                webhooks(s);
+            })
             .await;
         beside.v3 = Some(keys.clone());
         apps.push(beside);
@@ -69,7 +76,8 @@ async fn spawn(db: Db, instances: usize, v3: bool) -> Vec<TestApp> {
 }
 
 async fn storm(db: Db, instances: usize, v3: bool) {
-    let apps = spawn(db, instances, v3).await;
+    let hooks = receiver::Receiver::start(200).await;
+    let apps = spawn(db, instances, v3, &hooks.url).await;
     let store = &apps[0].state.store;
     let now = wxpay_server::base::clock::now_ms();
     let user = store
@@ -171,6 +179,20 @@ async fn storm(db: Db, instances: usize, v3: bool) {
         (ORDERS as i64, ORDERS as i64),
         "every change has its event, and only one"
     );
+    // Webhooks on: every event delivered, by one instance, once (the endpoint answers
+    // 2xx), and verified by the official library.
+    let delivered = hooks
+        .wait_until(std::time::Duration::from_secs(60), |d| d.len() >= ORDERS)
+        .await;
+    let webhook_ids: std::collections::BTreeSet<String> =
+        delivered.iter().map(receiver::Delivery::id).collect();
+    assert_eq!(
+        (delivered.len(), webhook_ids.len()),
+        (ORDERS, ORDERS),
+        "each order.paid delivered once"
+    );
+    assert!(delivered.iter().all(|d| d.verifies_with(receiver::SECRET)));
+    let delivered_after = started.elapsed();
     let mut paid_total = 0;
     let mut duplicates = 0;
     for app in &apps {
@@ -191,15 +213,19 @@ async fn storm(db: Db, instances: usize, v3: bool) {
     println!(
         "storm ({}) on {instances} instance(s): {} notifies for {ORDERS} orders in {:.2} s ({:.0}/s): \
          acknowledged {acknowledged}, transitions {paid_total}, duplicates {duplicates}, \
-         payment events {events}, lost 0",
+         payment events {events}, lost 0; webhooks: {} order.paid delivered once each, \
+         all in by {:.2} s",
         if v3 { "v3" } else { "v2" },
         ORDERS * COPIES,
         elapsed.as_secs_f64(),
-        (ORDERS * COPIES) as f64 / elapsed.as_secs_f64()
+        (ORDERS * COPIES) as f64 / elapsed.as_secs_f64(),
+        webhook_ids.len(),
+        delivered_after.as_secs_f64()
     );
     for app in apps {
         app.cleanup().await;
     }
+    hooks.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,7 @@ use crate::webhooks::signature::Signer;
 /// How much of a response is kept for the operator.
 const EXCERPT_BYTES: usize = 256;
 /// A claim outlives an attempt by this much before another instance may take it.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// What delivering needs, built once from `[webhooks]`.
 #[derive(Debug)]

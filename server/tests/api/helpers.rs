@@ -229,10 +229,19 @@ impl TestApp {
 
     /// `n` instances sharing one new database (the first one drops it on cleanup).
     pub async fn spawn_instances(db: Db, n: usize) -> Vec<TestApp> {
+        Self::spawn_instances_with(db, n, |_| {}).await
+    }
+
+    /// [`Self::spawn_instances`], each instance's settings changed by `tweak`.
+    pub async fn spawn_instances_with(
+        db: Db,
+        n: usize,
+        tweak: impl Fn(&mut Settings),
+    ) -> Vec<TestApp> {
         let (database, url) = TestDatabase::create(&db).await;
         let mut apps = Vec::new();
         for _ in 0..n {
-            apps.push(Self::spawn_on(&url, |_| {}).await);
+            apps.push(Self::spawn_on(&url, &tweak).await);
         }
         if let Some(first) = apps.first_mut() {
             first.database = Some(database);
@@ -736,6 +745,21 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// Settings pointing an instance's webhooks at `url` with fast retries (the secret:
+/// `receiver::SECRET`, 32 random bytes).
+pub fn webhooks_to(url: &str) -> impl Fn(&mut Settings) + Clone + use<> {
+    let url = url.to_owned();
+    move |s| {
+        s.webhooks.url = Some(url.clone());
+        s.webhooks.secret = Some(SecretString::from(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7Tm8Sm2tfS0=",
+        ));
+        s.webhooks.retry_schedule_ms = vec![100, 200, 300, 400, 500, 600, 700];
+        s.webhooks.poll_interval_ms = 50;
+        s.webhooks.timeout_secs = 2;
     }
 }
 

@@ -18,6 +18,8 @@ pub const PREVIOUS_SECRET: &str = "whsec_8gJ6Yx3mQ0p1kYzWJ2pFmN0q9c4rTtUv5xYzAbC
 pub struct Delivery {
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
+    /// What the receiver answered it.
+    pub answered: u16,
 }
 
 impl Delivery {
@@ -58,11 +60,12 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
             http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
         );
     }
+    let status = shared.answer.load(Ordering::SeqCst);
     shared.received.lock().unwrap().push(Delivery {
         headers,
         body: body.to_vec(),
+        answered: status,
     });
-    let status = shared.answer.load(Ordering::SeqCst);
     if status == 302 {
         return HttpResponse::Found()
             .insert_header(("Location", "/elsewhere"))
@@ -135,16 +138,5 @@ impl Receiver {
 
     pub async fn stop(&self) {
         self.handle.stop(false).await;
-    }
-}
-
-/// Settings pointing an instance's webhooks at `url` with fast retries.
-pub fn webhooks_to(url: &str) -> impl FnOnce(&mut wxpay_server::config::Settings) + '_ {
-    move |s| {
-        s.webhooks.url = Some(url.to_owned());
-        s.webhooks.secret = Some(secrecy::SecretString::from(SECRET));
-        s.webhooks.retry_schedule_ms = vec![100, 200, 300, 400, 500, 600, 700];
-        s.webhooks.poll_interval_ms = 50;
-        s.webhooks.timeout_secs = 2;
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{CertFormat, Db, TestApp};
+use crate::helpers::{CertFormat, Db, TestApp, webhooks_to};
 use crate::on_both_databases;
-use crate::receiver::{Delivery, PREVIOUS_SECRET, Receiver, SECRET, webhooks_to};
+use crate::receiver::{Delivery, PREVIOUS_SECRET, Receiver, SECRET};
 
 on_both_databases!(
     every_money_movement_is_a_signed_webhook,
