@@ -8,6 +8,12 @@ const assert = require('node:assert/strict');
 const { createShop, listen, newSecret } = require('../server.js');
 const { startSandbox } = require('../../miniprogram/test/sandbox.js');
 
+// The shop's cart, priced by the shop: 2 x 39.00 + 12.00.
+const CART = [
+  { sku: 'mug', name: 'Mug', unit_price_fen: 3900, quantity: 2 },
+  { sku: 'tea', name: 'Tea', unit_price_fen: 1200, quantity: 1 },
+];
+
 async function waitFor(check, what, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -36,10 +42,7 @@ test('a merchant order paid in the sandbox reaches the shop as a verified webhoo
   const order = await shop.createOrder({
     reference: 'EX-1001',
     openid,
-    lines: [
-      { sku: 'mug', name: 'Mug', unit_price_fen: 3900, quantity: 2 },
-      { sku: 'tea', name: 'Tea', unit_price_fen: 1200, quantity: 1 },
-    ],
+    lines: CART,
   });
   assert.equal(order.amount_fen, 9000);
   assert.equal(order.reference, 'EX-1001');
@@ -47,10 +50,7 @@ test('a merchant order paid in the sandbox reaches the shop as a verified webhoo
   const again = await shop.createOrder({
     reference: 'EX-1001',
     openid,
-    lines: [
-      { sku: 'mug', name: 'Mug', unit_price_fen: 3900, quantity: 2 },
-      { sku: 'tea', name: 'Tea', unit_price_fen: 1200, quantity: 1 },
-    ],
+    lines: CART,
   });
   assert.equal(again.order_no, order.order_no);
 

@@ -43,8 +43,8 @@ CREATE TABLE events (
     delivered_at BIGINT
 );
 CREATE INDEX events_due ON events (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
-CREATE INDEX events_by_type ON events (type, seq);
-CREATE INDEX events_by_order ON events (order_no);
+-- No index by type or order: each would be one more write on every notify (measured:
+-- BENCHMARKS.md); a typed page reads the seq index from its cursor on.
 CREATE INDEX events_owed ON events (created_at) WHERE delivery = 'pending';
 
 -- Every delivery attempt: when, how long, what came back (a short excerpt only).

@@ -134,30 +134,13 @@ async fn check(state: &AppState, order: &OrderRow) -> Result<(), StoreError> {
 /// retention.
 pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
     let now = now_ms();
-    let retention_ms = i64::try_from(
-        state
-            .settings
-            .orders
-            .idempotency_key_ttl_secs
-            .saturating_mul(1000),
-    )
-    .unwrap_or(i64::MAX);
-    let deleted = state
-        .store
-        .housekeeping(now, now.saturating_sub(retention_ms))
-        .await?;
-    let events_ms = i64::try_from(
-        state
-            .settings
-            .events
-            .retention_days
-            .saturating_mul(86_400_000),
-    )
-    .unwrap_or(i64::MAX);
-    let events = state
-        .store
-        .delete_old_events(now.saturating_sub(events_ms))
-        .await?;
+    let ago = |secs: u64| {
+        now.saturating_sub(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX))
+    };
+    let keys_before = ago(state.settings.orders.idempotency_key_ttl_secs);
+    let deleted = state.store.housekeeping(now, keys_before).await?;
+    let events_before = ago(state.settings.events.retention_days.saturating_mul(86_400));
+    let events = state.store.delete_old_events(events_before).await?;
     Ok(deleted + events)
 }
 

@@ -20,6 +20,7 @@ on_both_databases!(
     an_endpoint_that_never_says_2xx_fails_the_event_until_redelivered,
     two_instances_deliver_each_event_once,
     without_an_endpoint_events_are_recorded_for_pulling,
+    housekeeping_deletes_settled_events_and_keeps_owed_ones,
 );
 
 const WITHIN: Duration = Duration::from_secs(15);
@@ -360,5 +361,47 @@ async fn without_an_endpoint_events_are_recorded_for_pulling(db: Db) {
         .await
         .unwrap();
     assert_eq!(count, 1);
+    app.cleanup().await;
+}
+
+async fn housekeeping_deletes_settled_events_and_keeps_owed_ones(db: Db) {
+    let receiver = Receiver::start(500).await;
+    let app = TestApp::spawn_with(db, |s| {
+        webhooks_to(&receiver.url)(s);
+        s.events.retention_days = 0;
+        // A refused event waits a minute: still owed when housekeeping runs.
+        s.webhooks.retry_schedule_ms = vec![60_000];
+    })
+    .await;
+    let owed = paid_merchant_order(&app, "o-kept", "SO-kept").await;
+    receiver.wait_until(WITHIN, |d| !d.is_empty()).await;
+    receiver.answer(200);
+    let settled = paid_merchant_order(&app, "o-gone", "SO-gone").await;
+    receiver
+        .wait_until(WITHIN, |d| d.iter().any(|d| d.answered == 200))
+        .await;
+    // Let the delivered event's transaction end before it is judged.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    receiver.answer(500);
+    let deleted = wxpay_server::reconciliation::reconciler::housekeeping(&app.state)
+        .await
+        .unwrap();
+    assert!(deleted >= 1, "{deleted}");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT order_no, delivery FROM events ORDER BY seq")
+            .fetch_all(app.state.store.pool())
+            .await
+            .unwrap();
+    // The delivered one went; the owed one (still refused) stays, whatever its age.
+    assert!(
+        rows.iter().all(|(order_no, _)| *order_no != settled),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(order_no, delivery)| *order_no == owed && delivery == "pending"),
+        "{rows:?}"
+    );
+    receiver.stop().await;
     app.cleanup().await;
 }
