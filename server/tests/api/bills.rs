@@ -343,6 +343,29 @@ async fn a_forged_bill_changes_nothing(db: Db) {
     );
     assert_eq!(app.status_of(&claimed).await, "awaiting_payment");
     assert_eq!(app.payment_events(&claimed).await, 0);
+    // Each new finding is an event, once: the day reconciled again adds none.
+    let (status, _) = reconcile(&app, &yesterday).await;
+    assert_eq!(status, 200);
+    let announced = app.events_of_type("reconciliation.finding").await;
+    let mut kinds: Vec<(String, String)> = announced
+        .iter()
+        .map(|(_, data)| {
+            assert_eq!(data["bill_date"], yesterday.as_str());
+            (
+                data["kind"].as_str().unwrap().to_owned(),
+                data["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("paid_missing_here".to_owned(), claimed.clone()),
+            ("refund_unknown_here".to_owned(), "RNOPE".to_owned()),
+            ("unknown_order".to_owned(), "NOPE-1".to_owned()),
+        ]
+    );
     app.cleanup().await;
 }
 

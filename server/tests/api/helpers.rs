@@ -697,6 +697,20 @@ impl TestApp {
         order
     }
 
+    /// The outbox's events of `kind`, oldest first, read from the table itself (the
+    /// events API may hold back a just-written one): (order_no, data).
+    pub async fn events_of_type(&self, kind: &str) -> Vec<(Option<String>, Value)> {
+        let rows: Vec<(Option<String>, String)> =
+            sqlx::query_as("SELECT order_no, data FROM events WHERE type = $1 ORDER BY seq")
+                .bind(kind)
+                .fetch_all(self.state.store.pool())
+                .await
+                .unwrap();
+        rows.into_iter()
+            .map(|(order_no, data)| (order_no, serde_json::from_str(&data).unwrap()))
+            .collect()
+    }
+
     /// `GET` of an admin path as the admin.
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
         self.send(self.http.get(self.url(path)).bearer_auth(ADMIN_TOKEN))

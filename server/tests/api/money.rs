@@ -279,6 +279,12 @@ async fn an_order_wechat_never_answers_about_backs_off_and_is_flagged(db: Db) {
     assert!(flagged.needs_attention);
     assert_eq!(flagged.next_check_at, None);
     assert_eq!(flagged.check_failures, 4);
+    // Announced once, in the transaction that flagged it.
+    let announced = app.events_of_type("order.needs_attention").await;
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert_eq!(announced[0].0.as_deref(), Some(order_no.as_str()));
+    assert_eq!(announced[0].1["check_failures"], 4);
+    assert_eq!(announced[0].1["status"], "awaiting_payment");
     assert_eq!(
         flagged.status.as_str(),
         "awaiting_payment",

@@ -265,6 +265,22 @@ async fn wechat_refusals_close_the_refund_and_free_its_amount(db: Db) {
         (order.refund_held_fen, order.refunded_fen),
         (amount, amount)
     );
+    // Each move is an event: two closes (the refusal says why), one success.
+    let closes = app.events_of_type("refund.closed").await;
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    assert!(
+        closes
+            .iter()
+            .all(|(o, _)| o.as_deref() == Some(order_no.as_str()))
+    );
+    assert!(
+        closes[0].1["failure"]
+            .as_str()
+            .unwrap()
+            .contains("NOTENOUGH"),
+        "{closes:?}"
+    );
+    assert_eq!(app.events_of_type("refund.succeeded").await.len(), 1);
     app.cleanup().await;
 }
 
@@ -290,6 +306,9 @@ async fn abnormal_is_not_final_and_success_follows(db: Db) {
     assert_eq!(app.wait_refund(&no, "succeeded", WITHIN).await, "succeeded");
     let order = app.state.store.order(&order_no).await.unwrap().unwrap();
     assert_eq!(order.refunded_fen, 200);
+    // Abnormal announced once (not again while it stayed abnormal), then the success.
+    assert_eq!(app.events_of_type("refund.abnormal").await.len(), 1);
+    assert_eq!(app.events_of_type("refund.succeeded").await.len(), 1);
     app.cleanup().await;
 }
 
