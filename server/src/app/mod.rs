@@ -38,6 +38,9 @@ pub struct Application {
     /// `/metrics` alone, when `server.metrics_bind` is set.
     metrics_server: Option<(Server, SocketAddr)>,
     state: AppState,
+    /// The webhook deliverer, when `[webhooks] url` is set (built with the rest, so a
+    /// problem is reported before anything is served).
+    deliverer: Option<Deliverer>,
 }
 
 /// Stops the application (and its metrics listener).
@@ -86,6 +89,7 @@ impl Application {
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
         let state = app_state(settings, &notify_base).await?;
+        let deliverer = Deliverer::new(&state)?;
         let metrics_server = match &state.settings.server.metrics_bind {
             Some(bind) => Some(metrics_server(&state, bind)?),
             None => None,
@@ -123,6 +127,7 @@ impl Application {
             addr,
             metrics_server,
             state,
+            deliverer,
         })
     }
 
@@ -154,11 +159,9 @@ impl Application {
     /// Serves, with the reconciler beside it, until stopped through the handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(reconciler::run(self.state.clone()));
-        let deliverer = match Deliverer::new(&self.state) {
-            Ok(Some(deliverer)) => Some(tokio::spawn(deliver::run(self.state.clone(), deliverer))),
-            Ok(None) => None,
-            Err(error) => return Err(std::io::Error::other(error.to_string())),
-        };
+        let deliverer = self
+            .deliverer
+            .map(|deliverer| tokio::spawn(deliver::run(self.state.clone(), deliverer)));
         let metrics = self.metrics_server.map(|(server, _)| tokio::spawn(server));
         let result = self.server.await;
         reconciler.abort();

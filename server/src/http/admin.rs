@@ -22,7 +22,19 @@ use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
 /// WeChat's limit on a refund's reason (v2 refund_desc, v3 reason).
 const MAX_REASON_CHARS: usize = 80;
 /// The largest `limit` of an admin list.
-pub(super) const MAX_LIST: i64 = 500;
+const MAX_LIST: i64 = 500;
+
+/// An admin list's `limit` (`default` when none was asked), 1 to [`MAX_LIST`].
+pub(super) fn list_limit(asked: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    let limit = asked.unwrap_or(default);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("limit must be 1 to {MAX_LIST}"),
+        ));
+    }
+    Ok(limit)
+}
 
 /// An authenticated admin caller.
 #[derive(Debug)]
@@ -171,13 +183,7 @@ async fn list_orders(
                 })?,
         ),
     };
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_LIST).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!("limit must be 1 to {MAX_LIST}"),
-        ));
-    }
+    let limit = list_limit(query.limit, 50)?;
     let orders = state
         .store
         .list_orders(&OrderFilter {

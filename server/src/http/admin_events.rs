@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::clock::{now_ms, rfc3339};
 use crate::base::error::ApiError;
-use crate::http::admin::{Admin, MAX_LIST};
+use crate::http::admin::{Admin, list_limit};
 use crate::state::AppState;
 use crate::store::{AttemptRow, EventFilter, EventRow, EventType};
 use crate::webhooks::payload::{Payload, payload};
@@ -107,13 +107,7 @@ pub(super) async fn list(
             )
         })?),
     };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIST).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!("limit must be 1 to {MAX_LIST}"),
-        ));
-    }
+    let limit = list_limit(query.limit, 100)?;
     let after_seq = match query.after.as_deref() {
         None => None,
         Some(id) => Some(state.store.event_seq(id).await?.ok_or_else(|| {

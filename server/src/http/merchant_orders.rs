@@ -13,6 +13,7 @@ use crate::config::{ApiVersion, MAX_BODY_BYTES};
 use crate::http::admin::Admin;
 use crate::http::orders::{view, view_with_items};
 use crate::orders::create::{OrderAsk, Payer, create_order};
+use crate::orders::pricing::{MAX_LINES, add_line};
 use crate::state::AppState;
 use crate::store::{KeyScope, OrderItem};
 
@@ -23,7 +24,6 @@ const MAX_ATTACH_BYTES: usize = 127;
 const MAX_REFERENCE_CHARS: usize = 64;
 /// WeChat's `openid` String(128).
 const MAX_OPENID_CHARS: usize = 128;
-const MAX_LINES: usize = 20;
 /// WeChat's `time_expire` must be at least 5 minutes away; a week is plenty for a
 /// payment the payer is about to make.
 const EXPIRY_SECS: std::ops::RangeInclusive<u64> = 300..=7 * 24 * 3600;
@@ -171,10 +171,7 @@ fn check_items(lines: Option<&[MerchantLine]>, total: Fen) -> Result<Vec<OrderIt
             ));
         }
         let quantity = u32::try_from(line.quantity).unwrap_or(u32::MAX);
-        sum = Fen::new(line.unit_price_fen)
-            .checked_mul(quantity)
-            .and_then(|t| sum.checked_add(t))
-            .filter(|t| *t <= Fen::WECHAT_MAX)
+        sum = add_line(sum, line.unit_price_fen, quantity)
             .ok_or_else(|| invalid("ITEMS_TOTAL_MISMATCH", "the lines add up to too much"))?;
     }
     if sum != total {

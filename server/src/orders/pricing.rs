@@ -10,7 +10,8 @@ use crate::base::error::ApiError;
 use crate::state::AppState;
 use crate::store::OrderItem;
 
-const MAX_LINES: usize = 20;
+/// The most lines an order has, priced here or by the merchant.
+pub(crate) const MAX_LINES: usize = 20;
 const MAX_QUANTITY: u32 = 99;
 
 /// One line of a cart: a product and how many.
@@ -64,19 +65,15 @@ pub(crate) async fn price(
                 ),
             )
         })?;
-        let line_total = Fen::new(product.price_fen).checked_mul(line.quantity);
-        total = line_total
-            .and_then(|t| total.checked_add(t))
-            .filter(|t| *t <= Fen::WECHAT_MAX)
-            .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "INVALID_ITEMS",
-                    format!(
-                        "order total exceeds WeChat Pay's limit of {} fen",
-                        Fen::WECHAT_MAX.get()
-                    ),
-                )
-            })?;
+        total = add_line(total, product.price_fen, line.quantity).ok_or_else(|| {
+            ApiError::unprocessable(
+                "INVALID_ITEMS",
+                format!(
+                    "order total exceeds WeChat Pay's limit of {} fen",
+                    Fen::WECHAT_MAX.get()
+                ),
+            )
+        })?;
         items.push(OrderItem {
             sku: product.sku.clone(),
             name: product.name.clone(),
@@ -85,4 +82,13 @@ pub(crate) async fn price(
         });
     }
     Ok((items, total))
+}
+
+/// `total` plus a line of `quantity` at `unit_fen`, if that stays within WeChat Pay's
+/// limit (and does not overflow).
+pub(crate) fn add_line(total: Fen, unit_fen: i64, quantity: u32) -> Option<Fen> {
+    Fen::new(unit_fen)
+        .checked_mul(quantity)
+        .and_then(|line| total.checked_add(line))
+        .filter(|sum| *sum <= Fen::WECHAT_MAX)
 }

@@ -69,13 +69,20 @@ impl Store {
     ) -> Result<Vec<EventRow>, StoreError> {
         let statement = work_list_claim(self.backend(), "events", "id", "next_attempt_at");
         let ids = self.claim_work(&statement, now, lease_until, limit).await?;
-        let mut events = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if let Some(event) = self.event(id).await? {
-                events.push(event);
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(events)
+        // The batch read back in one query, not one per event.
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "{EVENT_SELECT} WHERE e.id IN ({}) ORDER BY e.seq",
+            placeholders.join(", ")
+        );
+        let query = ids
+            .iter()
+            .fold(sqlx::query(&sql), |query, id| query.bind(id));
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(event_row).collect()
     }
 
     /// Records an attempt and moves the event on, in one transaction.
@@ -166,18 +173,15 @@ impl Store {
         // an event is listed once none can (or, so one stuck transaction anywhere in
         // the cluster cannot hide every event, once it is a minute old: the outbox's own
         // transactions last milliseconds).
-        let settled = match self.backend() {
-            Backend::Postgres => {
-                " AND (e.txid < pg_snapshot_xmin(pg_current_snapshot()) OR e.created_at < $4)"
-            }
-            Backend::Sqlite => " AND $4 = $4",
+        let visible = match self.backend() {
+            Backend::Postgres => "e.txid < pg_snapshot_xmin(pg_current_snapshot())",
+            Backend::Sqlite => "TRUE",
         };
-        let kind = if filter.kind.is_some() {
-            " AND e.type = $3"
-        } else {
-            " AND $3 = $3"
-        };
-        let sql = format!("{EVENT_SELECT} WHERE e.seq > $1{settled}{kind} ORDER BY e.seq LIMIT $2");
+        let sql = format!(
+            "{EVENT_SELECT} WHERE e.seq > $1 AND ($3 = '' OR e.type = $3) \
+               AND ({visible} OR e.created_at < $4) \
+             ORDER BY e.seq LIMIT $2"
+        );
         let query = sqlx::query(&sql)
             .bind(filter.after_seq.unwrap_or(0))
             .bind(filter.limit)

@@ -73,9 +73,14 @@ impl Deliverer {
     }
 }
 
+/// How often the backlog gauge is read from the database (not on every pass: passes
+/// come with every event this instance writes).
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
 /// Delivers owed events until the task is dropped: every poll interval, and at once when
 /// this instance writes one.
 pub async fn run(state: AppState, deliverer: Deliverer) {
+    let mut backlog_read: Option<Instant> = None;
     loop {
         match deliver_due(&state, &deliverer).await {
             // A full batch: more may be due.
@@ -83,7 +88,10 @@ pub async fn run(state: AppState, deliverer: Deliverer) {
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "webhook delivery pass failed"),
         }
-        observe_backlog(&state).await;
+        if backlog_read.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+            backlog_read = Some(Instant::now());
+            observe_backlog(&state).await;
+        }
         tokio::select! {
             () = tokio::time::sleep(deliverer.poll) => {}
             () = state.store.event_wake().notified() => {}
@@ -123,7 +131,7 @@ async fn deliver(state: &AppState, deliverer: &Deliverer, event: &EventRow) -> a
     let body = payload::body(event);
     let started_at = now_ms();
     let clock = Instant::now();
-    let answer = post(deliverer, event, &body).await;
+    let answer = post(deliverer, event, body).await;
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
     let attempt = event.attempts.saturating_add(1);
     let now = now_ms();
@@ -170,9 +178,9 @@ async fn deliver(state: &AppState, deliverer: &Deliverer, event: &EventRow) -> a
     Ok(())
 }
 
-async fn post(deliverer: &Deliverer, event: &EventRow, body: &str) -> Answer {
+async fn post(deliverer: &Deliverer, event: &EventRow, body: String) -> Answer {
     let timestamp = now_ms() / 1000;
-    let signature = deliverer.signer.sign(&event.id, timestamp, body);
+    let signature = deliverer.signer.sign(&event.id, timestamp, &body);
     let sent = deliverer
         .client
         .post(&deliverer.url)
@@ -180,7 +188,7 @@ async fn post(deliverer: &Deliverer, event: &EventRow, body: &str) -> Answer {
         .header("webhook-id", &event.id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
-        .body(body.to_owned())
+        .body(body)
         .send()
         .await;
     let mut response = match sent {

@@ -25,18 +25,20 @@ const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 /// Outcomes of notifies that recorded a payment (and logged it).
 const RECORDED: [&str; 3] = ["paid", "late_payment", "double_payment"];
 
+/// The content types of each protocol's notifies.
+const XML: &[&str] = &["text/xml", "application/xml"];
+const JSON: &[&str] = &["application/json"];
+
 /// `POST /wechat/pay/notify`.
 pub(super) async fn receive_v2(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let limit = state.settings.server.notify_max_body_bytes;
-    let verdict = match read_body(&req, payload, limit, &["text/xml", "application/xml"]).await {
-        Ok(body) => v2::handle(&state, &body).await,
-        Err(verdict) => verdict,
-    };
-    answer(&state, &verdict);
+    let verdict = judge(&state, &req, payload, XML, Verdict::from, async |body| {
+        v2::handle(&state, &body).await
+    })
+    .await;
     v2::reply(&verdict)
 }
 
@@ -46,12 +48,10 @@ pub(super) async fn receive_v3(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let limit = state.settings.server.notify_max_body_bytes;
-    let verdict = match read_body(&req, payload, limit, &["application/json"]).await {
-        Ok(body) => v3::handle(&state, &req, &body).await,
-        Err(verdict) => verdict,
-    };
-    answer(&state, &verdict);
+    let verdict = judge(&state, &req, payload, JSON, Verdict::from, async |body| {
+        v3::handle(&state, &req, &body).await
+    })
+    .await;
     v3::reply(&verdict)
 }
 
@@ -61,13 +61,36 @@ pub(super) async fn receive_refund_v2(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let limit = state.settings.server.notify_max_body_bytes;
-    let verdict = match read_body(&req, payload, limit, &["text/xml", "application/xml"]).await {
-        Ok(body) => refund::handle_v2(&state, &body).await,
-        Err(verdict) => verdict.for_refund(),
-    };
-    answer(&state, &verdict);
+    let verdict = judge(
+        &state,
+        &req,
+        payload,
+        XML,
+        Verdict::for_refund,
+        async |body| refund::handle_v2(&state, &body).await,
+    )
+    .await;
     v2::reply(&verdict)
+}
+
+/// One notify through the pipeline: the bounded body of one of `content_types`, judged
+/// by `handle` (`unread` says how a body that could not be read is refused), then counted
+/// and logged.
+async fn judge(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    content_types: &[&str],
+    unread: fn(Verdict) -> Verdict,
+    handle: impl AsyncFnOnce(Vec<u8>) -> Verdict,
+) -> Verdict {
+    let limit = state.settings.server.notify_max_body_bytes;
+    let verdict = match read_body(req, payload, limit, content_types).await {
+        Ok(body) => handle(body).await,
+        Err(verdict) => unread(verdict),
+    };
+    answer(state, &verdict);
+    verdict
 }
 
 /// Counts and logs a verdict.
