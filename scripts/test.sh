@@ -52,6 +52,9 @@ echo "== the example mini program, its pages run by a wx double against real san
 echo "== the example merchant backend: its order paid in a real sandbox, the webhook verified by the official standardwebhooks library"
 (cd examples/merchant-backend && npm ci --no-audit --no-fund && npm test)
 
+echo "== schemathesis against the sandbox: every route of server/openapi.json (v3 on PostgreSQL, v2 on SQLite)"
+./scripts/schemathesis.sh
+
 echo "== the /debug page in headless Chromium (Debian's chromium; nothing downloaded)"
 browser_skipped=""
 if ! command -v chromium >/dev/null 2>&1; then

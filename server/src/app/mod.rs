@@ -109,7 +109,7 @@ impl Application {
                         metrics_here,
                         admin_api,
                         debug_page_dir.as_deref(),
-                    )
+                    );
                 })
         })
         // The embedding binary (or test) owns signals and stops through the handle.

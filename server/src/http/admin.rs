@@ -10,11 +10,18 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use utoipa::{IntoParams, ToSchema};
 
+use super::error_response::ErrorBody;
+use super::openapi::{
+    AdminAuth, BadInput, Conflict, DisplayStatus, JsonBody, NotFound, Storage, Unprocessable,
+    WeChatFailed,
+};
+use super::routes::Routes;
 use crate::base::clock::rfc3339;
 use crate::base::error::ApiError;
 use crate::base::ids;
-use crate::reconciliation;
+use crate::reconciliation::{self, Report};
 use crate::refunds::{self, RefundAsk, RefundView};
 use crate::state::AppState;
 use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
@@ -69,46 +76,30 @@ impl FromRequest for Admin {
 }
 
 /// The routes, when `admin.token` is set.
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/admin/orders", web::get().to(list_orders))
-        .route(
-            "/v1/admin/orders",
-            web::post().to(super::merchant_orders::create),
-        )
-        .route("/v1/admin/events", web::get().to(super::admin_events::list))
-        .route(
-            "/v1/admin/events/{id}",
-            web::get().to(super::admin_events::get),
-        )
-        .route(
+pub(super) fn routes(routes: &mut Routes) {
+    routes
+        .get("/v1/admin/orders", list_orders)
+        .post("/v1/admin/orders", super::merchant_orders::create)
+        .get("/v1/admin/events", super::admin_events::list)
+        .get("/v1/admin/events/{id}", super::admin_events::get)
+        .post(
             "/v1/admin/events/{id}/redeliver",
-            web::post().to(super::admin_events::redeliver),
+            super::admin_events::redeliver,
         )
-        .route(
-            "/v1/admin/orders/{order_no}/refunds",
-            web::post().to(create_refund),
-        )
-        .route(
-            "/v1/admin/orders/{order_no}/refunds",
-            web::get().to(list_refunds),
-        )
-        .route(
-            "/v1/admin/reconciliation/{date}",
-            web::get().to(reconciliation_report),
-        )
-        .route(
-            "/v1/admin/reconciliation/{date}",
-            web::post().to(reconcile_day),
-        );
+        .post("/v1/admin/orders/{order_no}/refunds", create_refund)
+        .get("/v1/admin/orders/{order_no}/refunds", list_refunds)
+        .get("/v1/admin/reconciliation/{date}", reconciliation_report)
+        .post("/v1/admin/reconciliation/{date}", reconcile_day);
 }
 
 /// An order as an operator sees it.
-#[derive(Debug, Serialize)]
-struct AdminOrder<'a> {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct AdminOrder<'a> {
     order_no: &'a str,
     user_id: i64,
     openid: &'a str,
     amount_fen: i64,
+    #[schema(value_type = DisplayStatus)]
     status: &'static str,
     refunded_fen: i64,
     /// Held by refunds not closed (pending, processing, abnormal, succeeded).
@@ -122,6 +113,7 @@ struct AdminOrder<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     paid_at: Option<String>,
     /// `v2` or `v3`: the API the order lives on.
+    #[schema(examples("v3"))]
     api: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reference: Option<&'a str>,
@@ -152,19 +144,34 @@ impl<'a> AdminOrder<'a> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    #[param(value_type = Option<DisplayStatus>)]
     status: Option<String>,
     late_payment: Option<bool>,
     needs_attention: Option<bool>,
     /// The merchant's own order id.
     reference: Option<String>,
+    /// 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(super) struct AdminOrders<'a> {
+    /// Newest first.
+    orders: Vec<AdminOrder<'a>>,
+}
+
 /// `GET /v1/admin/orders?status=&late_payment=&needs_attention=&reference=&limit=`.
-async fn list_orders(
+#[utoipa::path(get, path = "/v1/admin/orders", tag = "merchant", operation_id = "list_orders",
+    security(("admin_token" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "Orders, newest first", body = AdminOrders),
+        BadInput, AdminAuth, Storage))]
+pub(super) async fn list_orders(
     _: Admin,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
@@ -194,20 +201,37 @@ async fn list_orders(
             limit,
         })
         .await?;
-    let shown: Vec<AdminOrder<'_>> = orders.iter().map(AdminOrder::of).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": shown })))
+    let orders = orders.iter().map(AdminOrder::of).collect();
+    Ok(HttpResponse::Ok().json(AdminOrders { orders }))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateRefund {
+    /// At most what is left to refund.
+    #[schema(minimum = 1)]
     amount_fen: i64,
+    /// Shown to the user: at most 80 characters.
+    #[schema(max_length = 80)]
     reason: Option<String>,
 }
 
 /// `POST /v1/admin/orders/{order_no}/refunds {amount_fen, reason?}` (`Idempotency-Key`
 /// recommended: a retry with it returns the first refund, never a second one).
-async fn create_refund(
+#[utoipa::path(post, path = "/v1/admin/orders/{order_no}/refunds", tag = "merchant",
+    operation_id = "create_refund",
+    security(("admin_token" = [])),
+    params(("order_no" = String, Path, description = "The order number"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,64}$",
+            description = "1 to 64 visible ASCII characters: a retry returns the first refund")),
+    request_body = CreateRefund,
+    responses(
+        (status = 201, description = "Asked of WeChat", body = RefundView),
+        (status = 200, description = "The refund this Idempotency-Key created before",
+            body = RefundView, headers(("Idempotent-Replayed" = String))),
+        JsonBody, AdminAuth, NotFound, Conflict, Unprocessable, WeChatFailed, Storage,
+    ))]
+pub(super) async fn create_refund(
     _: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -254,8 +278,21 @@ async fn create_refund(
     })
 }
 
+#[derive(Serialize, ToSchema)]
+pub(super) struct OrderRefunds<'a> {
+    order: AdminOrder<'a>,
+    /// Oldest first.
+    refunds: Vec<RefundView>,
+}
+
 /// `GET /v1/admin/orders/{order_no}/refunds`: the order's refund sums and its refunds.
-async fn list_refunds(
+#[utoipa::path(get, path = "/v1/admin/orders/{order_no}/refunds", tag = "merchant",
+    operation_id = "list_refunds",
+    security(("admin_token" = [])),
+    params(("order_no" = String, Path, description = "The order number")),
+    responses((status = 200, description = "The order and its refunds", body = OrderRefunds),
+        BadInput, AdminAuth, NotFound, Storage))]
+pub(super) async fn list_refunds(
     _: Admin,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
@@ -266,15 +303,21 @@ async fn list_refunds(
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     let refunds = state.store.refunds_of(&order.order_no).await?;
-    let views: Vec<RefundView> = refunds.iter().map(RefundView::of).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "order": AdminOrder::of(&order),
-        "refunds": views,
-    })))
+    Ok(HttpResponse::Ok().json(OrderRefunds {
+        order: AdminOrder::of(&order),
+        refunds: refunds.iter().map(RefundView::of).collect(),
+    }))
 }
 
 /// A reconciled day's report; 404 for a day never reconciled.
-async fn reconciliation_report(
+#[utoipa::path(get, path = "/v1/admin/reconciliation/{date}", tag = "merchant",
+    operation_id = "reconciliation_report",
+    security(("admin_token" = [])),
+    params(("date" = String, Path, description = "YYYY-MM-DD (Beijing)")),
+    responses((status = 200, description = "The day's report", body = Report),
+        (status = 404, description = "Not reconciled yet (NOT_RECONCILED)", body = ErrorBody),
+        BadInput, AdminAuth, Storage))]
+pub(super) async fn reconciliation_report(
     _: Admin,
     state: web::Data<AppState>,
     date: web::Path<String>,
@@ -290,7 +333,14 @@ async fn reconciliation_report(
 }
 
 /// Reconciles a day now (its stored bill, or downloaded) and returns the report.
-async fn reconcile_day(
+#[utoipa::path(post, path = "/v1/admin/reconciliation/{date}", tag = "merchant",
+    operation_id = "reconcile_day",
+    security(("admin_token" = [])),
+    params(("date" = String, Path, description = "YYYY-MM-DD (Beijing); a day that is over")),
+    responses((status = 200, description = "The day's report", body = Report),
+        (status = 409, description = "The day is not over (DAY_NOT_OVER)", body = ErrorBody),
+        BadInput, AdminAuth, WeChatFailed, Storage))]
+pub(super) async fn reconcile_day(
     _: Admin,
     state: web::Data<AppState>,
     date: web::Path<String>,

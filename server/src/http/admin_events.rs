@@ -4,7 +4,10 @@
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::error_response::ErrorBody;
+use super::openapi::{AdminAuth, BadInput, Storage};
 use crate::base::clock::{now_ms, rfc3339};
 use crate::base::error::ApiError;
 use crate::http::admin::{Admin, list_limit};
@@ -13,16 +16,17 @@ use crate::store::{AttemptRow, EventFilter, EventRow, EventType};
 use crate::webhooks::payload::{Payload, payload};
 
 /// An event as listed: what a webhook carries, and how its delivery stands.
-#[derive(Debug, Serialize)]
-struct EventView {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct EventView {
     #[serde(flatten)]
     payload: Payload,
     delivery: DeliveryView,
 }
 
-#[derive(Debug, Serialize)]
-struct DeliveryView {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct DeliveryView {
     /// none (no endpoint when it happened), pending, delivered or failed.
+    #[schema(examples("delivered"))]
     state: String,
     /// Attempts since it was last scheduled.
     attempts: i64,
@@ -46,8 +50,9 @@ impl EventView {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct AttemptView {
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct AttemptView {
     attempt: i64,
     started_at: String,
     duration_ms: i64,
@@ -72,14 +77,39 @@ impl AttemptView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
     /// The last event id seen: the page starts after it.
     after: Option<String>,
+    /// Only events of this type (e.g. `order.paid`).
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     kind: Option<String>,
+    /// 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct EventPage<'a> {
+    /// Oldest first.
+    events: Vec<EventView>,
+    /// The last event's id: `after` for the next page (null on an empty page).
+    next_after: Option<&'a str>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct EventDetail {
+    event: EventView,
+    /// Oldest first.
+    attempts: Vec<AttemptView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct Redelivered {
+    event: EventView,
 }
 
 fn event_not_found() -> ApiError {
@@ -92,6 +122,11 @@ fn event_not_found() -> ApiError {
 
 /// `GET /v1/admin/events?after=&type=&limit=`: events oldest first; pass the last id of
 /// a page as `after` for the next.
+#[utoipa::path(get, path = "/v1/admin/events", tag = "events", operation_id = "list_events",
+    security(("admin_token" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page of events", body = EventPage),
+        BadInput, AdminAuth, Storage))]
 pub(super) async fn list(
     _: Admin,
     state: web::Data<AppState>,
@@ -125,14 +160,19 @@ pub(super) async fn list(
             now_ms(),
         )
         .await?;
-    let views: Vec<EventView> = events.iter().map(EventView::of).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "events": views,
-        "next_after": events.last().map(|e| e.id.as_str()),
-    })))
+    Ok(HttpResponse::Ok().json(EventPage {
+        events: events.iter().map(EventView::of).collect(),
+        next_after: events.last().map(|e| e.id.as_str()),
+    }))
 }
 
 /// `GET /v1/admin/events/{id}`: the event, its delivery and every attempt.
+#[utoipa::path(get, path = "/v1/admin/events/{id}", tag = "events", operation_id = "get_event",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "The event's id (evt_...)")),
+    responses((status = 200, description = "The event and its attempts", body = EventDetail),
+        (status = 404, description = "No such event (EVENT_NOT_FOUND)", body = ErrorBody),
+        BadInput, AdminAuth, Storage))]
 pub(super) async fn get(
     _: Admin,
     state: web::Data<AppState>,
@@ -146,13 +186,22 @@ pub(super) async fn get(
         .into_iter()
         .map(AttemptView::of)
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "event": EventView::of(&event),
-        "attempts": attempts,
-    })))
+    Ok(HttpResponse::Ok().json(EventDetail {
+        event: EventView::of(&event),
+        attempts,
+    }))
 }
 
 /// `POST /v1/admin/events/{id}/redeliver`: owed again, now, from the schedule's start.
+#[utoipa::path(post, path = "/v1/admin/events/{id}/redeliver", tag = "events",
+    operation_id = "redeliver_event",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "The event's id (evt_...)")),
+    responses((status = 202, description = "Scheduled for delivery now", body = Redelivered),
+        (status = 404, description = "No such event (EVENT_NOT_FOUND)", body = ErrorBody),
+        (status = 409, description = "No webhook endpoint is configured (WEBHOOKS_OFF)",
+            body = ErrorBody),
+        BadInput, AdminAuth, Storage))]
 pub(super) async fn redeliver(
     _: Admin,
     state: web::Data<AppState>,
@@ -168,5 +217,7 @@ pub(super) async fn redeliver(
         return Err(event_not_found());
     }
     let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "event": EventView::of(&event) })))
+    Ok(HttpResponse::Accepted().json(Redelivered {
+        event: EventView::of(&event),
+    }))
 }

@@ -7,10 +7,14 @@ use serde::Serialize;
 
 use crate::base::error::ApiError;
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// An error: a stable `code` to branch on and a `message` for people.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ErrorBody<'a> {
+    /// e.g. `INVALID_JSON`, `ORDER_NOT_FOUND`, `RATE_LIMITED`.
     code: &'a str,
+    /// What is wrong, and what to do.
     message: &'a str,
+    /// The order it is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     order_no: Option<&'a str>,
 }
@@ -25,7 +29,7 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
-        response.json(Body {
+        response.json(ErrorBody {
             code: self.code,
             message: &self.message,
             order_no: self.order_no.as_deref(),

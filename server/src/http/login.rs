@@ -5,24 +5,41 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use wxpay_client::LoginError;
 
+use utoipa::ToSchema;
+
+use super::error_response::ErrorBody;
+use super::openapi::{JsonBody, RateLimited, Storage, UserAuth, WeChatFailed};
 use crate::base::clock::{now_ms, rfc3339};
 use crate::base::error::ApiError;
 use crate::base::ids;
 use crate::http::auth::CurrentUser;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LoginRequest {
+    /// The code from `wx.login` (once only, 5 minutes).
+    #[schema(min_length = 1, max_length = 128)]
     code: String,
 }
 
-#[derive(Debug, Serialize)]
-struct LoginResponse {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
     token: String,
+    /// RFC 3339.
     expires_at: String,
 }
 
+/// `wx.login`'s code -> WeChat's code2session -> our own token (the session_key stays on
+/// the server).
+#[utoipa::path(post, path = "/v1/login", tag = "session", operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 403, description = "WeChat blocks this user's login", body = ErrorBody),
+        JsonBody, RateLimited, WeChatFailed, Storage,
+    ))]
 pub(super) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -75,6 +92,9 @@ pub(super) async fn login(
 }
 
 /// `POST /v1/logout`: the caller's token stops working (other sessions are kept).
+#[utoipa::path(post, path = "/v1/logout", tag = "session", operation_id = "logout",
+    security(("user_token" = [])),
+    responses((status = 204, description = "Signed out"), UserAuth, Storage))]
 pub(super) async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -6,20 +6,32 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use wxpay_client::{MpError, PhoneNumber};
 
+use super::openapi::{JsonBody, RateLimited, Storage, UserAuth, WeChatFailed};
 use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::http::auth::CurrentUser;
 use crate::mini_program::access_token::{from_mp, token};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PhoneRequest {
+    /// The getPhoneNumber button's code (`e.detail.code`).
+    #[schema(min_length = 1, max_length = 128)]
     code: String,
+}
+
+/// The user's number, as WeChat gave it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Phone {
+    /// With the country code for numbers outside mainland China.
+    phone_number: String,
+    pure_phone_number: String,
+    country_code: String,
 }
 
 /// How far the watermark's time may be from ours: a phone code lives 5 minutes, and the
@@ -51,6 +63,14 @@ fn check_watermark(phone: &PhoneNumber, appid: &str, now_secs: i64) -> Result<()
     Ok(())
 }
 
+/// The user's phone number, from the getPhoneNumber button's code.
+#[utoipa::path(post, path = "/v1/me/phone", tag = "session", operation_id = "phone_number",
+    security(("user_token" = [])),
+    request_body = PhoneRequest,
+    responses(
+        (status = 200, description = "The number", body = Phone),
+        JsonBody, UserAuth, RateLimited, WeChatFailed, Storage,
+    ))]
 pub(super) async fn phone(
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -74,11 +94,11 @@ pub(super) async fn phone(
             Ok(phone) => {
                 let appid = state.settings.wechat.appid.as_deref().unwrap_or_default();
                 check_watermark(&phone, appid, now_ms() / 1000)?;
-                return Ok(HttpResponse::Ok().json(json!({
-                    "phone_number": phone.phone_number,
-                    "pure_phone_number": phone.pure_phone_number,
-                    "country_code": phone.country_code,
-                })));
+                return Ok(HttpResponse::Ok().json(Phone {
+                    phone_number: phone.phone_number,
+                    pure_phone_number: phone.pure_phone_number,
+                    country_code: phone.country_code,
+                }));
             }
             Err(MpError::InvalidToken(_)) if !refreshed => {
                 use secrecy::ExposeSecret as _;

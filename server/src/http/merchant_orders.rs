@@ -4,8 +4,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use wxpay_core::Fen;
 
+use super::error_response::ErrorBody;
+use super::openapi::{AdminAuth, JsonBody, Storage, Unprocessable, WeChatFailed};
+use super::orders::OrderView;
 use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::base::ids;
@@ -28,25 +32,43 @@ const MAX_OPENID_CHARS: usize = 128;
 /// payment the payer is about to make.
 const EXPIRY_SECS: std::ops::RangeInclusive<u64> = 300..=7 * 24 * 3600;
 
-#[derive(Debug, Deserialize, Serialize)]
+/// An order the merchant's backend priced.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MerchantOrder {
+    /// The payer's openid for this app (a user who logged in through wxpay is found by it).
+    #[schema(min_length = 1, max_length = 128, pattern = "^[!-~]+$")]
     openid: String,
+    /// 1 fen to WeChat Pay's limit.
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     amount_fen: i64,
+    /// What the payer sees: at most 128 bytes on v2, 127 characters on v3.
+    #[schema(min_length = 1, max_length = 128)]
     description: String,
+    /// The merchant's own order id: unique per merchant, shown everywhere the order is.
+    #[schema(min_length = 1, max_length = 64)]
     reference: Option<String>,
+    /// Passed to WeChat and back in webhooks (at most 127 bytes).
+    #[schema(min_length = 1, max_length = 127)]
     attach: Option<String>,
+    /// 300 s to 7 days (default: orders.ttl_secs).
+    #[schema(minimum = 300, maximum = 604_800)]
     expires_in_secs: Option<u64>,
+    /// 1 to 20 lines adding up to amount_fen (or left out).
     items: Option<Vec<MerchantLine>>,
 }
 
 /// A line as the merchant priced it (shown back; its total must be the order's).
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MerchantLine {
+pub(super) struct MerchantLine {
+    #[schema(min_length = 1)]
     sku: String,
+    #[schema(min_length = 1)]
     name: String,
+    #[schema(minimum = 1)]
     unit_price_fen: i64,
+    #[schema(minimum = 1, maximum = 9999)]
     quantity: i64,
 }
 
@@ -196,6 +218,19 @@ fn check_items(lines: Option<&[MerchantLine]>, total: Fen) -> Result<Vec<OrderIt
 }
 
 /// `POST /v1/admin/orders` (`Idempotency-Key` required: the merchant's backend retries).
+#[utoipa::path(post, path = "/v1/admin/orders", tag = "merchant", operation_id = "create_merchant_order",
+    security(("admin_token" = [])),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$",
+        description = "Required, 1 to 64 visible ASCII characters: a retry returns the same order")),
+    request_body = MerchantOrder,
+    responses(
+        (status = 201, description = "Created, with its payment params", body = OrderView),
+        (status = 200, description = "The order this Idempotency-Key created before",
+            body = OrderView, headers(("Idempotent-Replayed" = String))),
+        (status = 409, description = "Another order has this reference (REFERENCE_EXISTS)",
+            body = ErrorBody),
+        JsonBody, AdminAuth, Unprocessable, WeChatFailed, Storage,
+    ))]
 pub(super) async fn create(
     _: Admin,
     state: web::Data<AppState>,

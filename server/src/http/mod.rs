@@ -14,64 +14,71 @@ mod login;
 mod me;
 mod merchant_orders;
 mod notify;
+pub(crate) mod openapi;
 mod orders;
 mod payment_config;
 mod products;
+mod routes;
 
+use actix_web::http::Method;
 use actix_web::{HttpRequest, error, web};
 
 use crate::base::error::ApiError;
+use routes::Routes;
+
 use crate::config::{NOTIFY_PATH, NOTIFY_PATH_V3, REFUND_NOTIFY_PATH, REFUND_NOTIFY_PATH_V3};
 
 /// The API. `/metrics` is here unless it has its own listener (`server.metrics_bind`).
+/// Returns each route served (`(method, path)`), which a test compares with the OpenAPI
+/// document.
 pub(crate) fn configure(
     cfg: &mut web::ServiceConfig,
     max_body_bytes: usize,
     metrics: bool,
     admin_api: bool,
     debug_page_dir: Option<&std::path::Path>,
-) {
+) -> Vec<(Method, String)> {
+    let mut routes = Routes::default();
     if metrics {
-        configure_metrics(cfg);
+        routes.get("/metrics", health::metrics);
     }
     if admin_api {
-        admin::configure(cfg);
+        admin::routes(&mut routes);
     }
     if let Some(dir) = debug_page_dir {
         debug_page::configure(cfg, dir.to_path_buf());
     }
+    routes
+        .get("/openapi.json", openapi::serve)
+        .get("/healthz", health::healthz)
+        .get("/readyz", health::readyz)
+        .post("/v1/login", login::login)
+        .post("/v1/logout", login::logout)
+        .post("/v1/me/phone", me::phone)
+        .get("/v1/products", products::list)
+        .get("/v1/payment-config", payment_config::get)
+        .post("/v1/orders", orders::create)
+        .get("/v1/orders/{order_no}", orders::get)
+        .post("/v1/orders/{order_no}/payment", orders::payment)
+        .post("/v1/orders/{order_no}/cancel", orders::cancel)
+        .post(NOTIFY_PATH, notify::receive_v2)
+        .post(NOTIFY_PATH_V3, notify::receive_v3)
+        .post(REFUND_NOTIFY_PATH, notify::receive_refund_v2)
+        // v3 notifies carry their event type: one handler for payments and refunds.
+        .post(REFUND_NOTIFY_PATH_V3, notify::receive_refund_v3);
     cfg.app_data(json_config(max_body_bytes))
         .app_data(path_config())
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/v1/login", web::post().to(login::login))
-        .route("/v1/logout", web::post().to(login::logout))
-        .route("/v1/me/phone", web::post().to(me::phone))
-        .route("/v1/products", web::get().to(products::list))
-        .route("/v1/payment-config", web::get().to(payment_config::get))
-        .route("/v1/orders", web::post().to(orders::create))
-        .route("/v1/orders/{order_no}", web::get().to(orders::get))
-        .route(
-            "/v1/orders/{order_no}/payment",
-            web::post().to(orders::payment),
-        )
-        .route(
-            "/v1/orders/{order_no}/cancel",
-            web::post().to(orders::cancel),
-        )
-        .route(NOTIFY_PATH, web::post().to(notify::receive_v2))
-        .route(NOTIFY_PATH_V3, web::post().to(notify::receive_v3))
-        .route(
-            REFUND_NOTIFY_PATH,
-            web::post().to(notify::receive_refund_v2),
-        )
-        // v3 notifies carry their event type: one handler for payments and refunds.
-        .route(REFUND_NOTIFY_PATH_V3, web::post().to(notify::receive_v3))
-        .default_service(web::to(not_found));
+        .app_data(query_config());
+    let served = routes.register(cfg);
+    cfg.default_service(web::to(not_found));
+    served
 }
 
+/// `/metrics` alone, on its own listener.
 pub(crate) fn configure_metrics(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(health::metrics));
+    let mut routes = Routes::default();
+    routes.get("/metrics", health::metrics);
+    routes.register(cfg);
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
@@ -107,6 +114,15 @@ fn json_config(limit: usize) -> web::JsonConfig {
             error::InternalError::from_response(err, actix_web::ResponseError::error_response(&api))
                 .into()
         })
+}
+
+/// A query string that does not fit is a 400 that says why.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        let api = ApiError::bad_request("INVALID_QUERY", err.to_string());
+        error::InternalError::from_response(err, actix_web::ResponseError::error_response(&api))
+            .into()
+    })
 }
 
 fn path_config() -> web::PathConfig {

@@ -2,7 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::{
+    BadInput, Conflict, DisplayStatus, JsonBody, NotFound, RateLimited, Storage, Unprocessable,
+    UserAuth, WeChatFailed,
+};
 use crate::base::clock::rfc3339;
 use crate::base::error::ApiError;
 use crate::base::ids;
@@ -14,14 +19,15 @@ use crate::state::AppState;
 use crate::store::{KeyScope, OrderItem, OrderRow, OrderStatus};
 use crate::wechat::PaymentParams;
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateOrder {
+    /// 1 to 20 lines, each sku once; the server prices them.
     items: Vec<CartLine>,
 }
 
 /// An order as its owner sees it (and the merchant's backend that created it).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct OrderView {
     order_no: String,
     /// The merchant's own order id (orders its backend created).
@@ -30,6 +36,7 @@ pub(super) struct OrderView {
     amount_fen: i64,
     /// `OrderStatus`, or for a paid order WeChat refunded `partially_refunded` /
     /// `refunded`.
+    #[schema(value_type = DisplayStatus)]
     status: &'static str,
     /// What WeChat has refunded of it (succeeded refunds).
     #[serde(skip_serializing_if = "is_zero")]
@@ -102,6 +109,17 @@ async fn owned_order(
 }
 
 /// `POST /v1/orders`: create, price, and get WeChat's prepay_id.
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", operation_id = "create_order",
+    security(("user_token" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,64}$",
+        description = "1 to 64 visible ASCII characters: a retry with it returns the first order")),
+    request_body = CreateOrder,
+    responses(
+        (status = 201, description = "Created, with its payment params", body = OrderView),
+        (status = 200, description = "The order this Idempotency-Key created before",
+            body = OrderView, headers(("Idempotent-Replayed" = String))),
+        JsonBody, UserAuth, Unprocessable, Conflict, RateLimited, WeChatFailed, Storage,
+    ))]
 pub(super) async fn create(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -146,6 +164,13 @@ pub(super) async fn create(
 /// `GET /v1/orders/{order_no}`: the order; when it still awaits payment and our last
 /// word from WeChat is stale, WeChat is asked first (the front end's "success" is
 /// never trusted).
+#[utoipa::path(get, path = "/v1/orders/{order_no}", tag = "orders", operation_id = "get_order",
+    security(("user_token" = [])),
+    params(("order_no" = String, Path, description = "The order number")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        BadInput, UserAuth, NotFound, WeChatFailed, Storage,
+    ))]
 pub(super) async fn get(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -168,6 +193,14 @@ pub(super) async fn get(
 /// prepay_id when the old one expired but the order has not). Params are only given for
 /// an order that is open after the prepay_id was obtained: a cancel that wins the race
 /// makes this a 409.
+#[utoipa::path(post, path = "/v1/orders/{order_no}/payment", tag = "orders",
+    operation_id = "order_payment",
+    security(("user_token" = [])),
+    params(("order_no" = String, Path, description = "The order number")),
+    responses(
+        (status = 200, description = "The order with fresh payment params", body = OrderView),
+        BadInput, UserAuth, NotFound, Conflict, WeChatFailed, Storage,
+    ))]
 pub(super) async fn payment(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -180,6 +213,14 @@ pub(super) async fn payment(
 }
 
 /// `POST /v1/orders/{order_no}/cancel`: closes the order at WeChat, then here.
+#[utoipa::path(post, path = "/v1/orders/{order_no}/cancel", tag = "orders",
+    operation_id = "cancel_order",
+    security(("user_token" = [])),
+    params(("order_no" = String, Path, description = "The order number")),
+    responses(
+        (status = 200, description = "The order, closed (or already final)", body = OrderView),
+        BadInput, UserAuth, NotFound, Conflict, WeChatFailed, Storage,
+    ))]
 pub(super) async fn cancel(
     state: web::Data<AppState>,
     user: CurrentUser,

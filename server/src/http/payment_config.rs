@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
-struct PaymentConfig<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct PaymentConfig<'a> {
     /// The API of new orders: `v2` or `v3` (an order's params say theirs in `signType`).
+    #[schema(examples("v3"))]
     api: &'static str,
     appid: &'a str,
     /// v3: the key `paySign` verifies with (PKCS#1 PEM), for wxpay-sign's
@@ -19,6 +20,9 @@ struct PaymentConfig<'a> {
     merchant_public_key_pem: Option<String>,
 }
 
+/// What a debug build checks the payment params with: the API, the appid, the v3 key.
+#[utoipa::path(get, path = "/v1/payment-config", tag = "orders", operation_id = "payment_config",
+    responses((status = 200, description = "The configuration", body = PaymentConfig)))]
 pub(super) async fn get(state: web::Data<AppState>) -> HttpResponse {
     let credentials = &state.credentials;
     let merchant_public_key_pem = credentials

@@ -45,6 +45,9 @@ enum Command {
     /// report as JSON; exit 0 when it balances, 1 when differences were found, 2 when it
     /// could not be done (the bill is not ready, say).
     Reconcile(ReconcileArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves;
+    /// `server/openapi.json` is this output).
+    Openapi,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +95,10 @@ pub fn main() -> ExitCode {
             Command::Doctor(args) => doctor_command(args).await,
             Command::Explain(args) => super::explain::explain_command(&args),
             Command::Reconcile(args) => reconcile_command(args).await,
+            Command::Openapi => {
+                super::io::print_text(crate::http::openapi::document_json());
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     result.unwrap_or_else(|e| fail(&format!("{e:#}")))

@@ -36,6 +36,11 @@ pub(crate) fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+#[allow(clippy::print_stdout)] // The command's output, as it is.
+pub(crate) fn print_text(text: &str) {
+    print!("{text}");
+}
+
 #[allow(clippy::print_stdout)] // The command's output.
 pub(crate) fn print(value: &Value) {
     println!(

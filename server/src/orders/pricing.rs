@@ -15,7 +15,7 @@ pub(crate) const MAX_LINES: usize = 20;
 const MAX_QUANTITY: u32 = 99;
 
 /// One line of a cart: a product and how many.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CartLine {
     pub sku: String,

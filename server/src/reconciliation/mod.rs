@@ -41,7 +41,7 @@ const CLOCK_SLACK_MS: i64 = 10 * 60 * 1000;
 const LEARNED_WITHIN_MS: i64 = 3 * DAY_MS;
 
 /// A day's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct Report {
     /// `YYYY-MM-DD`, Beijing.
     pub(crate) date: String,
@@ -54,7 +54,7 @@ pub(crate) struct Report {
 }
 
 /// The bill's own figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct BillFigures {
     /// `v2` or `v3`: how it was downloaded.
     pub(crate) api: String,
@@ -68,7 +68,7 @@ pub(crate) struct BillFigures {
     pub(crate) fee_fen: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct FindingView {
     pub(crate) kind: String,
     /// The order number (out_trade_no) or the refund's out_refund_no.

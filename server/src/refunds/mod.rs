@@ -17,7 +17,7 @@ use crate::store::{HoldOutcome, RefundChange, RefundResult, RefundRow, RefundSta
 use crate::wechat::{GatewayError, NewRefund, RefundAnswer, WechatSays};
 
 /// A refund as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RefundView {
     out_refund_no: String,
     order_no: String,

@@ -155,7 +155,8 @@ pub(super) fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One line of an order: what, at what unit price, how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderItem {
     pub sku: String,
     pub name: String,

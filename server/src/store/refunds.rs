@@ -14,7 +14,7 @@ use super::{Store, StoreError};
 
 /// A refund's state here. `pending`: WeChat has not accepted it yet (the identical
 /// request is sent again); `abnormal` is not final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundState {
     Pending,

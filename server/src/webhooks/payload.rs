@@ -10,12 +10,17 @@ use crate::base::clock::rfc3339;
 use crate::store::{EventRow, EventType};
 
 /// The envelope, fields in this order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Payload {
+    /// `evt_...`: the webhook-id, the same on every delivery.
     pub id: String,
+    /// e.g. `order.paid` (the webhooks of this document, one per type).
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// When it happened (RFC 3339).
     pub timestamp: String,
+    /// The order's or refund's fields and what the event adds (see the webhooks).
+    #[schema(value_type = Object)]
     pub data: Map<String, Value>,
 }
 

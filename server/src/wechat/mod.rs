@@ -82,7 +82,7 @@ pub(crate) struct Trade {
 }
 
 /// `wx.requestPayment`'s five params (v2: MD5 / HMAC-SHA256; v3: RSA).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PaymentParams {
     pub time_stamp: String,

@@ -347,6 +347,11 @@ async fn a_forged_bill_changes_nothing(db: Db) {
     let (status, _) = reconcile(&app, &yesterday).await;
     assert_eq!(status, 200);
     let announced = app.events_of_type("reconciliation.finding").await;
+    let described = crate::openapi::events_match_the_document(&app).await;
+    assert!(
+        described.contains("reconciliation.finding"),
+        "{described:?}"
+    );
     let mut kinds: Vec<(String, String)> = announced
         .iter()
         .map(|(_, data)| {

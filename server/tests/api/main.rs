@@ -27,6 +27,7 @@ mod me;
 mod merchant;
 mod money;
 mod notify;
+mod openapi;
 mod ops;
 mod orders;
 mod reconcile;

@@ -281,6 +281,8 @@ async fn an_order_wechat_never_answers_about_backs_off_and_is_flagged(db: Db) {
     assert_eq!(flagged.check_failures, 4);
     // Announced once, in the transaction that flagged it.
     let announced = app.events_of_type("order.needs_attention").await;
+    let described = crate::openapi::events_match_the_document(&app).await;
+    assert!(described.contains("order.needs_attention"), "{described:?}");
     assert_eq!(announced.len(), 1, "{announced:?}");
     assert_eq!(announced[0].0.as_deref(), Some(order_no.as_str()));
     assert_eq!(announced[0].1["check_failures"], 4);

@@ -281,6 +281,8 @@ async fn wechat_refusals_close_the_refund_and_free_its_amount(db: Db) {
         "{closes:?}"
     );
     assert_eq!(app.events_of_type("refund.succeeded").await.len(), 1);
+    let described = crate::openapi::events_match_the_document(&app).await;
+    assert!(described.contains("refund.closed"), "{described:?}");
     app.cleanup().await;
 }
 
@@ -309,6 +311,8 @@ async fn abnormal_is_not_final_and_success_follows(db: Db) {
     // Abnormal announced once (not again while it stayed abnormal), then the success.
     assert_eq!(app.events_of_type("refund.abnormal").await.len(), 1);
     assert_eq!(app.events_of_type("refund.succeeded").await.len(), 1);
+    let described = crate::openapi::events_match_the_document(&app).await;
+    assert!(described.contains("refund.abnormal"), "{described:?}");
     app.cleanup().await;
 }
 

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{CertFormat, Db, TestApp, webhooks_to};
 use crate::on_both_databases;
+use crate::openapi::events_match_the_document;
 use crate::receiver::{Delivery, PREVIOUS_SECRET, Receiver, SECRET};
 
 on_both_databases!(
@@ -166,6 +167,12 @@ async fn every_money_movement_is_a_signed_webhook(db: Db) {
         shown.as_object_mut().unwrap().remove("delivery");
         assert_eq!(shown, delivered);
     }
+    assert_eq!(
+        events_match_the_document(&app).await,
+        ["order.closed", "order.paid", "refund.succeeded"]
+            .map(str::to_owned)
+            .into()
+    );
     let (_, only_paid) = app.admin_get("/v1/admin/events?type=order.paid").await;
     assert_eq!(only_paid["events"].as_array().unwrap().len(), 1);
     let (status, error) = app.admin_get("/v1/admin/events?type=order.eaten").await;

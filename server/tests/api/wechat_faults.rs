@@ -67,6 +67,8 @@ async fn a_refused_order_fails_cleanly(db: Db) {
     assert_eq!(body["code"], "WECHAT_REJECTED");
     let order_no = body["order_no"].as_str().unwrap();
     assert_eq!(app.status_of(order_no).await, "failed");
+    let described = crate::openapi::events_match_the_document(&app).await;
+    assert!(described.contains("order.failed"), "{described:?}");
     // The key never appears in what the client sees.
     assert!(
         !body

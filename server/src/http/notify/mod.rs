@@ -15,6 +15,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
+use super::openapi::{NotifyRefusedV2, NotifyRefusedV3};
 use crate::state::AppState;
 use verdict::Verdict;
 
@@ -30,6 +31,14 @@ const XML: &[&str] = &["text/xml", "application/xml"];
 const JSON: &[&str] = &["application/json"];
 
 /// `POST /wechat/pay/notify`.
+#[utoipa::path(post, path = "/wechat/pay/notify", tag = "wechat", operation_id = "pay_notify_v2",
+    request_body(content = String, content_type = "text/xml",
+        description = "WeChat's signed XML notify (application/xml too)"),
+    responses(
+        (status = 200, description = "Acknowledged: `<return_code>SUCCESS</return_code>`",
+            content_type = "text/xml", body = String),
+        NotifyRefusedV2,
+    ))]
 pub(super) async fn receive_v2(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -43,6 +52,17 @@ pub(super) async fn receive_v2(
 }
 
 /// `POST /wechat/pay/notify/v3`.
+#[utoipa::path(post, path = "/wechat/pay/notify/v3", tag = "wechat", operation_id = "pay_notify_v3",
+    params(
+        ("Wechatpay-Timestamp" = String, Header, description = "Unix seconds"),
+        ("Wechatpay-Nonce" = String, Header),
+        ("Wechatpay-Signature" = String, Header, description = "base64 RSA-SHA256"),
+        ("Wechatpay-Serial" = String, Header,
+            description = "The platform certificate's serial or the public key's id"),
+    ),
+    request_body(content = Object, content_type = "application/json",
+        description = "WeChat's signed notify: {id, create_time, event_type, resource_type, resource, summary}"),
+    responses((status = 204, description = "Acknowledged"), NotifyRefusedV3))]
 pub(super) async fn receive_v3(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -56,6 +76,15 @@ pub(super) async fn receive_v3(
 }
 
 /// `POST /wechat/refund/notify` (v2, `req_info`).
+#[utoipa::path(post, path = "/wechat/refund/notify", tag = "wechat",
+    operation_id = "refund_notify_v2",
+    request_body(content = String, content_type = "text/xml",
+        description = "WeChat's signed XML notify (application/xml too)"),
+    responses(
+        (status = 200, description = "Acknowledged: `<return_code>SUCCESS</return_code>`",
+            content_type = "text/xml", body = String),
+        NotifyRefusedV2,
+    ))]
 pub(super) async fn receive_refund_v2(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -71,6 +100,28 @@ pub(super) async fn receive_refund_v2(
     )
     .await;
     v2::reply(&verdict)
+}
+
+/// `POST /wechat/refund/notify/v3`: v3 notifies carry their event type, so this is the
+/// payment receiver under the refund URL.
+#[utoipa::path(post, path = "/wechat/refund/notify/v3", tag = "wechat",
+    operation_id = "refund_notify_v3",
+    params(
+        ("Wechatpay-Timestamp" = String, Header, description = "Unix seconds"),
+        ("Wechatpay-Nonce" = String, Header),
+        ("Wechatpay-Signature" = String, Header, description = "base64 RSA-SHA256"),
+        ("Wechatpay-Serial" = String, Header,
+            description = "The platform certificate's serial or the public key's id"),
+    ),
+    request_body(content = Object, content_type = "application/json",
+        description = "WeChat's signed notify: {id, create_time, event_type, resource_type, resource, summary}"),
+    responses((status = 204, description = "Acknowledged"), NotifyRefusedV3))]
+pub(super) async fn receive_refund_v3(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    receive_v3(state, req, payload).await
 }
 
 /// One notify through the pipeline: the bounded body of one of `content_types`, judged
