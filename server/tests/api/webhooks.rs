@@ -154,7 +154,17 @@ async fn every_money_movement_is_a_signed_webhook(db: Db) {
 
     // The events API holds the same events, oldest first, each delivered; what it shows
     // is what was delivered.
-    let listed = events_listed(&app, 3).await;
+    // (Each arrived before its deliverer recorded the answer: wait for that too.)
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    let listed = loop {
+        let listed = events_listed(&app, 3).await;
+        let settled =
+            listed.len() == 3 && listed.iter().all(|e| e["delivery"]["state"] == "delivered");
+        if settled || tokio::time::Instant::now() >= deadline {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let listed_kinds: Vec<&str> = listed.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         listed_kinds,
@@ -290,7 +300,17 @@ async fn an_endpoint_that_never_says_2xx_fails_the_event_until_redelivered(db: D
     assert_eq!(seen.len(), 4);
     assert!(seen.iter().all(|d| d.id() == id), "the same webhook-id");
     assert!(seen[3].verifies_with(SECRET));
-    let (_, detail) = app.admin_get(&format!("/v1/admin/events/{id}")).await;
+    // The receiver has the delivery before the deliverer has recorded its answer.
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    let detail = loop {
+        let (_, detail) = app.admin_get(&format!("/v1/admin/events/{id}")).await;
+        if detail["event"]["delivery"]["state"] == "delivered"
+            || tokio::time::Instant::now() >= deadline
+        {
+            break detail;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         detail["event"]["delivery"]["state"], "delivered",
         "{detail}"
