@@ -36,6 +36,7 @@
 mod hash;
 pub mod miniprogram;
 pub mod money;
+pub mod push;
 pub mod refund_status;
 pub mod secret;
 pub mod v2;

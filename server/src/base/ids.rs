@@ -58,6 +58,17 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     base16ct::lower::encode_string(&Sha256::digest(bytes))
 }
 
+/// Whether `text` could be one of our ids (an order or refund number, an event id): 1 to
+/// 64 ASCII letters, digits, `_` or `-`. Anything else is known absent without asking
+/// the database, which would refuse some of it (PostgreSQL text holds no NUL) as an
+/// error instead of a "no such row".
+pub(crate) fn plausible_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// An event's id (`webhook-id`): `evt_` + 24 random letters and digits.
 pub(crate) fn event_id() -> String {
     format!("evt_{}", draw(ALNUM, 24))

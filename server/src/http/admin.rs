@@ -190,6 +190,16 @@ pub(super) async fn list_orders(
                 })?,
         ),
     };
+    if query
+        .reference
+        .as_deref()
+        .is_some_and(|r| r.chars().any(char::is_control))
+    {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            "reference holds control characters (no order's does)",
+        ));
+    }
     let limit = list_limit(query.limit, 50)?;
     let orders = state
         .store
@@ -238,6 +248,9 @@ pub(super) async fn create_refund(
     order_no: web::Path<String>,
     body: web::Json<CreateRefund>,
 ) -> Result<HttpResponse, ApiError> {
+    if !ids::plausible_id(&order_no) {
+        return Err(ApiError::order_not_found());
+    }
     if body.amount_fen < 1 {
         return Err(ApiError::unprocessable(
             "INVALID_AMOUNT",
@@ -297,6 +310,9 @@ pub(super) async fn list_refunds(
     state: web::Data<AppState>,
     order_no: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if !ids::plausible_id(&order_no) {
+        return Err(ApiError::order_not_found());
+    }
     let order = state
         .store
         .order(&order_no)

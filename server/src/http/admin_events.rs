@@ -10,6 +10,7 @@ use super::error_response::ErrorBody;
 use super::openapi::{AdminAuth, BadInput, Storage};
 use crate::base::clock::{now_ms, rfc3339};
 use crate::base::error::ApiError;
+use crate::base::ids;
 use crate::http::admin::{Admin, list_limit};
 use crate::state::AppState;
 use crate::store::{AttemptRow, EventFilter, EventRow, EventType};
@@ -145,6 +146,12 @@ pub(super) async fn list(
     let limit = list_limit(query.limit, 100)?;
     let after_seq = match query.after.as_deref() {
         None => None,
+        Some(id) if !ids::plausible_id(id) => {
+            return Err(ApiError::bad_request(
+                "INVALID_CURSOR",
+                "after must be the id of an event",
+            ));
+        }
         Some(id) => Some(state.store.event_seq(id).await?.ok_or_else(|| {
             ApiError::bad_request("INVALID_CURSOR", "after must be the id of an event")
         })?),
@@ -178,6 +185,9 @@ pub(super) async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if !ids::plausible_id(&id) {
+        return Err(event_not_found());
+    }
     let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;
     let attempts: Vec<AttemptView> = state
         .store
@@ -213,7 +223,7 @@ pub(super) async fn redeliver(
             "no webhook endpoint is configured ([webhooks] url)",
         ));
     }
-    if !state.store.redeliver_event(&id, now_ms()).await? {
+    if !ids::plausible_id(&id) || !state.store.redeliver_event(&id, now_ms()).await? {
         return Err(event_not_found());
     }
     let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;

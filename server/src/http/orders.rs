@@ -102,6 +102,9 @@ async fn owned_order(
     user: &CurrentUser,
     order_no: &str,
 ) -> Result<OrderRow, ApiError> {
+    if !ids::plausible_id(order_no) {
+        return Err(ApiError::order_not_found());
+    }
     match state.store.order(order_no).await? {
         Some(order) if order.user_id == user.0.user_id => Ok(order),
         _ => Err(ApiError::order_not_found()),
