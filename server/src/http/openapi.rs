@@ -109,12 +109,12 @@ impl Modify for Webhooks {
         let mut schemas = Vec::new();
         let mut paths = PathsBuilder::new();
         for (webhook, schema) in webhooks() {
-            schemas.push((webhook.schema.to_owned(), RefOr::T(schema)));
+            schemas.push((webhook.schema.clone(), RefOr::T(schema)));
             let body = RequestBodyBuilder::new()
                 .required(Some(utoipa::openapi::Required::True))
                 .content(
                     "application/json",
-                    Content::new(Some(Ref::from_schema_name(webhook.schema))),
+                    Content::new(Some(Ref::from_schema_name(&webhook.schema))),
                 )
                 .build();
             let operation = OperationBuilder::new()

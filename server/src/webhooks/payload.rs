@@ -25,7 +25,7 @@ pub struct Payload {
 }
 
 /// The status an event reports its subject in (None: its facts say, or it has none).
-fn status_of(kind: EventType) -> Option<&'static str> {
+pub(crate) fn status_of(kind: EventType) -> Option<&'static str> {
     Some(match kind {
         EventType::OrderPaid => "paid",
         EventType::OrderClosed => "closed",

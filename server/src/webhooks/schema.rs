@@ -8,7 +8,8 @@ use utoipa::openapi::schema::{
     AdditionalProperties, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 
-use crate::store::EventType;
+use super::payload::status_of;
+use crate::store::{EventType, OrderStatus};
 
 /// One webhook: its event type and the name of its body's schema.
 #[derive(Debug)]
@@ -16,11 +17,11 @@ pub struct Webhook {
     pub event_type: &'static str,
     pub summary: &'static str,
     /// Its body's schema, in `components.schemas`.
-    pub schema: &'static str,
+    pub schema: String,
 }
 
 /// What each field of a body is.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Field {
     Text(&'static str),
     /// RFC 3339.
@@ -35,7 +36,7 @@ enum Field {
     /// Present only when set.
     OptionalText(&'static str),
     /// Any of these values.
-    OneOf(&'static [&'static str]),
+    OneOf(Vec<&'static str>),
     Count(&'static str),
 }
 
@@ -62,12 +63,12 @@ impl Field {
                 .enum_values(Some([value])),
             Field::OneOf(values) => ObjectBuilder::new()
                 .schema_type(Type::String)
-                .enum_values(Some(values.iter().copied())),
+                .enum_values(Some(values)),
         };
         Schema::Object(built.build())
     }
 
-    fn required(self) -> bool {
+    fn required(&self) -> bool {
         !matches!(self, Field::OptionalText(_))
     }
 }
@@ -78,7 +79,7 @@ fn object(fields: &[(&str, Field)]) -> Schema {
         .schema_type(Type::Object)
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     for (name, field) in fields {
-        object = object.property(*name, field.schema());
+        object = object.property(*name, field.clone().schema());
         if field.required() {
             object = object.required(*name);
         }
@@ -101,8 +102,7 @@ const ORDER: [(&str, Field); 5] = [
     ),
 ];
 
-const PAID: [(&str, Field); 5] = [
-    ("status", Field::Is("paid")),
+const PAID: [(&str, Field); 4] = [
     ("transaction_id", Field::Text("WeChat's transaction id")),
     ("paid_at", Field::Time("When it was recorded paid")),
     (
@@ -129,19 +129,17 @@ const REFUND: [(&str, Field); 8] = [
 
 fn data_of(kind: EventType) -> Vec<(&'static str, Field)> {
     let mut fields = Vec::new();
+    // The status the payload states for this type (payload.rs decides it).
+    let status = status_of(kind).map(|s| ("status", Field::Is(s)));
     match kind {
         EventType::OrderPaid => {
             fields.extend(ORDER);
+            fields.extend(status);
             fields.extend(PAID);
         }
         EventType::OrderClosed | EventType::OrderFailed => {
             fields.extend(ORDER);
-            let status = if kind == EventType::OrderClosed {
-                "closed"
-            } else {
-                "failed"
-            };
-            fields.push(("status", Field::Is(status)));
+            fields.extend(status);
             fields.push((
                 "failure",
                 Field::NullableText("Why it failed (null when it was closed)"),
@@ -149,10 +147,9 @@ fn data_of(kind: EventType) -> Vec<(&'static str, Field)> {
         }
         EventType::OrderNeedsAttention => {
             fields.extend(ORDER);
-            fields.push((
-                "status",
-                Field::OneOf(&["created", "awaiting_payment", "paid", "closed", "failed"]),
-            ));
+            // The order's own status when the reconciler gave up on it.
+            let statuses = OrderStatus::ALL.map(OrderStatus::as_str);
+            fields.push(("status", Field::OneOf(statuses.to_vec())));
             fields.push((
                 "check_failures",
                 Field::Count("How many times WeChat could not be asked about it"),
@@ -160,12 +157,7 @@ fn data_of(kind: EventType) -> Vec<(&'static str, Field)> {
         }
         EventType::RefundSucceeded | EventType::RefundClosed | EventType::RefundAbnormal => {
             fields.extend(REFUND);
-            let status = match kind {
-                EventType::RefundSucceeded => "succeeded",
-                EventType::RefundClosed => "closed",
-                _ => "abnormal",
-            };
-            fields.push(("status", Field::Is(status)));
+            fields.extend(status);
             fields.push((
                 "failure",
                 Field::NullableText("Why it closed or is abnormal"),
@@ -220,18 +212,23 @@ fn summary_of(kind: EventType) -> &'static str {
     }
 }
 
-/// The schema name of an event type's body: `order.paid` -> `OrderPaidWebhook`.
-fn schema_name(kind: EventType) -> &'static str {
-    match kind {
-        EventType::OrderPaid => "OrderPaidWebhook",
-        EventType::OrderClosed => "OrderClosedWebhook",
-        EventType::OrderFailed => "OrderFailedWebhook",
-        EventType::OrderNeedsAttention => "OrderNeedsAttentionWebhook",
-        EventType::RefundSucceeded => "RefundSucceededWebhook",
-        EventType::RefundClosed => "RefundClosedWebhook",
-        EventType::RefundAbnormal => "RefundAbnormalWebhook",
-        EventType::ReconciliationFinding => "ReconciliationFindingWebhook",
-    }
+/// The schema name of an event type's body: `order.needs_attention` ->
+/// `OrderNeedsAttentionWebhook`.
+fn schema_name(kind: EventType) -> String {
+    let mut name: String = kind
+        .as_str()
+        .split(['.', '_'])
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect();
+    name.push_str("Webhook");
+    name
 }
 
 /// Every webhook, with its body's schema.
