@@ -89,6 +89,13 @@ async fn every_money_movement_is_a_signed_webhook(db: Db) {
     let (status, refund) = app.refund(&order_no, 100, None).await;
     assert_eq!(status, 201, "{refund}");
     let out_refund_no = refund["out_refund_no"].as_str().unwrap().to_owned();
+    // The refund succeeds when WeChat says so (its notify, later): wait for that event
+    // before the cancel, so the events API's oldest-first order below is fixed.
+    receiver
+        .wait_until(WITHIN, |seen| {
+            seen.iter().any(|d| d.json()["type"] == "refund.succeeded")
+        })
+        .await;
     let unpaid = app.merchant_order(openid, 500, "SO-hook-2").await;
     let unpaid_no = unpaid["order_no"].as_str().unwrap();
     let (token, _) = app.login_as(Some(openid)).await;
