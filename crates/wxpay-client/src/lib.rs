@@ -1,7 +1,8 @@
 //! wxpay-client: the calls a Mini Program backend makes to WeChat.
 //!
 //! - [`LoginClient::code2session`]: exchange a `wx.login` code for openid + session_key;
-//!   [`LoginClient::stable_token`] and [`LoginClient::phone_number`] (getPhoneNumber).
+//!   [`LoginClient::stable_token`] and [`LoginClient::phone_number`] (getPhoneNumber);
+//!   the order-shipping service ([`shipping`]: upload, get_order, confirm reminders).
 //! - [`PayClient`]: `unifiedorder`, `orderquery`, `closeorder` (WeChat Pay v2, JSAPI), and
 //!   with the merchant certificate `refund` (mutual TLS) and `refundquery`.
 //! - [`v3::V3PayClient`]: JSAPI prepay, query, close and `/v3/certificates` (API v3), with
@@ -21,6 +22,7 @@ mod mp;
 mod pay;
 mod refund;
 mod retry;
+pub mod shipping;
 pub mod v3;
 
 pub use bill::BillType;

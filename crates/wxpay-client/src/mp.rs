@@ -59,7 +59,30 @@ pub enum MpError {
 }
 
 impl MpError {
-    fn from_errcode(errcode: i64, errmsg: &str) -> MpError {
+    /// WeChat's errcode, when it answered with one.
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            MpError::InvalidToken(code) | MpError::Credentials(code) => Some(*code),
+            MpError::InvalidCode => Some(40029),
+            MpError::RateLimited => Some(45011),
+            MpError::Busy => Some(-1),
+            MpError::Other { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed later: WeChat busy or unreachable, or one of
+    /// the shipping service's "system error, retry" codes (10060012, 10060019).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MpError::Busy | MpError::RateLimited | MpError::Timeout | MpError::Transport(_) => true,
+            MpError::Http(status) => *status >= 500,
+            MpError::Other { errcode, .. } => matches!(errcode, 10060012 | 10060019),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn from_errcode(errcode: i64, errmsg: &str) -> MpError {
         match errcode {
             40001 | 42001 | 40014 => MpError::InvalidToken(errcode),
             40029 => MpError::InvalidCode,
@@ -173,7 +196,7 @@ impl crate::LoginClient {
         })
     }
 
-    async fn post_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &serde_json::Value,

@@ -9,7 +9,9 @@
 //! (`GET /sim/merchants/{mchid}/v3-keys` hands a backend what it needs). It keeps state
 //! (codes, users, trades), signs like WeChat, plays the user's phone (`/sim/login` for
 //! `wx.login`, `/sim/pay` for `wx.requestPayment`), delivers signed pay notifies on
-//! WeChat's retry schedule, and injects faults on demand. Durations scale with
+//! WeChat's retry schedule, and injects faults on demand. For the order-shipping service
+//! it keeps each paid trade's shipping and state under WeChat's upload rules, and sends
+//! the trade-management pushes to the app's message push URL (`shipping`). Durations scale with
 //! `time_scale`; randomness follows `seed`.
 //!
 //! ```no_run
@@ -33,6 +35,7 @@ mod pay;
 mod payer;
 pub mod refund;
 pub mod secapi;
+pub mod shipping;
 mod startup;
 mod state;
 mod token;

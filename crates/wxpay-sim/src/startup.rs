@@ -239,6 +239,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::route().to(crate::refund::v2::refund),
         )
         .configure(v3::routes)
+        .configure(crate::shipping::routes)
         .route("/sim/login", web::post().to(login::sim_login))
         .route("/sim/pay", web::post().to(payer::pay))
         .route("/sim/faults", web::post().to(control::add_fault))

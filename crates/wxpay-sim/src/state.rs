@@ -178,6 +178,8 @@ pub struct SimState {
     pub tokens: crate::token::Tokens,
     /// v3 bill files waiting at their download URL (`v3/bill.rs`).
     pub bill_files: crate::v3::bill::BillFiles,
+    /// The order-shipping service (`shipping/`).
+    pub shipping: crate::shipping::ShippingBook,
     pub rng: StdRng,
 }
 
@@ -241,6 +243,7 @@ impl Sim {
             notifies: Vec::new(),
             tokens: crate::token::Tokens::default(),
             bill_files: crate::v3::bill::BillFiles::default(),
+            shipping: crate::shipping::ShippingBook::default(),
             rng: StdRng::seed_from_u64(config.seed),
         };
         for merchant in &config.merchants {

@@ -38,7 +38,25 @@ struct PhoneCode {
     used: bool,
 }
 
-fn error(errcode: i64, errmsg: &str) -> HttpResponse {
+impl Tokens {
+    /// The app whose current token this is (None: unknown or expired).
+    pub(crate) fn appid_of(&self, token: &str, now: Instant) -> Option<String> {
+        self.current
+            .iter()
+            .find(|(_, (current, expires))| current == token && *expires > now)
+            .map(|(appid, _)| appid.clone())
+    }
+}
+
+/// WeChat's answer to a token that is not current.
+pub(crate) fn invalid_token() -> HttpResponse {
+    error(
+        40001,
+        "invalid credential, access_token is invalid or not latest",
+    )
+}
+
+pub(crate) fn error(errcode: i64, errmsg: &str) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "errcode": errcode, "errmsg": errmsg }))
 }
 
@@ -93,7 +111,7 @@ pub(crate) async fn stable_token(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenQuery {
-    access_token: Option<String>,
+    pub(crate) access_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,17 +127,8 @@ pub(crate) async fn phone_number(
     let mut state = sim.state();
     let now = Instant::now();
     let token = query.access_token.as_deref().unwrap_or_default();
-    let appid = state
-        .tokens
-        .current
-        .iter()
-        .find(|(_, (current, expires))| current == token && *expires > now)
-        .map(|(appid, _)| appid.clone());
-    let Some(appid) = appid else {
-        return error(
-            40001,
-            "invalid credential, access_token is invalid or not latest",
-        );
+    let Some(appid) = state.tokens.appid_of(token, now) else {
+        return invalid_token();
     };
     let code = request.code.as_deref().unwrap_or_default();
     let entry = state
