@@ -43,7 +43,7 @@ pub mod v3;
 
 pub use bill::sized_bill;
 pub use config::{MerchantConfig, SimConfig};
-pub use startup::{RunningSim, SimHandle, Simulator, spawn};
+pub use startup::{RunningSim, ShippingControl, SimHandle, Simulator, spawn};
 
 /// A bare HTTP error status, as a failing gateway in front of WeChat would send.
 fn http_status(status: u16) -> actix_web::HttpResponse {

@@ -110,6 +110,12 @@ impl Simulator {
         format!("https://{}", self.secapi_addr)
     }
 
+    /// Sets an app's order-shipping settings (as `POST /sim/apps/{appid}/shipping`
+    /// does): for an embedder that learns its push URL after the simulator is bound.
+    pub fn shipping_control(&self) -> ShippingControl {
+        ShippingControl(Arc::clone(&self.sim))
+    }
+
     /// Stops both listeners.
     pub fn handle(&self) -> SimHandle {
         SimHandle {
@@ -129,6 +135,30 @@ impl Simulator {
         // Stopped through the same handle; its result adds nothing.
         let _ = secapi.await;
         result
+    }
+}
+
+/// An app's shipping settings, set in process ([`Simulator::shipping_control`]).
+#[derive(Clone)]
+pub struct ShippingControl(Arc<Sim>);
+
+impl std::fmt::Debug for ShippingControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShippingControl").finish_non_exhaustive()
+    }
+}
+
+impl ShippingControl {
+    pub fn set_app(
+        &self,
+        appid: &str,
+        trade_managed: bool,
+        push: Option<crate::shipping::PushConfig>,
+    ) {
+        let mut state = self.0.state();
+        let app = state.shipping.apps.entry(appid.to_owned()).or_default();
+        app.trade_managed = trade_managed;
+        app.push = push;
     }
 }
 

@@ -12,6 +12,10 @@ use secrecy::SecretString;
 /// The sandbox's admin token when the configuration sets none: documented, not a secret
 /// (the sandbox moves no money), so refunds work out of the box; production refuses it.
 pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
+/// The sandbox's message push Token and EncodingAESKey when none are configured:
+/// documented, not secrets; production refuses the Token.
+pub const SANDBOX_PUSH_TOKEN: &str = "wxpaySandboxPushToken";
+pub const SANDBOX_PUSH_AES_KEY: &str = "wxpaySandboxEncodingAESKey0123456789abcdefg";
 
 /// The scheme of a URL setting as a client would use it, `None` when it is not a URL or
 /// has whitespace around it (which the parser would silently drop).
@@ -138,6 +142,7 @@ impl Settings {
             });
         }
         self.validate_webhooks()?;
+        self.shipping.validate(self.events.record)?;
         if description.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "orders.description",
@@ -189,6 +194,14 @@ impl Settings {
                     return Err(unsafe_key(key, http));
                 }
             }
+        }
+        if self
+            .shipping
+            .push_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret() == SANDBOX_PUSH_TOKEN)
+        {
+            return Err(unsafe_key("shipping.push_token", doc));
         }
         if let Some(token) = &self.admin.token {
             let token = token.expose_secret();

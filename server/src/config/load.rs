@@ -68,6 +68,12 @@ batch = 16
 record = true
 retention_days = 30
 
+[shipping]
+enabled = false
+auto_virtual = false
+push_max_age_secs = 600
+poll_interval_ms = 1000
+
 [limits]
 login_per_ip_per_minute = 60
 orders_per_user_per_minute = 30

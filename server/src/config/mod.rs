@@ -12,13 +12,14 @@ mod load;
 mod public_urls;
 mod schedule;
 mod sections;
+mod shipping;
 #[cfg(test)]
 mod tests;
 pub mod tls;
 pub mod v3;
 mod webhooks;
 
-pub use checks::{MAX_BODY_BYTES, SANDBOX_ADMIN_TOKEN};
+pub use checks::{MAX_BODY_BYTES, SANDBOX_ADMIN_TOKEN, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN};
 pub use credentials::{ApiVersion, Credentials};
 pub use error::ConfigError;
 pub use public_urls::{NOTIFY_PATH, NOTIFY_PATH_V3, REFUND_NOTIFY_PATH, REFUND_NOTIFY_PATH_V3};
@@ -26,6 +27,7 @@ pub use sections::{
     AdminSettings, AuthSettings, DatabaseSettings, LimitSettings, OrderSettings,
     ReconciliationSettings, ServerSettings, Settings, WeChatSettings,
 };
+pub use shipping::ShippingSettings;
 pub use tls::{RefundTls, RefundTlsSettings};
 pub use v3::V3Settings;
 pub use webhooks::{

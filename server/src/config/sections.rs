@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::shipping::ShippingSettings;
 use super::tls::RefundTlsSettings;
 use super::v3::V3Settings;
 use super::webhooks::{EventSettings, WebhookSettings};
@@ -24,6 +25,7 @@ pub struct Settings {
     pub reconciliation: ReconciliationSettings,
     pub webhooks: WebhookSettings,
     pub events: EventSettings,
+    pub shipping: ShippingSettings,
 }
 
 /// Reconciling WeChat's daily bills against the orders (`reconciliation/`).

@@ -24,7 +24,7 @@ use crate::base::ids;
 use crate::reconciliation::{self, Report};
 use crate::refunds::{self, RefundAsk, RefundView};
 use crate::state::AppState;
-use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow};
+use crate::store::{DISPLAY_STATUSES, OrderFilter, OrderRow, SHIPPING_STATUSES};
 
 /// WeChat's limit on a refund's reason (v2 refund_desc, v3 reason).
 const MAX_REASON_CHARS: usize = 80;
@@ -45,7 +45,7 @@ pub(super) fn list_limit(asked: Option<i64>, default: i64) -> Result<i64, ApiErr
 
 /// An authenticated admin caller.
 #[derive(Debug)]
-pub(super) struct Admin;
+pub(crate) struct Admin;
 
 impl FromRequest for Admin {
     type Error = ApiError;
@@ -87,6 +87,10 @@ pub(super) fn routes(routes: &mut Routes) {
             super::admin_events::redeliver,
         )
         .post("/v1/admin/orders/{order_no}/refunds", create_refund)
+        .post(
+            "/v1/admin/orders/{order_no}/shipping",
+            super::shipping::upload,
+        )
         .get("/v1/admin/orders/{order_no}/refunds", list_refunds)
         .get("/v1/admin/reconciliation/{date}", reconciliation_report)
         .post("/v1/admin/reconciliation/{date}", reconcile_day);
@@ -119,10 +123,24 @@ pub(super) struct AdminOrder<'a> {
     reference: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attach: Option<&'a str>,
+    #[schema(value_type = super::openapi::ShippingStatus)]
+    shipping_status: &'static str,
+    /// The last upload WeChat accepted (logistics type, parcels, upload time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    shipping: Option<serde_json::Value>,
+    /// How many uploads WeChat accepted (the second is its one correction).
+    shipping_uploads: i64,
+    /// Why the automatic upload gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_error: Option<&'a str>,
+    /// WeChat's last reminder that the order waits for its shipping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_reminded_at: Option<String>,
 }
 
 impl<'a> AdminOrder<'a> {
-    fn of(order: &'a OrderRow) -> AdminOrder<'a> {
+    pub(super) fn of(order: &'a OrderRow, shipping_enabled: bool) -> AdminOrder<'a> {
         AdminOrder {
             order_no: &order.order_no,
             user_id: order.user_id,
@@ -140,6 +158,14 @@ impl<'a> AdminOrder<'a> {
             api: crate::wechat::api_of(order).as_str(),
             reference: order.reference.as_deref(),
             attach: order.attach.as_deref(),
+            shipping_status: order.shipping_status(shipping_enabled),
+            shipping: order
+                .shipping
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            shipping_uploads: order.shipping_uploads,
+            shipping_error: order.shipping_error.as_deref(),
+            shipping_reminded_at: order.shipping_reminded_at.map(rfc3339),
         }
     }
 }
@@ -154,6 +180,8 @@ pub(super) struct ListQuery {
     needs_attention: Option<bool>,
     /// The merchant's own order id.
     reference: Option<String>,
+    #[param(value_type = Option<super::openapi::ShippingStatus>)]
+    shipping_status: Option<String>,
     /// 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
@@ -165,7 +193,7 @@ pub(super) struct AdminOrders<'a> {
     orders: Vec<AdminOrder<'a>>,
 }
 
-/// `GET /v1/admin/orders?status=&late_payment=&needs_attention=&reference=&limit=`.
+/// `GET /v1/admin/orders?status=&late_payment=&needs_attention=&reference=&shipping_status=&limit=`.
 #[utoipa::path(get, path = "/v1/admin/orders", tag = "merchant", operation_id = "list_orders",
     security(("admin_token" = [])),
     params(ListQuery),
@@ -200,6 +228,24 @@ pub(super) async fn list_orders(
             "reference holds control characters (no order's does)",
         ));
     }
+    let shipping_status = match query.shipping_status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            SHIPPING_STATUSES
+                .into_iter()
+                .find(|known| *known == s)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_QUERY",
+                        format!(
+                            "shipping_status must be one of {}",
+                            SHIPPING_STATUSES.join(", ")
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let shipping_enabled = state.settings.shipping.enabled;
     let limit = list_limit(query.limit, 50)?;
     let orders = state
         .store
@@ -208,10 +254,15 @@ pub(super) async fn list_orders(
             late_payment: query.late_payment,
             needs_attention: query.needs_attention,
             reference: query.reference.as_deref(),
+            shipping_status,
+            shipping_enabled,
             limit,
         })
         .await?;
-    let orders = orders.iter().map(AdminOrder::of).collect();
+    let orders = orders
+        .iter()
+        .map(|o| AdminOrder::of(o, shipping_enabled))
+        .collect();
     Ok(HttpResponse::Ok().json(AdminOrders { orders }))
 }
 
@@ -320,7 +371,7 @@ pub(super) async fn list_refunds(
         .ok_or_else(ApiError::order_not_found)?;
     let refunds = state.store.refunds_of(&order.order_no).await?;
     Ok(HttpResponse::Ok().json(OrderRefunds {
-        order: AdminOrder::of(&order),
+        order: AdminOrder::of(&order, state.settings.shipping.enabled),
         refunds: refunds.iter().map(RefundView::of).collect(),
     }))
 }

@@ -273,5 +273,10 @@ pub(super) async fn create(
             .insert_header(("Idempotent-Replayed", "true"))
             .json(view));
     }
-    Ok(HttpResponse::Created().json(view_with_items(&created.order, items, created.payment)))
+    Ok(HttpResponse::Created().json(view_with_items(
+        &state,
+        &created.order,
+        items,
+        created.payment,
+    )))
 }

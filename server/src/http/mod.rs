@@ -19,6 +19,7 @@ mod orders;
 mod payment_config;
 mod products;
 mod routes;
+mod shipping;
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, error, web};
@@ -65,7 +66,9 @@ pub(crate) fn configure(
         .post(NOTIFY_PATH_V3, notify::receive_v3)
         .post(REFUND_NOTIFY_PATH, notify::receive_refund_v2)
         // v3 notifies carry their event type: one handler for payments and refunds.
-        .post(REFUND_NOTIFY_PATH_V3, notify::receive_refund_v3);
+        .post(REFUND_NOTIFY_PATH_V3, notify::receive_refund_v3)
+        .get(shipping::PUSH_PATH, shipping::push_handshake)
+        .post(shipping::PUSH_PATH, shipping::push);
     cfg.app_data(json_config(max_body_bytes))
         .app_data(path_config())
         .app_data(query_config());

@@ -63,6 +63,9 @@ pub(super) const METRICS_TOKEN: &str = "metrics_token";
         super::admin_events::list,
         super::admin_events::get,
         super::admin_events::redeliver,
+        super::shipping::upload,
+        super::shipping::push_handshake,
+        super::shipping::push,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes, &Webhooks),
@@ -71,7 +74,7 @@ pub(super) const METRICS_TOKEN: &str = "metrics_token";
         (name = "orders", description = "The mini program's orders and their payment params"),
         (name = "merchant", description = "The merchant's backend (admin token)"),
         (name = "events", description = "The outbox: what webhooks carry, to pull or replay"),
-        (name = "wechat", description = "What WeChat Pay calls: signed notifies"),
+        (name = "wechat", description = "What WeChat calls: signed pay notifies and the Mini Program's message pushes"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -204,6 +207,22 @@ impl utoipa::PartialSchema for DisplayStatus {
 
 impl ToSchema for DisplayStatus {}
 
+/// An order's shipping as shown (WeChat's order-shipping service).
+pub(super) struct ShippingStatus;
+
+impl utoipa::PartialSchema for ShippingStatus {
+    fn schema() -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(crate::store::SHIPPING_STATUSES))
+                .build(),
+        ))
+    }
+}
+
+impl ToSchema for ShippingStatus {}
+
 /// An error response per status: JSON [`ErrorBody`].
 fn error_response(description: &str) -> RefOr<Response> {
     RefOr::T(
@@ -253,6 +272,14 @@ error_responses! {
     WeChatFailed {
         502 => "WeChat refused the call (logged)",
         503 => "WeChat did not answer in time: retry",
+    }
+    /// A message push refused: nothing it says was used (WeChat sends it again).
+    PushRefused {
+        400 => "Not WeChat's XML or JSON",
+        401 => "The signature, msg_signature or appid does not verify, or the timestamp is stale",
+        500 => "Not recorded here (logged): WeChat sends it again",
+        502 => "WeChat refused the check of what the push says: WeChat sends it again",
+        503 => "The message push is not configured, or WeChat could not be asked: WeChat sends it again",
     }
 }
 
@@ -344,7 +371,7 @@ mod tests {
             .into_iter()
             .map(|(method, path)| (method.to_string(), path))
             .collect();
-        assert_eq!(served.len(), 26, "{served:#?}");
+        assert_eq!(served.len(), 29, "{served:#?}");
         assert_eq!(served, documented());
     }
 

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::openapi::ShippingStatus;
 use super::openapi::{
     BadInput, Conflict, DisplayStatus, JsonBody, NotFound, RateLimited, Storage, Unprocessable,
     UserAuth, WeChatFailed,
@@ -53,6 +54,10 @@ pub(super) struct OrderView {
     late_payment: bool,
     /// A second WeChat transaction paid it too: one must be refunded.
     double_payment: bool,
+    /// Its shipping (WeChat's order-shipping service): `not_required`, `pending` (paid,
+    /// to be uploaded), `uploaded`, `confirmed` (receipt), `settled`.
+    #[schema(value_type = ShippingStatus)]
+    shipping_status: &'static str,
     items: Vec<OrderItem>,
     /// Pass straight to `wx.requestPayment`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,11 +74,12 @@ pub(super) async fn view(
     payment: Option<PaymentParams>,
 ) -> Result<OrderView, ApiError> {
     let items = state.store.order_items(&order.order_no).await?;
-    Ok(view_with_items(order, items, payment))
+    Ok(view_with_items(state, order, items, payment))
 }
 
 /// The view when the lines are already at hand (just priced), saving a query.
 pub(super) fn view_with_items(
+    state: &AppState,
     order: &OrderRow,
     items: Vec<OrderItem>,
     payment: Option<PaymentParams>,
@@ -90,6 +96,7 @@ pub(super) fn view_with_items(
         transaction_id: order.transaction_id.clone(),
         late_payment: order.late_payment,
         double_payment: order.double_payment,
+        shipping_status: order.shipping_status(state.settings.shipping.enabled),
         items,
         payment,
     }
@@ -161,7 +168,7 @@ pub(super) async fn create(
             .insert_header(("Idempotent-Replayed", "true"))
             .json(view));
     }
-    Ok(HttpResponse::Created().json(view_with_items(&order, items, payment)))
+    Ok(HttpResponse::Created().json(view_with_items(&state, &order, items, payment)))
 }
 
 /// `GET /v1/orders/{order_no}`: the order; when it still awaits payment and our last

@@ -113,3 +113,24 @@ pub(crate) fn from_mp(error: &MpError) -> ApiError {
         other => unavailable(&format!("WeChat did not answer usefully: {other}")),
     }
 }
+
+/// `call` with the current token, and once more with a new one if WeChat calls it
+/// invalid. The outer error: no token could be had; the inner: WeChat's answer.
+pub(crate) async fn with_token<T, F, Fut>(
+    state: &AppState,
+    call: F,
+) -> Result<Result<T, MpError>, ApiError>
+where
+    F: Fn(SecretString) -> Fut,
+    Fut: std::future::Future<Output = Result<T, MpError>>,
+{
+    let current = token(state, None).await?;
+    match call(current.clone()).await {
+        Err(MpError::InvalidToken(_)) => {
+            use secrecy::ExposeSecret as _;
+            let fresh = token(state, Some(current.expose_secret())).await?;
+            Ok(call(fresh).await)
+        }
+        answer => Ok(answer),
+    }
+}

@@ -19,7 +19,7 @@ use wxpay_sim::v3::SandboxKeys;
 use wxpay_sim::{MerchantConfig, SimConfig, Simulator};
 
 use crate::config::tls::RefundTlsSettings;
-use crate::config::{SANDBOX_ADMIN_TOKEN, Settings};
+use crate::config::{SANDBOX_ADMIN_TOKEN, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN, Settings};
 use crate::store::Store;
 
 pub const DEFAULT_SIM_BIND: &str = "127.0.0.1:8081";
@@ -85,6 +85,17 @@ pub fn prepare(
             .join("..")
             .join("wasm-pkg")
     });
+    // The sandbox's Mini Program is in WeChat's shipping service, its pushes secure JSON
+    // to this server (`push_to_server` points the simulator here once it is bound).
+    settings.shipping.enabled = true;
+    settings
+        .shipping
+        .push_token
+        .get_or_insert_with(|| SecretString::from(SANDBOX_PUSH_TOKEN));
+    settings
+        .shipping
+        .push_aes_key
+        .get_or_insert_with(|| SecretString::from(SANDBOX_PUSH_AES_KEY));
     // The simulator's bills exist at once: today can be reconciled.
     settings.reconciliation.unfinished_days = true;
     // Webhook retries on a minute's scale instead of an hour's: the first ones come
@@ -113,6 +124,27 @@ pub fn prepare(
         v3,
         default_admin,
     })
+}
+
+/// Points the simulator's message push for the sandbox's Mini Program at `api` (secure
+/// mode, JSON), with the Token and EncodingAESKey the server checks with.
+pub fn push_to_server(control: &wxpay_sim::ShippingControl, settings: &Settings, api: &str) {
+    let secret = |s: &Option<SecretString>| {
+        s.as_ref()
+            .map(|s| s.expose_secret().to_owned())
+            .unwrap_or_default()
+    };
+    control.set_app(
+        DOC_APPID,
+        settings.shipping.enabled,
+        Some(wxpay_sim::shipping::PushConfig {
+            url: format!("{api}/wechat/mp/events"),
+            token: secret(&settings.shipping.push_token),
+            encoding_aes_key: secret(&settings.shipping.push_aes_key),
+            mode: wxpay_sim::shipping::PushMode::Secure,
+            format: wxpay_sim::shipping::PushFormat::Json,
+        }),
+    );
 }
 
 /// How much faster the sandbox retries webhooks than production.

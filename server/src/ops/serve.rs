@@ -79,6 +79,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sandbox_catalog = args.sandbox && settings.orders.catalog.is_none();
     // The simulator serves before the application starts: a v3 server on certificates
     // downloads them while it starts.
+    let shipping_control = simulator
+        .as_ref()
+        .map(|sandboxed| sandboxed.simulator.shipping_control());
     let simulator = simulator.map(|sandboxed| {
         let banner = sandbox::Banner::of(&sandboxed);
         let handle = sandboxed.simulator.handle();
@@ -99,6 +102,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sandbox::mark_database(&app.state().store).await?;
     }
     let api = format!("http://{}", app.local_addr());
+    if let Some(control) = &shipping_control {
+        sandbox::push_to_server(control, &app.state().settings, &api);
+    }
     let app_handle = app.handle();
     match simulator {
         Some((banner, sim_handle, sim_task)) => {

@@ -21,10 +21,14 @@ pub enum EventType {
     RefundClosed,
     RefundAbnormal,
     ReconciliationFinding,
+    /// WeChat reminds that a paid order waits for its shipping (shipping service).
+    OrderShippingReminder,
+    /// WeChat settled a paid order's funds (receipt confirmed, shipping service).
+    OrderSettled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::OrderPaid,
         EventType::OrderClosed,
         EventType::OrderFailed,
@@ -33,6 +37,8 @@ impl EventType {
         EventType::RefundClosed,
         EventType::RefundAbnormal,
         EventType::ReconciliationFinding,
+        EventType::OrderShippingReminder,
+        EventType::OrderSettled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +51,8 @@ impl EventType {
             EventType::RefundClosed => "refund.closed",
             EventType::RefundAbnormal => "refund.abnormal",
             EventType::ReconciliationFinding => "reconciliation.finding",
+            EventType::OrderShippingReminder => "order.shipping_reminder",
+            EventType::OrderSettled => "order.settled",
         }
     }
 
@@ -226,4 +234,14 @@ pub(super) fn event_row(r: &AnyRow) -> Result<EventRow, StoreError> {
         order,
         refund_amount_fen: r.try_get(16)?,
     })
+}
+
+/// An order's event with its facts (a JSON object).
+pub(crate) fn new_event(kind: EventType, order_no: &str, facts: serde_json::Value) -> NewEvent {
+    NewEvent {
+        kind,
+        order_no: Some(order_no.to_owned()),
+        out_refund_no: None,
+        data: facts.to_string(),
+    }
 }

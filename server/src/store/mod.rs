@@ -16,6 +16,7 @@ mod reconciliation;
 mod refund_checks;
 mod refund_holds;
 mod refunds;
+mod shipping;
 mod tokens;
 mod users;
 
@@ -33,12 +34,14 @@ use tokio::sync::OwnedMutexGuard;
 
 pub use error::StoreError;
 pub use event_delivery::{Attempt, AttemptRow, EventFilter, NextStep};
+pub(crate) use events::new_event;
 pub use events::{EventOrder, EventPolicy, EventRow, EventType};
 pub use order_lists::{DISPLAY_STATUSES, OrderCounts, OrderFilter};
 pub use orders::{InsertOutcome, KeyScope, NewOrder, OrderItem, OrderRow, OrderStatus};
 pub use payments::{Refusal, SettleOutcome, Settlement};
 pub use reconciliation::{Finding, RETRY_RESOLUTION, StoredBill, SucceededRefund};
 pub use refunds::{HoldOutcome, NewRefund, RefundChange, RefundResult, RefundRow, RefundState};
+pub use shipping::{NewPush, SHIPPING_STATUSES, ShippingChange};
 
 /// The hot statements as the store runs them, for the load driver's plans and ceiling.
 pub mod sql {

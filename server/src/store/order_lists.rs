@@ -15,6 +15,9 @@ pub struct OrderFilter<'a> {
     pub needs_attention: Option<bool>,
     /// The merchant's own order id.
     pub reference: Option<&'a str>,
+    /// A shipping status as shown (`SHIPPING_STATUSES`), and whether shipping is on.
+    pub shipping_status: Option<&'static str>,
+    pub shipping_enabled: bool,
     pub limit: i64,
 }
 
@@ -50,6 +53,12 @@ impl Store {
     pub async fn list_orders(&self, filter: &OrderFilter<'_>) -> Result<Vec<OrderRow>, StoreError> {
         let mut conditions: Vec<&str> = Vec::new();
         if let Some(condition) = filter.status.and_then(status_condition) {
+            conditions.push(condition);
+        }
+        if let Some(condition) = filter
+            .shipping_status
+            .and_then(|s| super::shipping::shipping_condition(s, filter.shipping_enabled))
+        {
             conditions.push(condition);
         }
         match filter.late_payment {

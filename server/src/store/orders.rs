@@ -108,13 +108,22 @@ pub struct OrderRow {
     pub reference: Option<String>,
     /// Sent to WeChat as `attach` (echoed in its query and notify).
     pub attach: Option<String>,
+    /// Shipping as far as recorded: None (nothing yet), uploaded, confirmed, settled.
+    pub shipping_status: Option<String>,
+    /// The last upload WeChat accepted (JSON).
+    pub shipping: Option<String>,
+    pub shipping_uploads: i64,
+    /// Why the automatic upload gave up.
+    pub shipping_error: Option<String>,
+    pub shipping_reminded_at: Option<i64>,
 }
 
 pub(super) const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
     sign_type, appid, mch_id, prepay_id, prepay_expires_at, transaction_id, paid_at, time_end, \
     failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
     prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen, \
-    reference, attach";
+    reference, attach, shipping_status, shipping, shipping_uploads, shipping_error, \
+    shipping_reminded_at";
 
 fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
     Ok(r.try_get::<i64, _>(column)? != 0)
@@ -152,6 +161,11 @@ pub(super) fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
         refunded_fen: r.try_get("refunded_fen")?,
         reference: r.try_get("reference")?,
         attach: r.try_get("attach")?,
+        shipping_status: r.try_get("shipping_status")?,
+        shipping: r.try_get("shipping")?,
+        shipping_uploads: r.try_get("shipping_uploads")?,
+        shipping_error: r.try_get("shipping_error")?,
+        shipping_reminded_at: r.try_get("shipping_reminded_at")?,
     })
 }
 
@@ -231,6 +245,11 @@ impl NewOrder<'_> {
             refunded_fen: 0,
             reference: self.reference.map(str::to_owned),
             attach: self.attach.map(str::to_owned),
+            shipping_status: None,
+            shipping: None,
+            shipping_uploads: 0,
+            shipping_error: None,
+            shipping_reminded_at: None,
         }
     }
 }

@@ -33,7 +33,10 @@ pub(crate) fn status_of(kind: EventType) -> Option<&'static str> {
         EventType::RefundSucceeded => "succeeded",
         EventType::RefundClosed => "closed",
         EventType::RefundAbnormal => "abnormal",
-        EventType::OrderNeedsAttention | EventType::ReconciliationFinding => return None,
+        EventType::OrderNeedsAttention
+        | EventType::ReconciliationFinding
+        | EventType::OrderShippingReminder
+        | EventType::OrderSettled => return None,
     })
 }
 

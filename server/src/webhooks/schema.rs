@@ -175,6 +175,25 @@ fn data_of(kind: EventType) -> Vec<(&'static str, Field)> {
             ("detail", Field::Text("What was found")),
             ("resolution", Field::Text("What was done about it")),
         ]),
+        EventType::OrderShippingReminder => {
+            fields.extend(ORDER);
+            fields.extend([
+                ("transaction_id", Field::Text("WeChat's transaction id")),
+                ("shipping_status", Field::Is("pending")),
+                ("message", Field::Text("WeChat's reminder, as it wrote it")),
+            ]);
+        }
+        EventType::OrderSettled => {
+            fields.extend(ORDER);
+            fields.extend([
+                ("transaction_id", Field::Text("WeChat's transaction id")),
+                ("shipping_status", Field::Is("settled")),
+                (
+                    "settled_at",
+                    Field::Time("When WeChat's settlement was recorded"),
+                ),
+            ]);
+        }
     }
     fields
 }
@@ -209,6 +228,10 @@ fn summary_of(kind: EventType) -> &'static str {
         EventType::RefundClosed => "A refund was refused or closed",
         EventType::RefundAbnormal => "A refund is stuck at WeChat (not final)",
         EventType::ReconciliationFinding => "Reconciliation found a difference",
+        EventType::OrderShippingReminder => {
+            "WeChat reminds that a paid order waits for its shipping upload"
+        }
+        EventType::OrderSettled => "WeChat settled a paid order's funds after receipt",
     }
 }
 

@@ -32,6 +32,7 @@ mod ops;
 mod orders;
 mod reconcile;
 mod refunds;
+mod shipping;
 mod v3;
 mod webhooks;
 mod wechat_faults;

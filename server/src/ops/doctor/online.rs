@@ -36,6 +36,7 @@ pub(crate) async fn check(settings: &Settings, report: &mut Report) {
     let options = settings.wechat.client_options();
     let base = &settings.wechat.pay_base_url;
     check_clock(base, report).await;
+    trade_managed(settings, &credentials, &options, report).await;
     if let Some((key, sign_type)) = &credentials.v2 {
         match PayClient::new(
             base,
@@ -236,5 +237,57 @@ async fn check_clock(base: &str, report: &mut Report) {
         );
     } else {
         report.push("clock", Status::Ok, format!("{skew} s from WeChat's"), "");
+    }
+}
+
+/// Whether WeChat says the Mini Program is in the order-shipping service, against
+/// `shipping.enabled`: enrolled but not enabled leaves every payment's money frozen.
+async fn trade_managed(
+    settings: &Settings,
+    credentials: &crate::config::Credentials,
+    options: &wxpay_client::ClientOptions,
+    report: &mut Report,
+) {
+    let login = match wxpay_client::LoginClient::new(
+        &settings.wechat.mp_base_url,
+        &credentials.appid,
+        credentials.app_secret.clone(),
+        options,
+    ) {
+        Ok(login) => login,
+        Err(error) => return report.push("trade_managed", Status::Error, error.to_string(), ""),
+    };
+    let managed = match login.stable_token(false).await {
+        Ok(token) => login.is_trade_managed(&token.token).await,
+        Err(error) => Err(error),
+    };
+    let enabled = settings.shipping.enabled;
+    match managed {
+        Ok(true) if enabled => report.ok(
+            "trade_managed",
+            "WeChat: the Mini Program is in the order-shipping service, and shipping.enabled is on",
+        ),
+        Ok(false) if !enabled => report.ok(
+            "trade_managed",
+            "WeChat: the Mini Program is not in the order-shipping service (shipping.enabled off)",
+        ),
+        Ok(true) => report.push(
+            "trade_managed",
+            Status::Error,
+            "WeChat: the Mini Program is in the order-shipping service, but shipping.enabled is off",
+            "its payments settle only after their shipping is uploaded: set shipping.enabled and upload (POST /v1/admin/orders/{no}/shipping)",
+        ),
+        Ok(false) => report.push(
+            "trade_managed",
+            Status::Warn,
+            "WeChat: the Mini Program is not in the order-shipping service, but shipping.enabled is on",
+            "paid orders show shipping_status pending for nothing: turn shipping.enabled off",
+        ),
+        Err(error) => report.push(
+            "trade_managed",
+            Status::Warn,
+            format!("could not ask WeChat is_trade_managed: {error}"),
+            "check appid and app secret (the access_token)",
+        ),
     }
 }
