@@ -102,8 +102,13 @@ parameters = { order_no = "$OPEN_ORDER" }
 [[operations]]
 include-name = "POST /v1/orders/{order_no}/cancel"
 parameters = { order_no = "$CANCEL_ORDER" }
+# A body over server.max_body_bytes is refused with 413 (a shipping upload of 15 long
+# parcels can be): a rejection like the others.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5XX"]
+
 [[operations]]
-include-path-regex = "^/v1/admin/orders/[{]order_no[}]/refunds$"
+include-path-regex = "^/v1/admin/orders/[{]order_no[}]/(refunds|shipping)$"
 parameters = { order_no = "$PAID_ORDER" }
 [[operations]]
 include-path-regex = "^/v1/admin/events/[{]id[}]"
