@@ -1,6 +1,5 @@
 -- The order-shipping service: what was uploaded for a paid order and how far WeChat
--- took it, the message pushes received (each recorded once), and the automatic
--- upload's place in the outbox.
+-- took it, and the message pushes received (each recorded once).
 
 -- NULL: nothing recorded yet (shown as `pending` for a paid order when shipping is
 -- enabled, else `not_required`); then uploaded, confirmed, settled.
@@ -11,8 +10,6 @@ ALTER TABLE orders ADD COLUMN shipping TEXT;
 ALTER TABLE orders ADD COLUMN shipping_updated_at BIGINT;
 -- How many uploads WeChat accepted: the second is the one correction it allows.
 ALTER TABLE orders ADD COLUMN shipping_uploads BIGINT NOT NULL DEFAULT 0;
--- The automatic upload (virtual goods) gave up: WeChat's reason, for an operator.
-ALTER TABLE orders ADD COLUMN shipping_error TEXT;
 -- WeChat's last reminder that it waits for this order's shipping.
 ALTER TABLE orders ADD COLUMN shipping_reminded_at BIGINT;
 
@@ -26,11 +23,3 @@ CREATE TABLE mp_pushes (
     message TEXT NOT NULL
 );
 CREATE INDEX mp_pushes_age ON mp_pushes (received_at);
-
--- Consumers of the outbox: how far each has read (`after_seq`), and which instance
--- holds it until when.
-CREATE TABLE outbox_cursors (
-    name TEXT PRIMARY KEY,
-    after_seq BIGINT NOT NULL,
-    lease_until BIGINT NOT NULL
-);

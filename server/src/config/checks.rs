@@ -142,7 +142,7 @@ impl Settings {
             });
         }
         self.validate_webhooks()?;
-        self.shipping.validate(self.events.record)?;
+        self.shipping.validate()?;
         if description.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "orders.description",

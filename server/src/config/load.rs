@@ -70,9 +70,7 @@ retention_days = 30
 
 [shipping]
 enabled = false
-auto_virtual = false
 push_max_age_secs = 600
-poll_interval_ms = 1000
 
 [limits]
 login_per_ip_per_minute = 60

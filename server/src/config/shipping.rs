@@ -14,10 +14,6 @@ pub struct ShippingSettings {
     /// only once their shipping is uploaded and receipt confirmed, so every paid order
     /// is `pending` until uploaded. `wxpay doctor --online` asks WeChat whether it is.
     pub enabled: bool,
-    /// Upload "virtual goods" (logistics_type 3) for every paid order at once: for shops
-    /// whose goods never travel (top-ups, memberships). Reads the events outbox, so it
-    /// needs `events.record`.
-    pub auto_virtual: bool,
     /// The message push Token (3 to 32 letters and digits, as the Mini Program's admin
     /// console takes). Unset: `/wechat/mp/events` answers 503.
     pub push_token: Option<SecretString>,
@@ -27,28 +23,14 @@ pub struct ShippingSettings {
     /// A push whose timestamp is further than this from now is refused (a replay).
     /// WeChat resends an unanswered push within seconds, with its first timestamp.
     pub push_max_age_secs: u64,
-    /// How often the automatic upload looks for new payments.
-    pub poll_interval_ms: u64,
 }
 
 impl ShippingSettings {
-    pub(super) fn validate(&self, events_recorded: bool) -> Result<(), ConfigError> {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, reason: &str| ConfigError::Invalid {
             key,
             reason: reason.to_owned(),
         };
-        if self.auto_virtual && !self.enabled {
-            return Err(invalid(
-                "shipping.auto_virtual",
-                "needs shipping.enabled (uploads are for a trade-managed Mini Program)",
-            ));
-        }
-        if self.auto_virtual && !events_recorded {
-            return Err(invalid(
-                "shipping.auto_virtual",
-                "needs events.record: it reads the payments from the events outbox",
-            ));
-        }
         if let Some(token) = &self.push_token {
             let token = token.expose_secret();
             if !(3..=32).contains(&token.len()) || !token.chars().all(|c| c.is_ascii_alphanumeric())

@@ -43,6 +43,27 @@ pub(super) fn list_limit(asked: Option<i64>, default: i64) -> Result<i64, ApiErr
     Ok(limit)
 }
 
+/// A query value that must be one of `known` (given as the known `&'static str`).
+fn one_of<const N: usize>(
+    name: &str,
+    given: Option<&str>,
+    known: [&'static str; N],
+) -> Result<Option<&'static str>, ApiError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    known
+        .into_iter()
+        .find(|k| *k == given)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_QUERY",
+                format!("{name} must be one of {}", known.join(", ")),
+            )
+        })
+}
+
 /// An authenticated admin caller.
 #[derive(Debug)]
 pub(crate) struct Admin;
@@ -131,9 +152,6 @@ pub(super) struct AdminOrder<'a> {
     shipping: Option<serde_json::Value>,
     /// How many uploads WeChat accepted (the second is its one correction).
     shipping_uploads: i64,
-    /// Why the automatic upload gave up.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    shipping_error: Option<&'a str>,
     /// WeChat's last reminder that the order waits for its shipping.
     #[serde(skip_serializing_if = "Option::is_none")]
     shipping_reminded_at: Option<String>,
@@ -164,7 +182,6 @@ impl<'a> AdminOrder<'a> {
                 .as_deref()
                 .and_then(|s| serde_json::from_str(s).ok()),
             shipping_uploads: order.shipping_uploads,
-            shipping_error: order.shipping_error.as_deref(),
             shipping_reminded_at: order.shipping_reminded_at.map(rfc3339),
         }
     }
@@ -204,20 +221,7 @@ pub(super) async fn list_orders(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(s) => Some(
-            DISPLAY_STATUSES
-                .into_iter()
-                .find(|known| *known == s)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "INVALID_QUERY",
-                        format!("status must be one of {}", DISPLAY_STATUSES.join(", ")),
-                    )
-                })?,
-        ),
-    };
+    let status = one_of("status", query.status.as_deref(), DISPLAY_STATUSES)?;
     if query
         .reference
         .as_deref()
@@ -228,23 +232,11 @@ pub(super) async fn list_orders(
             "reference holds control characters (no order's does)",
         ));
     }
-    let shipping_status = match query.shipping_status.as_deref() {
-        None => None,
-        Some(s) => Some(
-            SHIPPING_STATUSES
-                .into_iter()
-                .find(|known| *known == s)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "INVALID_QUERY",
-                        format!(
-                            "shipping_status must be one of {}",
-                            SHIPPING_STATUSES.join(", ")
-                        ),
-                    )
-                })?,
-        ),
-    };
+    let shipping_status = one_of(
+        "shipping_status",
+        query.shipping_status.as_deref(),
+        SHIPPING_STATUSES,
+    )?;
     let shipping_enabled = state.settings.shipping.enabled;
     let limit = list_limit(query.limit, 50)?;
     let orders = state

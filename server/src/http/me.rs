@@ -8,13 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wxpay_client::{MpError, PhoneNumber};
+use wxpay_client::PhoneNumber;
 
 use super::openapi::{JsonBody, RateLimited, Storage, UserAuth, WeChatFailed};
 use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::http::auth::CurrentUser;
-use crate::mini_program::access_token::{from_mp, token};
+use crate::mini_program::access_token::{from_mp, with_token};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,27 +87,19 @@ pub(super) async fn phone(
             "code must be the getPhoneNumber button's code (e.detail.code), not wx.login's",
         ));
     }
-    let mut current = token(&state, None).await?;
-    let mut refreshed = false;
-    loop {
-        match state.login.phone_number(&current, code).await {
-            Ok(phone) => {
-                let appid = state.settings.wechat.appid.as_deref().unwrap_or_default();
-                check_watermark(&phone, appid, now_ms() / 1000)?;
-                return Ok(HttpResponse::Ok().json(Phone {
-                    phone_number: phone.phone_number,
-                    pure_phone_number: phone.pure_phone_number,
-                    country_code: phone.country_code,
-                }));
-            }
-            Err(MpError::InvalidToken(_)) if !refreshed => {
-                use secrecy::ExposeSecret as _;
-                refreshed = true;
-                current = token(&state, Some(current.expose_secret())).await?;
-            }
-            Err(error) => return Err(from_mp(&error)),
-        }
-    }
+    let phone = with_token(&state, |token| {
+        let login = &state.login;
+        async move { login.phone_number(&token, code).await }
+    })
+    .await?
+    .map_err(|error| from_mp(&error))?;
+    let appid = state.settings.wechat.appid.as_deref().unwrap_or_default();
+    check_watermark(&phone, appid, now_ms() / 1000)?;
+    Ok(HttpResponse::Ok().json(Phone {
+        phone_number: phone.phone_number,
+        pure_phone_number: phone.pure_phone_number,
+        country_code: phone.country_code,
+    }))
 }
 
 #[cfg(test)]

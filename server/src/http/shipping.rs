@@ -20,8 +20,6 @@ use crate::state::AppState;
 
 /// The message push URL to set in the Mini Program's admin console.
 pub(super) const PUSH_PATH: &str = "/wechat/mp/events";
-/// The most parcels one upload lists (WeChat's limit).
-const MAX_PARCELS: usize = wxpay_client::shipping::MAX_PARCELS;
 
 /// A parcel: for express shipping its tracking number and company.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -75,12 +73,6 @@ pub(super) async fn upload(
         return Err(ApiError::order_not_found());
     };
     let body = body.into_inner();
-    if body.parcels.is_empty() || body.parcels.len() > MAX_PARCELS {
-        return Err(ApiError::bad_request(
-            "INVALID_SHIPPING",
-            format!("parcels must hold 1 to {MAX_PARCELS} parcels"),
-        ));
-    }
     let parcels = body
         .parcels
         .into_iter()

@@ -180,20 +180,13 @@ pub(crate) async fn receive(state: &AppState, message: &str) -> Result<(), ApiEr
         Some(order) => change_for(state, event, order, &fields).await?,
         None => ShippingChange::default(),
     };
-    let now = now_ms();
-    let max_age_ms = i64::try_from(state.settings.shipping.push_max_age_secs)
-        .unwrap_or(i64::MAX / 4)
-        .saturating_mul(2000);
     let push = NewPush {
         dedup_key: &dedup_key,
         event,
         order_no: order.as_ref().map(|o| o.order_no.as_str()),
         message,
     };
-    let new = state
-        .store
-        .record_push(&push, &change, now, now.saturating_sub(max_age_ms))
-        .await?;
+    let new = state.store.record_push(&push, &change, now_ms()).await?;
     tracing::info!(
         event,
         order_no = push.order_no,

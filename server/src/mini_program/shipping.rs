@@ -165,7 +165,8 @@ fn refused(error: &MpError, order: &OrderRow) -> ApiError {
             "WeChat allows one correction per payment and it was used (errcode 10060003)",
             order,
         ),
-        Some(errcode) if errcode >= 10_060_000 || errcode >= 268_000_000 => ApiError::new(
+        // The shipping service's own codes (10060xxx, 268485xxx): the call was refused.
+        Some(errcode) if errcode >= 10_060_000 => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "SHIPPING_REFUSED",
             format!("WeChat refused the shipping: {error}"),

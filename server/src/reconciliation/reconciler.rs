@@ -130,8 +130,8 @@ async fn check(state: &AppState, order: &OrderRow) -> Result<(), StoreError> {
     }
 }
 
-/// Deletes expired sessions, idempotency keys and settled events older than their
-/// retention.
+/// Deletes expired sessions, idempotency keys, settled events older than their
+/// retention, and message pushes past the replay window.
 pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
     let now = now_ms();
     let ago = |secs: u64| {
@@ -141,7 +141,10 @@ pub async fn housekeeping(state: &AppState) -> Result<u64, StoreError> {
     let deleted = state.store.housekeeping(now, keys_before).await?;
     let events_before = ago(state.settings.events.retention_days.saturating_mul(86_400));
     let events = state.store.delete_old_events(events_before).await?;
-    Ok(deleted + events)
+    // Twice the replay window: a push is refused by its timestamp before it is forgotten.
+    let pushes_before = ago(state.settings.shipping.push_max_age_secs.saturating_mul(2));
+    let pushes = state.store.delete_old_pushes(pushes_before).await?;
+    Ok(deleted + events + pushes)
 }
 
 /// Runs passes forever, `reconcile_interval_ms` apart, and housekeeping every minute.

@@ -113,8 +113,6 @@ pub struct OrderRow {
     /// The last upload WeChat accepted (JSON).
     pub shipping: Option<String>,
     pub shipping_uploads: i64,
-    /// Why the automatic upload gave up.
-    pub shipping_error: Option<String>,
     pub shipping_reminded_at: Option<i64>,
 }
 
@@ -122,7 +120,7 @@ pub(super) const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, d
     sign_type, appid, mch_id, prepay_id, prepay_expires_at, transaction_id, paid_at, time_end, \
     failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
     prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen, \
-    reference, attach, shipping_status, shipping, shipping_uploads, shipping_error, \
+    reference, attach, shipping_status, shipping, shipping_uploads, \
     shipping_reminded_at";
 
 fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
@@ -164,7 +162,6 @@ pub(super) fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
         shipping_status: r.try_get("shipping_status")?,
         shipping: r.try_get("shipping")?,
         shipping_uploads: r.try_get("shipping_uploads")?,
-        shipping_error: r.try_get("shipping_error")?,
         shipping_reminded_at: r.try_get("shipping_reminded_at")?,
     })
 }
@@ -248,7 +245,6 @@ impl NewOrder<'_> {
             shipping_status: None,
             shipping: None,
             shipping_uploads: 0,
-            shipping_error: None,
             shipping_reminded_at: None,
         }
     }

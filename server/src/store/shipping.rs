@@ -2,8 +2,6 @@
 //! how far WeChat took it (forward only: uploaded, confirmed, settled), and each message
 //! push once, recorded with what it changed and its event in one transaction.
 
-use sqlx::Row;
-
 use super::events::NewEvent;
 use super::{OrderRow, OrderStatus, Store, StoreError};
 
@@ -16,17 +14,13 @@ pub const SHIPPING_STATUSES: [&str; 5] = [
     "settled",
 ];
 
-/// Ranks of the recorded statuses: a change only ever moves forward.
-const RANK: &str = "COALESCE(CASE shipping_status WHEN 'uploaded' THEN 1 \
-     WHEN 'confirmed' THEN 2 WHEN 'settled' THEN 3 END, 0)";
-
-fn rank(status: &str) -> i64 {
-    match status {
-        "uploaded" => 1,
-        "confirmed" => 2,
-        "settled" => 3,
-        _ => 0,
-    }
+/// A recorded status's place in the order they happen (0: none yet), as SQL over `expr`:
+/// a change only ever moves forward.
+fn rank(expr: &str) -> String {
+    format!(
+        "COALESCE(CASE {expr} WHEN 'uploaded' THEN 1 WHEN 'confirmed' THEN 2 \
+         WHEN 'settled' THEN 3 END, 0)"
+    )
 }
 
 impl OrderRow {
@@ -89,8 +83,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE orders SET shipping_status = 'uploaded', shipping = $1, \
-               shipping_updated_at = $2, shipping_uploads = shipping_uploads + 1, \
-               shipping_error = NULL, updated_at = $2 \
+               shipping_updated_at = $2, shipping_uploads = shipping_uploads + 1, updated_at = $2 \
              WHERE order_no = $3 AND status = 'paid' \
                AND (shipping_status IS NULL OR shipping_status = 'uploaded')",
         )
@@ -102,34 +95,13 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The automatic upload gave up on an order: why, for an operator.
-    pub async fn record_shipping_error(
-        &self,
-        order_no: &str,
-        error: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE orders SET shipping_error = $1, shipping_updated_at = $2 \
-             WHERE order_no = $3 AND shipping_status IS NULL",
-        )
-        .bind(error.chars().take(500).collect::<String>())
-        .bind(now)
-        .bind(order_no)
-        .execute(&mut *self.write_conn().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// Records a push once, with its change and event, in one transaction; pushes older
-    /// than `forget_before` are forgotten (their timestamps are refused by then). False:
-    /// this push was already recorded (nothing changes again).
+    /// Records a push once, with its change and event, in one transaction. False: this
+    /// push was already recorded (nothing changes again).
     pub async fn record_push(
         &self,
         push: &NewPush<'_>,
         change: &ShippingChange,
         now: i64,
-        forget_before: i64,
     ) -> Result<bool, StoreError> {
         let mut conn = self.write_conn().await?;
         let mut tx = conn.begin().await?;
@@ -153,13 +125,14 @@ impl Store {
         if let (Some(to), Some(order_no)) = (change.to, push.order_no) {
             let sql = format!(
                 "UPDATE orders SET shipping_status = $1, shipping_updated_at = $2, \
-                   updated_at = $2 WHERE order_no = $3 AND status = 'paid' AND {RANK} < $4"
+                   updated_at = $2 WHERE order_no = $3 AND status = 'paid' AND {} < {}",
+                rank("shipping_status"),
+                rank("$1")
             );
             changed = sqlx::query(&sql)
                 .bind(to)
                 .bind(now)
                 .bind(order_no)
-                .bind(rank(to))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -175,10 +148,6 @@ impl Store {
         if let (true, Some(event)) = (changed, &change.event) {
             self.write_event(&mut tx, event, now).await?;
         }
-        sqlx::query("DELETE FROM mp_pushes WHERE received_at < $1")
-            .bind(forget_before)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         if change.event.is_some() && changed {
             self.events_written();
@@ -186,45 +155,14 @@ impl Store {
         Ok(true)
     }
 
-    /// An outbox reader's position, leased to this caller until `lease_until` (None:
-    /// another instance holds it). A new reader starts at the newest event: it serves
-    /// what happens from now on.
-    pub async fn take_outbox_cursor(
-        &self,
-        name: &str,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        sqlx::query(
-            "INSERT INTO outbox_cursors (name, after_seq, lease_until) \
-             SELECT $1, COALESCE(MAX(seq), 0), 0 FROM events ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .execute(&mut *self.write_conn().await?)
-        .await?;
-        let row = sqlx::query(
-            "UPDATE outbox_cursors SET lease_until = $1 WHERE name = $2 AND lease_until < $3 \
-             RETURNING after_seq",
-        )
-        .bind(lease_until)
-        .bind(name)
-        .bind(now)
-        .fetch_optional(&mut *self.write_conn().await?)
-        .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    /// Moves the reader on and lets its lease go.
-    pub async fn release_outbox_cursor(
-        &self,
-        name: &str,
-        after_seq: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox_cursors SET after_seq = $1, lease_until = 0 WHERE name = $2")
-            .bind(after_seq)
-            .bind(name)
+    /// Forgets pushes received before `before` (housekeeping): by then their timestamps
+    /// are refused anyway, so a replay cannot get past the record it no longer finds.
+    pub async fn delete_old_pushes(&self, before: i64) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM mp_pushes WHERE received_at < $1")
+            .bind(before)
             .execute(&mut *self.write_conn().await?)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(deleted)
     }
 }

@@ -175,23 +175,25 @@ fn data_of(kind: EventType) -> Vec<(&'static str, Field)> {
             ("detail", Field::Text("What was found")),
             ("resolution", Field::Text("What was done about it")),
         ]),
-        EventType::OrderShippingReminder => {
-            fields.extend(ORDER);
-            fields.extend([
-                ("transaction_id", Field::Text("WeChat's transaction id")),
-                ("shipping_status", Field::Is("pending")),
-                ("message", Field::Text("WeChat's reminder, as it wrote it")),
-            ]);
-        }
-        EventType::OrderSettled => {
-            fields.extend(ORDER);
-            fields.extend([
-                ("transaction_id", Field::Text("WeChat's transaction id")),
-                ("shipping_status", Field::Is("settled")),
-                (
-                    "settled_at",
-                    Field::Time("When WeChat's settlement was recorded"),
+        EventType::OrderShippingReminder | EventType::OrderSettled => {
+            let (shipping_status, fact) = match kind {
+                EventType::OrderSettled => (
+                    "settled",
+                    (
+                        "settled_at",
+                        Field::Time("When WeChat's settlement was recorded"),
+                    ),
                 ),
+                _ => (
+                    "pending",
+                    ("message", Field::Text("WeChat's reminder, as it wrote it")),
+                ),
+            };
+            fields.extend(ORDER);
+            fields.extend([
+                ("transaction_id", Field::Text("WeChat's transaction id")),
+                ("shipping_status", Field::Is(shipping_status)),
+                fact,
             ]);
         }
     }
