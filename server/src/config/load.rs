@@ -70,6 +70,7 @@ retention_days = 30
 
 [shipping]
 enabled = false
+auto_virtual = false
 push_max_age_secs = 600
 
 [limits]

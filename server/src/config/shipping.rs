@@ -14,6 +14,10 @@ pub struct ShippingSettings {
     /// only once their shipping is uploaded and receipt confirmed, so every paid order
     /// is `pending` until uploaded. `wxpay doctor --online` asks WeChat whether it is.
     pub enabled: bool,
+    /// Every paid order is uploaded as virtual goods (logistics type 3) by the
+    /// reconciler: for a shop that sells only top-ups, memberships or codes. An order
+    /// WeChat refuses keeps its refusal (`shipping_error` in the admin list) for staff.
+    pub auto_virtual: bool,
     /// The message push Token (3 to 32 letters and digits, as the Mini Program's admin
     /// console takes). Unset: `/wechat/mp/events` answers 503.
     pub push_token: Option<SecretString>,
@@ -31,6 +35,12 @@ impl ShippingSettings {
             key,
             reason: reason.to_owned(),
         };
+        if self.auto_virtual && !self.enabled {
+            return Err(invalid(
+                "shipping.auto_virtual",
+                "needs shipping.enabled: WeChat takes shipping only for a trade-managed Mini Program",
+            ));
+        }
         if let Some(token) = &self.push_token {
             let token = token.expose_secret();
             if !(3..=32).contains(&token.len()) || !token.chars().all(|c| c.is_ascii_alphanumeric())

@@ -273,3 +273,16 @@ fn webhooks_need_a_standard_secret_and_production_https() {
     assert!(quiet.validate().is_ok());
     assert!(quiet.events.record && !quiet.webhooks.enabled());
 }
+
+#[test]
+fn virtual_goods_uploads_need_the_shipping_service() {
+    let mut settings = Settings::load(None).unwrap();
+    settings.shipping.auto_virtual = true;
+    let err = settings.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("shipping.auto_virtual") && err.contains("shipping.enabled"),
+        "{err}"
+    );
+    settings.shipping.enabled = true;
+    assert!(settings.validate().is_ok());
+}

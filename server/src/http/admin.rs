@@ -155,6 +155,10 @@ pub(super) struct AdminOrder<'a> {
     /// WeChat's last reminder that the order waits for its shipping.
     #[serde(skip_serializing_if = "Option::is_none")]
     shipping_reminded_at: Option<String>,
+    /// Why WeChat refused the automatic upload of `shipping.auto_virtual` (an upload
+    /// here clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_error: Option<&'a str>,
 }
 
 impl<'a> AdminOrder<'a> {
@@ -183,6 +187,7 @@ impl<'a> AdminOrder<'a> {
                 .and_then(|s| serde_json::from_str(s).ok()),
             shipping_uploads: order.shipping_uploads,
             shipping_reminded_at: order.shipping_reminded_at.map(rfc3339),
+            shipping_error: order.shipping_error.as_deref(),
         }
     }
 }

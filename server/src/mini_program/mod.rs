@@ -3,5 +3,6 @@
 //! events. Uses the shared state and the layers below it.
 
 pub(crate) mod access_token;
+pub(crate) mod auto_virtual;
 pub(crate) mod push;
 pub(crate) mod shipping;

@@ -164,6 +164,13 @@ pub async fn run(state: AppState) {
             Ok(checked) => tracing::info!(checked, "reconciler refund pass"),
             Err(error) => tracing::error!(%error, "reconciler refund pass failed"),
         }
+        if state.settings.shipping.auto_virtual {
+            match crate::mini_program::auto_virtual::upload_owed(&state).await {
+                Ok(0) => {}
+                Ok(uploaded) => tracing::info!(uploaded, "virtual goods shipping uploaded"),
+                Err(error) => tracing::error!(%error, "virtual goods shipping pass failed"),
+            }
+        }
         if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING_EVERY) {
             last_housekeeping = Some(Instant::now());
             match housekeeping(&state).await {

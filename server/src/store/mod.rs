@@ -17,6 +17,7 @@ mod refund_checks;
 mod refund_holds;
 mod refunds;
 mod shipping;
+mod shipping_owed;
 mod tokens;
 mod users;
 

@@ -114,6 +114,8 @@ pub struct OrderRow {
     pub shipping: Option<String>,
     pub shipping_uploads: i64,
     pub shipping_reminded_at: Option<i64>,
+    /// Why WeChat refused the automatic upload (`shipping.auto_virtual`).
+    pub shipping_error: Option<String>,
 }
 
 pub(super) const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, description, status, \
@@ -121,7 +123,7 @@ pub(super) const ORDER_COLUMNS: &str = "order_no, user_id, openid, amount_fen, d
     failure, created_at, expires_at, last_checked_at, late_payment, double_payment, \
     prepay_request, next_check_at, check_failures, needs_attention, refund_held_fen, refunded_fen, \
     reference, attach, shipping_status, shipping, shipping_uploads, \
-    shipping_reminded_at";
+    shipping_reminded_at, shipping_error";
 
 fn flag(r: &AnyRow, column: &str) -> Result<bool, StoreError> {
     Ok(r.try_get::<i64, _>(column)? != 0)
@@ -163,6 +165,7 @@ pub(super) fn order_row(r: &AnyRow) -> Result<OrderRow, StoreError> {
         shipping: r.try_get("shipping")?,
         shipping_uploads: r.try_get("shipping_uploads")?,
         shipping_reminded_at: r.try_get("shipping_reminded_at")?,
+        shipping_error: r.try_get("shipping_error")?,
     })
 }
 
@@ -246,6 +249,7 @@ impl NewOrder<'_> {
             shipping: None,
             shipping_uploads: 0,
             shipping_reminded_at: None,
+            shipping_error: None,
         }
     }
 }

@@ -83,7 +83,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE orders SET shipping_status = 'uploaded', shipping = $1, \
-               shipping_updated_at = $2, shipping_uploads = shipping_uploads + 1, updated_at = $2 \
+               shipping_updated_at = $2, shipping_uploads = shipping_uploads + 1, shipping_error = NULL, \
+               updated_at = $2 \
              WHERE order_no = $3 AND status = 'paid' \
                AND (shipping_status IS NULL OR shipping_status = 'uploaded')",
         )

@@ -8,6 +8,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wxpay_core::push::{self, PushKey};
+use wxpay_server::base::clock::now_ms;
 
 use crate::helpers::{APPID, Db, MCH_ID, TestApp};
 use crate::on_both_databases;
@@ -382,9 +383,102 @@ async fn a_reminder_shows_in_the_admin_list(db: Db) {
     app.cleanup().await;
 }
 
+/// `shipping.auto_virtual`: a paid order is uploaded as virtual goods by the reconciler,
+/// WeChat takes it (the payer can confirm it), and it settles.
+async fn virtual_goods_ship_themselves(db: Db) {
+    let app = TestApp::spawn_with(db, |s| {
+        s.shipping.enabled = true;
+        s.shipping.auto_virtual = true;
+        s.shipping.push_token = Some(SecretString::from(TOKEN));
+        s.shipping.push_aes_key = Some(SecretString::from(AES_KEY));
+    })
+    .await;
+    push_mode(&app, "secure", "json").await;
+    let (_, order_no, _) = app.paid_order().await;
+    assert_eq!(wait_shipping(&app, &order_no, "uploaded").await, "uploaded");
+    let stored = app.state.store.order(&order_no).await.unwrap().unwrap();
+    let shipping: Value = serde_json::from_str(stored.shipping.as_deref().unwrap()).unwrap();
+    assert_eq!(shipping["logistics_type"], "virtual", "{shipping}");
+    assert_eq!(
+        shipping["parcels"][0]["item_desc"],
+        stored.description.as_str()
+    );
+    assert_eq!((stored.shipping_uploads, stored.shipping_error), (1, None));
+    // WeChat's side: the trade is shipped, so the payer can confirm it, and it settles.
+    let confirmed = app
+        .sim_post(
+            "/sim/shipping/confirm",
+            json!({"appid": APPID, "mch_id": MCH_ID, "out_trade_no": order_no}),
+        )
+        .await;
+    assert_eq!(confirmed["order_state"], 4, "{confirmed}");
+    assert_eq!(wait_shipping(&app, &order_no, "settled").await, "settled");
+    // Uploaded once, never again by later passes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stored = app.state.store.order(&order_no).await.unwrap().unwrap();
+    assert_eq!(stored.shipping_uploads, 1);
+    app.cleanup().await;
+}
+
+/// The work list behind it: a paid order is claimed once per lease, a refusal takes it
+/// off the list, and an upload by hand clears the refusal.
+async fn owed_shipping_is_leased_and_a_refusal_kept(db: Db) {
+    let app = shipping_app(db).await;
+    let (_, order_no, _) = app.paid_order().await;
+    let (_, _, unpaid) = app.user_with_order().await;
+    let store = &app.state.store;
+    let now = now_ms();
+    let claimed = store
+        .claim_owed_shipping(now, now + 60_000, 16)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed,
+        vec![order_no.clone()],
+        "only the paid order is owed"
+    );
+    assert_ne!(unpaid["order_no"], order_no.as_str());
+    let again = store
+        .claim_owed_shipping(now + 1, now + 60_000, 16)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "leased: {again:?}");
+    let after_lease = now + 60_001;
+    let back = store
+        .claim_owed_shipping(after_lease, after_lease + 60_000, 16)
+        .await
+        .unwrap();
+    assert_eq!(back, vec![order_no.clone()], "the lease ended");
+    store
+        .record_shipping_error(&order_no, "SHIPPING_REFUSED: errcode 10060001", now)
+        .await
+        .unwrap();
+    let later = now + 600_000;
+    assert!(
+        store
+            .claim_owed_shipping(later, later + 60_000, 16)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (_, listed) = app
+        .admin_get("/v1/admin/orders?shipping_status=pending")
+        .await;
+    assert_eq!(
+        listed["orders"][0]["shipping_error"], "SHIPPING_REFUSED: errcode 10060001",
+        "{listed}"
+    );
+    let (status, order) = upload(&app, &order_no, express("YT9")).await;
+    assert_eq!(status, 200, "{order}");
+    assert!(order.get("shipping_error").is_none(), "{order}");
+    app.cleanup().await;
+}
+
 on_both_databases!(
     uploads_are_checked_refused_and_recorded,
     pushes_in_every_mode_and_format_settle_once,
     forged_replayed_stale_and_foreign_pushes_change_nothing,
     a_reminder_shows_in_the_admin_list,
+    virtual_goods_ship_themselves,
+    owed_shipping_is_leased_and_a_refusal_kept,
 );
