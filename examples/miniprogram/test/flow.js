@@ -2,7 +2,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { MiniProgram, DIST } = require('./harness.js');
+const { MiniProgram, DIST, httpRequest } = require('./harness.js');
 
 // Launches the app and buys one latte from the catalog; resolves with the pay page.
 // `tamper(payment)` changes the params of every order the app receives, on their way, and
@@ -47,4 +47,14 @@ async function assertPaidOnServer(mp, orderNo) {
   return order;
 }
 
-module.exports = { buyLatte, result, isOrderWithPayment, assertPaidOnServer };
+// The merchant ships the order by express, through the sandbox's admin API (as its
+// backend would).
+async function shipOrder(sandbox, orderNo) {
+  const res = await httpRequest('POST', `${sandbox.api}/v1/admin/orders/${orderNo}/shipping`, {
+    headers: { authorization: 'Bearer sandbox-admin', 'content-type': 'application/json' },
+    body: JSON.stringify({ logistics_type: 'express', parcels: [{ tracking_no: 'YT1234567890', express_company: 'YTO' }] }),
+  });
+  assert.equal(res.statusCode, 200, res.text);
+}
+
+module.exports = { buyLatte, result, isOrderWithPayment, assertPaidOnServer, shipOrder };

@@ -91,6 +91,8 @@ class MiniProgram {
     this.requests = [];
     this.logins = 0; // wx.login calls
     this.payments = [];
+    this.receiptOutcomes = []; // next confirm-receipt outcomes ('success' when empty)
+    this.businessViews = []; // wx.openBusinessView calls
     this.navigations = [];
     this.toasts = [];
     this.modals = [];
@@ -284,6 +286,24 @@ class MiniProgram {
         mp.payments.push(five);
         const outcome = mp.payOutcomes.length > 0 ? mp.payOutcomes.shift() : 'ok';
         return postJson(`${mp.sandbox.sim}/sim/pay`, { ...five, appid: mp.appId, openid: mp.openid, outcome });
+      }),
+
+      // WeChat's receipt confirmation component: the payer confirms at WeChat (the
+      // simulator), and the component returns through App.onShow with its answer in
+      // referrerInfo, then the page shows again, as WeChat does.
+      openBusinessView: (options) => mp.asyncApi('openBusinessView', options, async () => {
+        mp.businessViews.push({ businessType: options.businessType, extraData: options.extraData });
+        if (options.businessType !== 'weappOrderConfirm') throw new Error('unknown businessType');
+        const status = mp.receiptOutcomes.length > 0 ? mp.receiptOutcomes.shift() : 'success';
+        if (status === 'success') {
+          await postJson(`${mp.sandbox.sim}/sim/shipping/confirm`, { appid: mp.appId, ...options.extraData });
+        }
+        setTimeout(() => {
+          const referrerInfo = { appId: 'wx1183b055aeec94d1', extraData: { status, req_extradata: options.extraData } };
+          mp.lifecycle(mp.app, 'onShow', { scene: 1038, referrerInfo });
+          mp.lifecycle(mp.page, 'onShow');
+        }, 10);
+        return { errMsg: 'openBusinessView:ok' };
       }),
 
       navigateTo: (options) => mp.navigate('navigateTo', options),

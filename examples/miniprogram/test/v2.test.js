@@ -3,7 +3,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSandbox } = require('./sandbox.js');
-const { buyLatte, result, isOrderWithPayment, assertPaidOnServer } = require('./flow.js');
+const { buyLatte, result, isOrderWithPayment, assertPaidOnServer, shipOrder } = require('./flow.js');
 
 let sandbox;
 before(async () => { sandbox = await startSandbox(); });
@@ -119,7 +119,7 @@ test('debug build: /v1/payment-config answers, and an appid other than the runni
   assert.equal(other.payments.length, 0);
 });
 
-test('DevTools against the sandbox: the simulator plays wx.login and wx.requestPayment', async (t) => {
+test('DevTools against the sandbox: the simulator plays wx.login, wx.requestPayment and the payer confirming receipt', async (t) => {
   const { mp } = await buyLatte(t, sandbox, { envVersion: 'develop', config: { simulatorUrl: sandbox.sim } });
   const page = await result(mp);
   assert.equal(page.data.outcome, 'paid');
@@ -127,6 +127,15 @@ test('DevTools against the sandbox: the simulator plays wx.login and wx.requestP
   assert.equal(mp.payments.length, 0, 'no real wx.requestPayment');
   assert.ok(mp.requests.some((r) => r.url === `${sandbox.sim}/sim/pay`));
   await assertPaidOnServer(mp, page.data.orderNo);
+
+  await shipOrder(sandbox, page.data.orderNo);
+  page.onShow();
+  await mp.waitFor(() => page.data.canConfirmReceipt, 'the confirm receipt button');
+  await mp.tap(page, 'confirmReceipt');
+  await mp.waitFor(() => page.data.shippingStatus === 'settled', 'settled on the page');
+  assert.equal(mp.businessViews.length, 0, 'no real wx.openBusinessView');
+  assert.ok(mp.requests.some((r) => r.url === `${sandbox.sim}/sim/shipping/confirm`));
+  assert.equal((await mp.serverOrder(page.data.orderNo)).shipping_status, 'settled');
 });
 
 test('a release build ignores simulatorUrl: real WeChat only', async (t) => {

@@ -4,7 +4,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSandbox } = require('./sandbox.js');
-const { buyLatte, result, assertPaidOnServer } = require('./flow.js');
+const { buyLatte, result, assertPaidOnServer, shipOrder } = require('./flow.js');
 
 let sandbox;
 before(async () => { sandbox = await startSandbox(['--api', 'v3']); });
@@ -64,4 +64,34 @@ test('v3 debug build: correct params pass the full check and pay', async (t) => 
   assert.equal(page.data.outcome, 'paid');
   assert.equal(mp.payments.length, 1);
   await assertPaidOnServer(mp, page.data.orderNo);
+});
+
+// The merchant ships (the admin API, as its backend would), the payer confirms receipt
+// in WeChat's component, and the server, told by WeChat, has the order settled.
+test('v3 shipping: on its way after the upload, confirm receipt -> settled', async (t) => {
+  const { mp } = await buyLatte(t, sandbox);
+  const page = await result(mp);
+  assert.equal(page.data.outcome, 'paid');
+  await mp.waitFor(() => page.data.shippingStatus === 'pending', 'pending shipping');
+  assert.match(page.data.shippingHint, /preparing/);
+  assert.equal(page.data.canConfirmReceipt, false);
+
+  await shipOrder(sandbox, page.data.orderNo);
+  page.onShow();
+  await mp.waitFor(() => page.data.canConfirmReceipt, 'the confirm receipt button');
+  assert.match(page.data.shippingHint, /on their way/);
+
+  // Cancelled in the component: nothing changes.
+  mp.receiptOutcomes.push('cancel');
+  await mp.tap(page, 'confirmReceipt');
+  assert.equal((await mp.serverOrder(page.data.orderNo)).shipping_status, 'uploaded');
+
+  await mp.tap(page, 'confirmReceipt');
+  await mp.waitFor(() => page.data.shippingStatus === 'settled', 'settled on the page');
+  const order = await mp.serverOrder(page.data.orderNo);
+  assert.equal(order.shipping_status, 'settled');
+  assert.equal(page.data.canConfirmReceipt, false);
+  assert.deepEqual(mp.businessViews.map((v) => v.businessType), ['weappOrderConfirm', 'weappOrderConfirm']);
+  // The app's own realm: compared as JSON.
+  assert.equal(JSON.stringify(mp.businessViews[1].extraData), JSON.stringify({ transaction_id: order.transaction_id }));
 });

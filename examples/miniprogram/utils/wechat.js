@@ -70,4 +70,44 @@ function requestPayment(params) {
   });
 }
 
-module.exports = { account, isRelease, login, requestPayment };
+// WeChat's receipt confirmation component answers through App.onShow, from this appid.
+const RECEIPT_COMPONENT_APPID = 'wx1183b055aeec94d1';
+let waitingReceipt = null;
+
+// Opens WeChat's "confirm receipt" (the order-shipping service) for a paid transaction.
+// Resolves with the component's word, {status: 'success' | 'cancel' | 'fail', errormsg}:
+// only the phone's word again; the server (told by WeChat) has the order's real state.
+function confirmReceipt(transactionId) {
+  const extraData = { transaction_id: transactionId };
+  if (useSimulator()) {
+    const body = Object.assign({ appid: account().appId }, extraData);
+    return simulate('/sim/shipping/confirm', body).then(
+      () => ({ status: 'success' }),
+      (error) => ({ status: 'fail', errormsg: error.message }),
+    );
+  }
+  return new Promise((resolve) => {
+    waitingReceipt = { resolve, transactionId };
+    wx.openBusinessView({
+      businessType: 'weappOrderConfirm',
+      extraData,
+      fail: (res) => {
+        waitingReceipt = null;
+        resolve({ status: 'fail', errormsg: (res && res.errMsg) || 'openBusinessView:fail' });
+      },
+    });
+  });
+}
+
+// App.onShow's referrerInfo: the component's answer, when it is one for the open request.
+function receiptReturned(referrerInfo) {
+  if (!waitingReceipt || !referrerInfo || referrerInfo.appId !== RECEIPT_COMPONENT_APPID) return;
+  const answer = referrerInfo.extraData || {};
+  const asked = answer.req_extradata || {};
+  if (asked.transaction_id && asked.transaction_id !== waitingReceipt.transactionId) return;
+  const { resolve } = waitingReceipt;
+  waitingReceipt = null;
+  resolve({ status: answer.status || 'fail', errormsg: answer.errormsg || '' });
+}
+
+module.exports = { account, isRelease, login, requestPayment, confirmReceipt, receiptReturned };
