@@ -23,6 +23,8 @@ pub enum Endpoint {
     Notify,
     /// v3 `GET /v3/bill/tradebill` and the bill file's download.
     Bill,
+    /// The order-shipping service's `POST /wxa/sec/order/upload_shipping_info`.
+    ShippingUpload,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +46,7 @@ pub enum FaultKind {
     SystemError,
     /// Do the work but answer with a wrongly signed reply.
     BadSign,
-    /// code2session answers errcode -1 (system busy).
+    /// code2session or a shipping upload answers errcode -1 (system busy), doing nothing.
     Busy,
     /// Notify: this delivery attempt is lost before it reaches the merchant.
     Drop,
@@ -91,7 +93,9 @@ impl FaultKind {
     fn applies_to(self, endpoint: Endpoint) -> bool {
         use FaultKind::*;
         match endpoint {
-            Endpoint::Jscode2session => matches!(self, Delay | Timeout | Http5xx | Busy),
+            Endpoint::Jscode2session | Endpoint::ShippingUpload => {
+                matches!(self, Delay | Timeout | Http5xx | Busy)
+            }
             Endpoint::Unifiedorder => self.befalls_any_call(),
             Endpoint::Orderquery | Endpoint::Closeorder => {
                 self.befalls_any_call() || self == UnsignedNotFound

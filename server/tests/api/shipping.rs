@@ -383,6 +383,42 @@ async fn a_reminder_shows_in_the_admin_list(db: Db) {
     app.cleanup().await;
 }
 
+/// WeChat busy once, then an answer lost after WeChat took a correction: each upload is
+/// resent as the identical request, so the lost one ends in 10060023 ("nothing
+/// changed"), counted as done, and does not spend a second correction.
+async fn uploads_survive_a_busy_wechat_and_a_lost_answer(db: Db) {
+    let app = shipping_app(db).await;
+    let (_, order_no, _) = app.paid_order().await;
+    app.fault(json!({"endpoint": "shipping_upload", "kind": "busy", "count": 1}))
+        .await;
+    let (status, order) = upload(&app, &order_no, express("YT1")).await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["shipping_uploads"], 1, "{order}");
+
+    // Longer than the test's request timeout (2 s): WeChat records it, the answer is lost.
+    app.fault(
+        json!({"endpoint": "shipping_upload", "kind": "timeout", "count": 1,
+        "delay_ms": 2500}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let (status, order) = upload(&app, &order_no, express("YT2")).await;
+    assert_eq!(
+        status, 200,
+        "a fresh upload_time would have been a second correction: {order}"
+    );
+    assert_eq!(order["shipping_uploads"], 2, "{order}");
+    assert_eq!(order["shipping"]["parcels"][0]["tracking_no"], "YT2");
+    // WeChat counted one correction: the next is refused, and named.
+    let (status, error) = upload(&app, &order_no, express("YT3")).await;
+    assert_eq!(
+        (status, &error["code"]),
+        (409, &json!("SHIPPING_CORRECTION_USED")),
+        "{error}"
+    );
+    app.cleanup().await;
+}
+
 /// `shipping.auto_virtual`: a paid order is uploaded as virtual goods by the reconciler,
 /// WeChat takes it (the payer can confirm it), and it settles.
 async fn virtual_goods_ship_themselves(db: Db) {
@@ -480,5 +516,6 @@ on_both_databases!(
     forged_replayed_stale_and_foreign_pushes_change_nothing,
     a_reminder_shows_in_the_admin_list,
     virtual_goods_ship_themselves,
+    uploads_survive_a_busy_wechat_and_a_lost_answer,
     owed_shipping_is_leased_and_a_refusal_kept,
 );

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Shipment, find_trade, order_state, push};
+use crate::faults::{Endpoint, FaultKind};
 use crate::state::{Sim, SimState, TradeKey, TradeState};
 use crate::token::{TokenQuery, error, invalid_token};
 
@@ -138,19 +139,34 @@ pub(crate) async fn upload_shipping_info(
         return error(47001, "data format error");
     }
     let token = query.access_token.as_deref().unwrap_or_default();
-    let mut state = sim.state();
-    let Some(appid) = state.tokens.appid_of(token, Instant::now()) else {
-        return invalid_token();
+    let (answer, fault) = {
+        let mut state = sim.state();
+        let Some(appid) = state.tokens.appid_of(token, Instant::now()) else {
+            return invalid_token();
+        };
+        let fault = state.take_fault(Endpoint::ShippingUpload);
+        let answer = match fault.as_ref().map(|f| (f.kind, f.status)) {
+            // Refused before any work: nothing is recorded.
+            Some((FaultKind::Busy, _)) => error(-1, "system error"),
+            Some((FaultKind::Http5xx, status)) => crate::http_status(status.unwrap_or(500)),
+            _ => match apply(&mut state, &appid, &body) {
+                Ok(Some(settlement)) => {
+                    drop(state);
+                    push::spawn(Arc::clone(&sim), &appid, settlement);
+                    error(0, "ok")
+                }
+                Ok(None) => error(0, "ok"),
+                Err((errcode, errmsg)) => error(errcode, errmsg),
+            },
+        };
+        (answer, fault)
     };
-    match apply(&mut state, &appid, &body) {
-        Ok(Some(settlement)) => {
-            drop(state);
-            push::spawn(Arc::clone(&sim), &appid, settlement);
-            error(0, "ok")
-        }
-        Ok(None) => error(0, "ok"),
-        Err((errcode, errmsg)) => error(errcode, errmsg),
+    // A timeout recorded the upload and holds the answer: the caller gives up, although
+    // WeChat took it (its retry then hears 10060023, "nothing changed").
+    if let Some(fault) = fault.filter(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Timeout)) {
+        tokio::time::sleep(fault.delay()).await;
     }
+    answer
 }
 
 /// Records the upload; the settlement push owed when it completed the shipping.
