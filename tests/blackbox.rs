@@ -559,6 +559,84 @@ fn explain_names_each_problem() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `wxpay explain` on a captured message push (wechatpy's, secure mode): verified with the
+/// Token and key from the environment, then each mistake named; neither is ever printed.
+#[test]
+fn explain_names_why_a_push_does_not_verify() {
+    let file: Value = serde_json::from_str(include_str!(
+        "../crates/wxpay-core/tests/vectors/push_wechatpy.json"
+    ))
+    .unwrap();
+    let v = &file["vectors"][0];
+    let text = |name: &str| v[name].as_str().unwrap().to_owned();
+    let (token, key, appid) = (text("token"), text("encoding_aes_key"), text("appid"));
+    let env = [
+        ("WXPAY_SHIPPING__PUSH_TOKEN", token.as_str()),
+        ("WXPAY_SHIPPING__PUSH_AES_KEY", key.as_str()),
+    ];
+    let url = format!(
+        "https://shop.example/wechat/mp/events?signature={}&timestamp={}&nonce={}&openid=o1&encrypt_type=aes&msg_signature={}",
+        text("url_signature"),
+        text("timestamp"),
+        text("nonce"),
+        text("msg_signature")
+    );
+    let captured = serde_json::json!({
+        "query": url,
+        "body": format!("<xml><Encrypt><![CDATA[{}]]></Encrypt></xml>", text("encrypt")),
+    });
+    let at = text("timestamp");
+    let explain = |extra: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<&str> = ["explain"]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let (ok, out, err) = wxpay(&args, &captured.to_string(), env);
+        assert!(!out.contains(&token) && !out.contains(&key), "{out}");
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+        let codes: Vec<String> = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}",
+                    p["field"].as_str().unwrap(),
+                    p["code"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (ok, report, codes)
+    };
+    let (ok, report, codes) = explain(&["--appid", &appid, "--now", &at], &env);
+    assert!(ok, "{codes:?}");
+    assert_eq!(report["kind"], "encrypted push");
+    assert_eq!(report["message"], v["message"]);
+    assert_eq!(report["event"], "trade_manage_order_settlement");
+
+    let other_token = [("WXPAY_SHIPPING__PUSH_TOKEN", "another")];
+    let (ok, _, codes) = explain(&["--appid", &appid, "--now", &at], &other_token);
+    assert!(!ok);
+    assert_eq!(
+        codes,
+        [
+            "query.signature:BAD_SIGNATURE",
+            "query.msg_signature:BAD_SIGNATURE",
+            "encodingAesKey:KEY_REQUIRED"
+        ]
+    );
+    let (ok, report, codes) = explain(&["--appid", "wxother", "--now", &at], &env);
+    assert!(!ok);
+    assert_eq!(codes, ["appid:WRONG_APPID"]);
+    assert_eq!(report["appidFound"], appid.as_str());
+    assert!(report.get("message").is_none());
+    let (_, _, codes) = explain(
+        &["--appid", &appid, "--max-age-secs", "0", "--now", "1"],
+        &env,
+    );
+    assert_eq!(codes, ["query.timestamp:TIMESTAMP_OUTSIDE_WINDOW"]);
+}
+
 /// `wxpay doctor` on the real binary: a database that does not exist yet, then a correct
 /// configuration (exit 0), then the app secret used as the API key (exit 1, named); JSON.
 #[test]

@@ -1,8 +1,9 @@
-// npm run build: two wasm builds (cargo, release, wasm32): the v2 entry (`wxpay-sign`) and
+// npm run build: three wasm builds (cargo, release, wasm32): the v2 entry (`wxpay-sign`),
 // the v3 entry (`wxpay-sign/v3`, with RSA and AES-GCM, which the v2 entry must not
-// carry); wasm-bindgen at exactly the pinned version (installed with cargo when missing);
-// the Node (CJS + ESM) and browser entry points around js/api.js and js/api_v3.js. Each
-// wasm has a size budget the build enforces. No downloads outside the package registries.
+// carry) and the message push (`wxpay-sign/push`, which no mini program loads);
+// wasm-bindgen at exactly the pinned version (installed with cargo when missing); the Node
+// (CJS + ESM) and browser entry points around js/api.js, js/api_v3.js and js/api_push.js.
+// Each wasm has a size budget the build enforces. No downloads outside the package registries.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants as zlibConstants } from 'node:zlib';
@@ -78,6 +79,7 @@ function buildWasm(profile, cargoFeatures, out, budgetKiB) {
 // (+3.7 KiB, issue 15): the budget moved to 155 KiB for that, not for anything else.
 buildWasm('wasm', [], dist, 155);
 buildWasm('wasm-v3', ['--no-default-features', '--features', 'v3'], join(dist, 'v3'), 300);
+buildWasm('wasm-v3', ['--no-default-features', '--features', 'push'], join(dist, 'push'), 150);
 
 // The repository's two license texts ship with the package (npm cannot reach outside it).
 for (const license of ['LICENSE-MIT', 'LICENSE-APACHE']) {
@@ -138,6 +140,19 @@ entries({
   browser: 'v3-browser.mjs',
   wasmDir: 'v3',
   nodeExtra: readFileSync(join(here, 'js', 'node_platform.js'), 'utf8'),
+});
+
+// The message push in Node and browsers, on its own wasm (no mini program entry: its
+// Token and EncodingAESKey are server secrets).
+entries({
+  source: 'api_push.js',
+  make: 'makePushApi',
+  names: ['init', 'verifyPushUrl', 'openPush', 'sealPush', 'explainPush'],
+  cjs: 'push.cjs',
+  mjs: 'push.mjs',
+  browser: 'push-browser.mjs',
+  wasmDir: 'push',
+  nodeExtra: 'const nodePlatform = null;\n',
 });
 
 // The mini program entries (package.json `miniprogram`: WeChat DevTools' "构建 npm" copies

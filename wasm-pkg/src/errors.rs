@@ -46,3 +46,14 @@ pub fn sign_type(name: Option<&str>) -> Result<Option<wxpay_core::v2::SignType>,
         }),
     }
 }
+
+/// Whole seconds from JavaScript (Unix seconds, an age) in range, else `message`: a `now`
+/// in milliseconds would silently pass every window check.
+pub fn whole_seconds(value: f64, message: &'static str) -> Result<i64, WxError> {
+    if value.is_finite() && value.fract() == 0.0 && (0.0..1e11).contains(&value) {
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(value as i64)
+    } else {
+        Err(WxError::new("INVALID_OPTIONS", message))
+    }
+}

@@ -107,6 +107,7 @@ impl Report {
 
     /// The report as JavaScript gets it: v2 calls the signed text `canonical`, v3
     /// `signedMessage`; absent or empty values are left out.
+    #[cfg(any(feature = "v2", feature = "v3"))]
     pub(crate) fn view(&self, api: Api) -> ReportView<'_> {
         let canonical = self.canonical.as_deref().filter(|c| !c.is_empty());
         ReportView {
@@ -131,6 +132,7 @@ pub enum Api {
 
 /// A report crossing to JavaScript through serde-wasm-bindgen (a plain object; the
 /// explainer is no hot path, so no hand packing).
+#[cfg(any(feature = "v2", feature = "v3"))]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReportView<'a> {
@@ -179,8 +181,14 @@ pub fn run_packed(
 }
 
 /// The report as a JavaScript object.
+#[cfg(any(feature = "v2", feature = "v3"))]
 pub(crate) fn to_js(report: &Report, api: Api) -> Result<wasm_bindgen::JsValue, WxError> {
-    serde_wasm_bindgen::to_value(&report.view(api)).map_err(|e| {
+    to_object(&report.view(api))
+}
+
+/// Any report as a plain JavaScript object.
+pub(crate) fn to_object(report: &impl Serialize) -> Result<wasm_bindgen::JsValue, WxError> {
+    serde_wasm_bindgen::to_value(report).map_err(|e| {
         WxError::new(
             "INTERNAL",
             format!("the report could not cross to JavaScript: {e}"),

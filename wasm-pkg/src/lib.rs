@@ -13,6 +13,8 @@ pub mod explain;
 #[cfg(feature = "v2")]
 pub mod frame;
 pub mod packed;
+#[cfg(feature = "push")]
+pub mod push;
 #[cfg(feature = "v2")]
 pub mod scratch;
 #[cfg(feature = "v2")]

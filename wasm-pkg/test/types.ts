@@ -15,3 +15,11 @@ const v3Option: WechatMiniprogram.RequestPaymentOption = { ...v3Params, success(
 const v3Report = checkV3PaymentParams(v3Params as unknown as Record<string, unknown>, { appId: 'wx1', now: 0 });
 const notified: string = verifyV3Notify({ headers: {}, body: '', keys: {}, apiV3Key: 'k', now: 0 }).event_type;
 export { v3Option, v3Report, notified };
+
+// wxpay-sign/push: a push handler's calls.
+import { openPush, explainPush, sealPush } from 'wxpay-sign/push';
+
+const sealedPush = sealPush({ token: 't', encodingAesKey: 'k', appid: 'wx1', message: { Event: 'x' } });
+const openedPush: 'plain' | 'encrypted' = openPush({ token: 't', appid: 'wx1', query: sealedPush.query, body: sealedPush.body }).mode;
+const pushCodes: string[] = explainPush({ query: 'signature=1' }).problems.map((p) => p.code);
+export { openedPush, pushCodes };

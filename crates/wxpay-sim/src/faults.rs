@@ -48,6 +48,10 @@ pub enum FaultKind {
     BadSign,
     /// code2session or a shipping upload answers errcode -1 (system busy), doing nothing.
     Busy,
+    /// Shipping upload: errcode 10060001 (支付单不存在) for a payment that exists, doing
+    /// nothing: WeChat's shipping service has not seen a fresh payment yet (its staff's
+    /// advice is to wait a minute and try again).
+    PaymentNotYetKnown,
     /// Notify: this delivery attempt is lost before it reaches the merchant.
     Drop,
     /// Notify: this attempt is delivered twice, concurrently.
@@ -93,8 +97,9 @@ impl FaultKind {
     fn applies_to(self, endpoint: Endpoint) -> bool {
         use FaultKind::*;
         match endpoint {
-            Endpoint::Jscode2session | Endpoint::ShippingUpload => {
-                matches!(self, Delay | Timeout | Http5xx | Busy)
+            Endpoint::Jscode2session => matches!(self, Delay | Timeout | Http5xx | Busy),
+            Endpoint::ShippingUpload => {
+                matches!(self, Delay | Timeout | Http5xx | Busy | PaymentNotYetKnown)
             }
             Endpoint::Unifiedorder => self.befalls_any_call(),
             Endpoint::Orderquery | Endpoint::Closeorder => {

@@ -13,13 +13,17 @@ use wxpay_client::shipping::{LogisticsType, Parcel};
 use super::shipping::{Shipping, upload};
 use crate::base::clock::now_ms;
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{OrderRow, StoreError};
 
 /// Orders claimed per pass.
 const BATCH: i64 = 16;
 /// How long a claim holds: past an upload's own retries, after which an order WeChat
 /// did not answer for is tried again.
 const LEASE: Duration = Duration::from_secs(60);
+/// How long after a payment WeChat's "no such payment" (10060001) is taken as "not yet":
+/// its shipping service learns of payments with a delay (its staff: wait a minute), so
+/// the order is left for the next lease, about once a minute, this long.
+const NOT_YET_KNOWN_FOR: Duration = Duration::from_secs(15 * 60);
 
 /// The virtual-goods upload: one parcel described by the order's description.
 fn virtual_goods() -> Shipping {
@@ -33,6 +37,13 @@ fn virtual_goods() -> Shipping {
         }],
         all_delivered: true,
     }
+}
+
+fn paid_lately(order: &OrderRow, now: i64) -> bool {
+    let window = i64::try_from(NOT_YET_KNOWN_FOR.as_millis()).unwrap_or(i64::MAX);
+    order
+        .paid_at
+        .is_some_and(|paid| now.saturating_sub(paid) < window)
 }
 
 /// Uploads the owed orders, a batch at a time. Returns how many WeChat took.
@@ -55,6 +66,11 @@ pub(crate) async fn upload_owed(state: &AppState) -> Result<usize, StoreError> {
                 Err(error) if error.status.is_server_error() => {
                     tracing::warn!(%order_no, code = error.code, message = %error.message,
                         "automatic virtual-goods upload failed; tried again later");
+                }
+                Err(error)
+                    if error.code == "SHIPPING_PAYMENT_UNKNOWN" && paid_lately(&order, now) =>
+                {
+                    tracing::info!(%order_no, "WeChat's shipping service does not have this payment yet; tried again later");
                 }
                 Err(error) => {
                     tracing::warn!(%order_no, code = error.code, message = %error.message,

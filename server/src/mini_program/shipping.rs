@@ -23,6 +23,8 @@ use crate::store::{OrderRow, OrderStatus};
 const UNCHANGED: i64 = 10060023;
 /// The one re-shipping (correction) was already used.
 const CORRECTION_USED: i64 = 10060003;
+/// 支付单不存在: no such payment, or one the service has not seen yet.
+const PAYMENT_UNKNOWN: i64 = 10060001;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// What is uploaded for an order.
@@ -165,6 +167,12 @@ fn refused(error: &MpError, order: &OrderRow) -> ApiError {
             "WeChat allows one correction per payment and it was used (errcode 10060003)",
             order,
         ),
+        Some(PAYMENT_UNKNOWN) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SHIPPING_PAYMENT_UNKNOWN",
+            "WeChat's shipping service does not know this payment (errcode 10060001): right after a payment it may not have it yet, so try again in a minute",
+        )
+        .for_order(&order.order_no),
         // The shipping service's own codes (10060xxx, 268485xxx): the call was refused.
         Some(errcode) if errcode >= 10_060_000 => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,5 +1,5 @@
 //! `wxpay explain`: why would WeChat refuse these payment params, or why does this notify
-//! not verify? The npm package's explainer (`wxpay-sign`'s checkPaymentParams and
+//! or message push not verify? The npm package's explainer (`wxpay-sign`'s checkPaymentParams and
 //! checkV3PaymentParams: the crate `wxpay-wasm`, linked natively here, so both give the
 //! same codes), plus the notify checks, printed as JSON: every problem with its code, the
 //! canonical string or signed message, and the expected signature beside the given one.
@@ -31,11 +31,24 @@ pub(crate) struct ExplainArgs {
     /// v3 notify: WeChat's key as SERIAL=FILE (platform certificate or public key PEM).
     #[arg(long = "wechat-key")]
     wechat_keys: Vec<String>,
+    /// Message push: environment variable holding the push Token.
+    #[arg(long, default_value = "WXPAY_SHIPPING__PUSH_TOKEN")]
+    push_token_env: String,
+    /// Message push: environment variable holding the EncodingAESKey.
+    #[arg(long, default_value = "WXPAY_SHIPPING__PUSH_AES_KEY")]
+    push_key_env: String,
+    /// Message push: the mini program's appid (default: WXPAY_WECHAT__APPID).
+    #[arg(long)]
+    appid: Option<String>,
+    /// Message push: how far its timestamp may be from now.
+    #[arg(long, default_value_t = 600)]
+    max_age_secs: i64,
     /// Unix seconds to check timestamps at (default: now), for old captures.
     #[arg(long)]
     now: Option<i64>,
-    /// A JSON object of wx.requestPayment params with `appId`, a v2 notify (XML), or a v3
-    /// notify as `{"headers": {...}, "body": "..."}`; stdin when absent.
+    /// A JSON object of wx.requestPayment params with `appId`, a v2 notify (XML), a v3
+    /// notify as `{"headers": {...}, "body": "..."}`, or a message push as
+    /// `{"query": {...} or "URL", "body": "..."}`; stdin when absent.
     file: Option<PathBuf>,
 }
 
@@ -57,6 +70,14 @@ pub(crate) fn explain_command(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("the input must be a JSON object"))?;
         if object.contains_key("headers") && object.contains_key("body") {
             v3_notify(object, &args.wechat_keys, now)?
+        } else if object.contains_key("query") {
+            let settings = super::explain_push::PushSettings {
+                token_env: &args.push_token_env,
+                key_env: &args.push_key_env,
+                appid: args.appid.as_deref(),
+                max_age_secs: args.max_age_secs,
+            };
+            super::explain_push::push(object, &settings, now)?
         } else {
             params(object, key, args.cert.as_ref(), now)?
         }

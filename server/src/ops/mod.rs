@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod doctor;
 mod explain;
+mod explain_push;
 mod io;
 pub mod sandbox;
 mod serve;

@@ -456,6 +456,64 @@ async fn virtual_goods_ship_themselves(db: Db) {
     app.cleanup().await;
 }
 
+/// Right after a payment WeChat's shipping service may not have it yet (10060001): the
+/// automatic upload leaves the order owed for a later pass instead of recording a
+/// refusal; by hand the same answer is named.
+async fn a_payment_not_yet_known_to_shipping_stays_owed(db: Db) {
+    let app = TestApp::spawn_with(db, |s| {
+        s.shipping.enabled = true;
+        s.shipping.auto_virtual = true;
+        s.shipping.push_token = Some(SecretString::from(TOKEN));
+        s.shipping.push_aes_key = Some(SecretString::from(AES_KEY));
+    })
+    .await;
+    app.fault(json!({"endpoint": "shipping_upload", "kind": "payment_not_yet_known", "count": 1}))
+        .await;
+    let (_, faults) = app.sim_get("/sim/faults").await;
+    assert_eq!(faults["faults"][0]["count"], 1, "{faults}");
+    let (_, order_no, _) = app.paid_order().await;
+    // The reconciler's pass took the fault: WeChat said "no such payment".
+    let mut spent = false;
+    for _ in 0..200 {
+        let (_, faults) = app.sim_get("/sim/faults").await;
+        spent = faults["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["count"].as_u64() == Some(0));
+        if spent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(spent, "no automatic upload was tried");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stored = app.state.store.order(&order_no).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.shipping_uploads, stored.shipping_error),
+        (0, None),
+        "not a refusal"
+    );
+    let after_lease = now_ms() + 61_000;
+    let owed = app
+        .state
+        .store
+        .claim_owed_shipping(after_lease, after_lease + 60_000, 16)
+        .await
+        .unwrap();
+    assert_eq!(owed, vec![order_no.clone()], "still owed after the lease");
+
+    app.fault(json!({"endpoint": "shipping_upload", "kind": "payment_not_yet_known", "count": 1}))
+        .await;
+    let (status, error) = upload(&app, &order_no, express("YT7")).await;
+    assert_eq!(
+        (status, &error["code"]),
+        (422, &json!("SHIPPING_PAYMENT_UNKNOWN")),
+        "{error}"
+    );
+    app.cleanup().await;
+}
+
 /// The work list behind it: a paid order is claimed once per lease, a refusal takes it
 /// off the list, and an upload by hand clears the refusal.
 async fn owed_shipping_is_leased_and_a_refusal_kept(db: Db) {
@@ -518,4 +576,5 @@ on_both_databases!(
     virtual_goods_ship_themselves,
     uploads_survive_a_busy_wechat_and_a_lost_answer,
     owed_shipping_is_leased_and_a_refusal_kept,
+    a_payment_not_yet_known_to_shipping_stays_owed,
 );

@@ -159,15 +159,10 @@ impl<'a> HeaderValues<'a> {
 
 /// Unix seconds from JavaScript (whole and in range), else the window check cannot run.
 fn seconds(now: f64) -> Result<i64, WxError> {
-    if now.is_finite() && now.fract() == 0.0 && (0.0..1e11).contains(&now) {
-        #[allow(clippy::cast_possible_truncation)]
-        Ok(now as i64)
-    } else {
-        Err(WxError::new(
-            "INVALID_OPTIONS",
-            "now must be Unix seconds (a whole number), not milliseconds",
-        ))
-    }
+    crate::errors::whole_seconds(
+        now,
+        "now must be Unix seconds (a whole number), not milliseconds",
+    )
 }
 
 /// Verifies a notify, then decrypts it: event_type, serial, id, create_time, summary,

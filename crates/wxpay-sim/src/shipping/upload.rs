@@ -16,6 +16,9 @@ use crate::faults::{Endpoint, FaultKind};
 use crate::state::{Sim, SimState, TradeKey, TradeState};
 use crate::token::{TokenQuery, error, invalid_token};
 
+/// 支付单不存在: no such payment (or, just after paying, not yet known to the service).
+const PAYMENT_UNKNOWN: i64 = 10060001;
+
 type Refusal = (i64, &'static str);
 
 fn str_field<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
@@ -43,7 +46,7 @@ fn trade_of(state: &SimState, appid: &str, body: &Value) -> Result<TradeKey, Ref
         }
         _ => return Err((268485194, "订单单号类型非法")),
     };
-    found.ok_or((10060001, "支付单不存在"))
+    found.ok_or((PAYMENT_UNKNOWN, "支付单不存在"))
 }
 
 /// The fields' rules, in the order WeChat's table gives them.
@@ -149,6 +152,7 @@ pub(crate) async fn upload_shipping_info(
             // Refused before any work: nothing is recorded.
             Some((FaultKind::Busy, _)) => error(-1, "system error"),
             Some((FaultKind::Http5xx, status)) => crate::http_status(status.unwrap_or(500)),
+            Some((FaultKind::PaymentNotYetKnown, _)) => error(PAYMENT_UNKNOWN, "支付单不存在"),
             _ => match apply(&mut state, &appid, &body) {
                 Ok(Some(settlement)) => {
                     drop(state);
@@ -176,7 +180,10 @@ fn apply(
     body: &Value,
 ) -> Result<Option<push::Message>, Refusal> {
     let key = trade_of(state, appid, body)?;
-    let trade = state.trades.get(&key).ok_or((10060001, "支付单不存在"))?;
+    let trade = state
+        .trades
+        .get(&key)
+        .ok_or((PAYMENT_UNKNOWN, "支付单不存在"))?;
     let payer = body.pointer("/payer/openid").and_then(Value::as_str);
     match payer {
         None | Some("") => return Err((10060014, "payer.openid 不能为空")),

@@ -23,6 +23,9 @@ use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+#[cfg(feature = "json")]
+pub mod message;
+
 /// The EncodingAESKey's decoding: WeChat makes the 43 characters at random, so the last
 /// one's low bits are often set, which strict base64 refuses (its SDKs ignore them).
 const KEY_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
@@ -57,6 +60,8 @@ pub enum PushError {
     NotUtf8,
     #[error("the message is for appid {found:?}, not this mini program")]
     AppidMismatch { found: String },
+    #[error("the push body could not be read: {0}")]
+    Malformed(String),
 }
 
 /// The EncodingAESKey, decoded: the AES-256 key (its first 16 bytes are the IV). Never
