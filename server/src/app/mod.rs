@@ -21,6 +21,7 @@ use crate::state::metrics::Metrics;
 use crate::store::EventPolicy;
 use crate::store::Store;
 use crate::webhooks::deliver::{self, Deliverer};
+use crate::wechat::merchants::{DEFAULT_MERCHANT, Merchant, Merchants};
 use crate::wechat::{Gateways, V2Gateway, V3Gateway};
 
 /// Where WeChat should send notifies.
@@ -177,7 +178,6 @@ impl Application {
     }
 }
 
-/// The v2 and/or v3 gateways the credentials allow; new orders use `api_version`'s.
 /// Everything the handlers and the reconciler share, from checked settings: the database
 /// (connected and migrated, the catalog loaded) and the clients for WeChat. Also what
 /// one-off commands (`wxpay reconcile`) work with.
@@ -216,18 +216,23 @@ pub async fn app_state(settings: Settings, notify_base: &str) -> anyhow::Result<
         }
     }
     let settings_limits = settings.limits.clone();
+    let merchants = Merchants::new(vec![Merchant {
+        id: DEFAULT_MERCHANT.to_owned(),
+        credentials,
+        gateways,
+        login,
+    }])?;
     Ok(AppState {
         store,
-        login,
-        gateways,
+        merchants: Arc::new(merchants),
         settings: Arc::new(settings),
-        credentials: Arc::new(credentials),
         metrics: Arc::new(Metrics::default()),
         limits: Arc::new(Limits::new(&settings_limits)),
         order_checks: Arc::new(KeyedLocks::default()),
     })
 }
 
+/// The v2 and/or v3 gateways the credentials allow; new orders use `api_version`'s.
 fn gateways(
     settings: &Settings,
     credentials: &Credentials,

@@ -53,10 +53,15 @@ pub(super) async fn login(
             "code must be the non-empty code from wx.login",
         ));
     }
-    let session = state.login.code2session(code).await.map_err(|e| {
-        state.metrics.wechat_failure("code2session");
-        login_error(&e)
-    })?;
+    let session = state
+        .merchant()
+        .login
+        .code2session(code)
+        .await
+        .map_err(|e| {
+            state.metrics.wechat_failure("code2session");
+            login_error(&e)
+        })?;
     let now = now_ms();
     let user_id = state
         .store

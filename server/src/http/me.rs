@@ -88,7 +88,7 @@ pub(super) async fn phone(
         ));
     }
     let phone = with_token(&state, |token| {
-        let login = &state.login;
+        let login = &state.merchant().login;
         async move { login.phone_number(&token, code).await }
     })
     .await?

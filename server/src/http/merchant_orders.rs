@@ -245,7 +245,7 @@ pub(super) async fn create(
     })?;
     check_fields(&body)?;
     let total = check_amount(body.amount_fen)?;
-    check_description(&body.description, state.credentials.api_version)?;
+    check_description(&body.description, state.merchant().credentials.api_version)?;
     let items = check_items(body.items.as_deref(), total)?;
     let fingerprint =
         ids::fingerprint(serde_json::to_string(&*body).unwrap_or_default().as_bytes());

@@ -24,7 +24,7 @@ pub(super) struct PaymentConfig<'a> {
 #[utoipa::path(get, path = "/v1/payment-config", tag = "orders", operation_id = "payment_config",
     responses((status = 200, description = "The configuration", body = PaymentConfig)))]
 pub(super) async fn get(state: web::Data<AppState>) -> HttpResponse {
-    let credentials = &state.credentials;
+    let credentials = &state.merchant().credentials;
     let merchant_public_key_pem = credentials
         .v3
         .as_ref()

@@ -28,7 +28,7 @@ pub(crate) async fn token(
     state: &AppState,
     not_this: Option<&str>,
 ) -> Result<SecretString, ApiError> {
-    let appid = &state.credentials.appid;
+    let appid = &state.merchant().credentials.appid;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let now = now_ms();
@@ -61,8 +61,8 @@ pub(crate) async fn token(
 
 /// Fetches a token (holding the lease) and stores it for every instance.
 async fn refresh(state: &AppState, force: bool) -> Result<SecretString, ApiError> {
-    let appid = &state.credentials.appid;
-    match state.login.stable_token(force).await {
+    let appid = &state.merchant().credentials.appid;
+    match state.merchant().login.stable_token(force).await {
         Ok(fresh) => {
             let now = now_ms();
             let lifetime = i64::try_from(fresh.expires_in.as_millis()).unwrap_or(i64::MAX);

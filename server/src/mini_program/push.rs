@@ -150,7 +150,7 @@ pub(crate) fn open(state: &AppState, query: &PushQuery, body: &str) -> Result<St
     Ok(crypto::open(
         token,
         &key,
-        &state.credentials.appid,
+        &state.merchant().credentials.appid,
         &timestamp,
         &nonce,
         encrypt,
@@ -226,7 +226,7 @@ async fn change_for(
         out_trade_no: order.order_no.clone(),
     };
     let at_wechat = with_token(state, |token| {
-        let (login, key) = (&state.login, &key);
+        let (login, key) = (&state.merchant().login, &key);
         async move { login.shipping_order(&token, key).await }
     })
     .await?

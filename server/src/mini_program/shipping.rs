@@ -143,7 +143,7 @@ async fn send(state: &AppState, info: &ShippingInfo) -> Result<Result<(), MpErro
     let mut answer = Ok(());
     for attempt in 1..=attempts {
         answer = with_token(state, |token| {
-            let login = &state.login;
+            let login = &state.merchant().login;
             async move { login.upload_shipping_info(&token, info).await }
         })
         .await?;

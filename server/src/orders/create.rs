@@ -68,7 +68,7 @@ pub(crate) async fn create_order(
         None => format!("{}-{}", state.settings.orders.description, order_no),
     };
     let expires_at = now.saturating_add(ttl_ms);
-    let gateway = state.gateways.for_new_orders()?;
+    let gateway = state.merchant().gateways.for_new_orders()?;
     let prepay_request = gateway.prepay_request(&NewPrepay {
         order_no: &order_no,
         description: &description,
@@ -84,8 +84,8 @@ pub(crate) async fn create_order(
         amount_fen: total.get(),
         description: &description,
         sign_type: gateway.sign_type(),
-        appid: &state.credentials.appid,
-        mch_id: &state.credentials.mch_id,
+        appid: &state.merchant().credentials.appid,
+        mch_id: &state.merchant().credentials.mch_id,
         now,
         expires_at,
         prepay_request: &prepay_request,

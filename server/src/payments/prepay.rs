@@ -70,7 +70,7 @@ pub(crate) async fn ensure_prepay(
             order: current,
         });
     }
-    let gateway = state.gateways.for_order(order)?;
+    let gateway = state.gateway_for(order)?;
     let result = gateway.prepay(order, order.prepay_request.as_deref()).await;
     match result {
         Ok(prepay_id) => {
@@ -151,8 +151,7 @@ async fn refused(
 pub(crate) fn payment_params(state: &AppState, prepay: &Prepay) -> Result<PaymentParams, ApiError> {
     let seconds = u64::try_from(now_ms() / 1000).unwrap_or_default();
     state
-        .gateways
-        .for_order(&prepay.order)?
+        .gateway_for(&prepay.order)?
         .payment_params(
             &prepay.order.appid,
             &prepay.prepay_id,

@@ -45,12 +45,7 @@ pub(crate) async fn sync_with_wechat(state: &AppState, order: &OrderRow) -> Resu
         OrderStatus::Created | OrderStatus::AwaitingPayment => {}
     }
     let expired = now_ms() >= order.expires_at;
-    match state
-        .gateways
-        .for_order(order)?
-        .query(&order.order_no)
-        .await
-    {
+    match state.gateway_for(order)?.query(&order.order_no).await {
         Ok(trade) => match trade.state {
             TradeState::Success | TradeState::Refund => {
                 settle::from_query(state, order, &trade).await.map(|_| ())
@@ -90,12 +85,7 @@ pub(crate) async fn settle_if_paid_at_wechat(
     state: &AppState,
     order: &OrderRow,
 ) -> Result<PaidAtWechat, ApiError> {
-    match state
-        .gateways
-        .for_order(order)?
-        .query(&order.order_no)
-        .await
-    {
+    match state.gateway_for(order)?.query(&order.order_no).await {
         Ok(trade) if matches!(trade.state, TradeState::Success | TradeState::Refund) => {
             settle::from_query(state, order, &trade).await?;
             Ok(PaidAtWechat::Settled)
@@ -113,12 +103,7 @@ pub(crate) async fn settle_if_paid_at_wechat(
 /// list (a closed or failed one). If WeChat says it was paid, the payment is recorded
 /// from a verified orderquery instead (late, for an order that was not open).
 pub(crate) async fn close_at_wechat(state: &AppState, order: &OrderRow) -> Result<(), ApiError> {
-    match state
-        .gateways
-        .for_order(order)?
-        .close(&order.order_no)
-        .await
-    {
+    match state.gateway_for(order)?.close(&order.order_no).await {
         Ok(CloseOutcome::Closed | CloseOutcome::AlreadyClosed | CloseOutcome::NotFound) => {
             if order.status.is_open() {
                 mark_closed(state, order, None).await
@@ -166,12 +151,7 @@ pub(super) async fn after_refusal(
     error: &GatewayError,
 ) -> Result<ApiError, ApiError> {
     let rejected = refusals::rejected(&order.order_no, error);
-    match state
-        .gateways
-        .for_order(order)?
-        .query(&order.order_no)
-        .await
-    {
+    match state.gateway_for(order)?.query(&order.order_no).await {
         Err(e) if e.says == Some(WechatSays::NoSuchOrder) => {
             refusals::fail(state, order, error).await
         }

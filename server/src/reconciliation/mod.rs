@@ -137,7 +137,7 @@ async fn bill_of(state: &AppState, date: &str) -> Result<StoredBill, ApiError> {
     if let Some(stored) = state.store.bill(date).await? {
         return Ok(stored);
     }
-    let (api, text) = state.gateways.bill(date).await?;
+    let (api, text) = state.merchant().gateways.bill(date).await?;
     let body = text.unwrap_or_default();
     parse(&body)?;
     let downloaded = StoredBill {

@@ -97,7 +97,7 @@ async fn record(
         .order(ask.order_no)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
-    let gateway = state.gateways.for_order(&order)?;
+    let gateway = state.gateway_for(&order)?;
     let now = now_ms();
     let out_refund_no = ids::refund_no(now);
     let request = gateway.refund_request(&NewRefund {
@@ -180,7 +180,7 @@ pub(crate) async fn submit(state: &AppState, refund: &RefundRow) -> Result<(), A
         .order(&refund.order_no)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
-    let gateway = state.gateways.for_order(&order)?;
+    let gateway = state.gateway_for(&order)?;
     match gateway.refund(&refund.request).await {
         Ok(answer) => apply(state, refund, &answer, "request").await.map(|_| ()),
         Err(error) if error.transient => {
@@ -276,8 +276,7 @@ pub(crate) async fn sync(state: &AppState, refund: &RefundRow) -> Result<(), Api
                 .await?
                 .ok_or_else(ApiError::order_not_found)?;
             match state
-                .gateways
-                .for_order(&order)?
+                .gateway_for(&order)?
                 .query_refund(&refund.out_refund_no)
                 .await
             {

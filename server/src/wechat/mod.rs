@@ -10,6 +10,7 @@
 //! The gateway layer: it uses `store` (the order rows it reads), `config` and `base`,
 //! and knows nothing of the state, the domain or HTTP above it.
 
+pub mod merchants;
 mod v2;
 mod v3;
 

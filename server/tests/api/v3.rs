@@ -81,7 +81,7 @@ async fn flow_on_platform_certificates(db: Db) {
         s.wechat.v3.certificate_refresh_min_secs = 0;
     })
     .await;
-    let client = app.state.gateways.v3_client().unwrap();
+    let client = app.state.merchant().gateways.v3_client().unwrap();
     assert_eq!(
         client.key_set().serials().count(),
         1,

@@ -29,7 +29,7 @@ struct Reported<'a> {
 }
 
 pub(super) async fn handle_v2(state: &AppState, body: &[u8]) -> Verdict {
-    let Some(v2) = state.gateways.v2() else {
+    let Some(v2) = state.merchant().gateways.v2() else {
         return Verdict::refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "error",

@@ -43,7 +43,7 @@ pub(super) async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "malformed notify");
         }
     };
-    let Some(v2) = state.gateways.v2() else {
+    let Some(v2) = state.merchant().gateways.v2() else {
         // Not configured (a v3-only server): WeChat retries, and restoring the API key
         // serves it.
         return Verdict::refused(

@@ -41,7 +41,7 @@ fn unverified(error: &VerifyError) -> Verdict {
 }
 
 pub(super) async fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> Verdict {
-    let Some(v3) = state.gateways.v3() else {
+    let Some(v3) = state.merchant().gateways.v3() else {
         // Not configured: WeChat retries, and configuring v3 serves it.
         return Verdict::refused(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,0 +1,83 @@
+//! The merchants this deployment takes payments for, each with its credentials, its
+//! gateways (v2 and/or v3) and its mini program's login client. Today there is one, from
+//! `[wechat]` (id `default`). An order finds its merchant by the mch_id it was made
+//! with (stored on the order, as WeChat keeps it), never by what a caller claims.
+
+use crate::base::error::ApiError;
+use crate::config::Credentials;
+use crate::store::{OrderRow, StoreError};
+use wxpay_client::LoginClient;
+
+use super::{Gateway, Gateways};
+
+/// The id of the merchant `[wechat]` configures.
+pub const DEFAULT_MERCHANT: &str = "default";
+
+#[derive(Debug)]
+pub struct Merchant {
+    pub id: String,
+    pub credentials: Credentials,
+    pub gateways: Gateways,
+    /// code2session, access_token and the mini-program APIs, as its app.
+    pub login: LoginClient,
+}
+
+#[derive(Debug)]
+pub struct Merchants {
+    /// The one routes without a merchant of their own use (the first configured).
+    primary: Merchant,
+    others: Vec<Merchant>,
+}
+
+impl Merchants {
+    /// Refused when empty, or when two share an id, an appid or an mch_id (an order or a
+    /// login could then not say whose it is).
+    pub fn new(all: Vec<Merchant>) -> anyhow::Result<Merchants> {
+        for (i, a) in all.iter().enumerate() {
+            for b in all.iter().skip(i + 1) {
+                let c = (&a.credentials, &b.credentials);
+                anyhow::ensure!(
+                    a.id != b.id && c.0.appid != c.1.appid && c.0.mch_id != c.1.mch_id,
+                    "merchants {} and {} share an id, an appid or an mch_id",
+                    a.id,
+                    b.id
+                );
+            }
+        }
+        let mut all = all.into_iter();
+        let primary = all
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no merchant is configured"))?;
+        Ok(Merchants {
+            primary,
+            others: all.collect(),
+        })
+    }
+
+    pub fn primary(&self) -> &Merchant {
+        &self.primary
+    }
+
+    pub fn by_mch_id(&self, mch_id: &str) -> Option<&Merchant> {
+        self.iter().find(|m| m.credentials.mch_id == mch_id)
+    }
+
+    /// The merchant `order` was made with.
+    pub(crate) fn of_order(&self, order: &OrderRow) -> Result<&Merchant, ApiError> {
+        self.by_mch_id(&order.mch_id).ok_or_else(|| {
+            ApiError::from(StoreError::Corrupt(format!(
+                "order {} is for mch_id {}, which is not configured here",
+                order.order_no, order.mch_id
+            )))
+        })
+    }
+
+    /// The gateway of `order`: its merchant's, on the API it was created on.
+    pub(crate) fn gateway_for(&self, order: &OrderRow) -> Result<Gateway<'_>, ApiError> {
+        self.of_order(order)?.gateways.for_order(order)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Merchant> {
+        std::iter::once(&self.primary).chain(&self.others)
+    }
+}
