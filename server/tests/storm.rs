@@ -81,7 +81,7 @@ async fn storm(db: Db, instances: usize, v3: bool) {
     let store = &apps[0].state.store;
     let now = wxpay_server::base::clock::now_ms();
     let user = store
-        .upsert_user("o-storm", None, "c2Vzc2lvbmtleXN0b3JtIQ==", now)
+        .upsert_user("o-storm", None, "c2Vzc2lvbmtleXN0b3JtIQ==", None, now)
         .await
         .unwrap();
     let item = [OrderItem {

@@ -28,7 +28,7 @@ async fn concurrent_writers_on_one_sqlite_connection_all_finish() {
     store.migrate().await.unwrap();
     let now = wxpay_server::base::clock::now_ms();
     let user = store
-        .upsert_user("o-turn", None, "c2Vzc2lvbmtleXR1cm4hIQ==", now)
+        .upsert_user("o-turn", None, "c2Vzc2lvbmtleXR1cm4hIQ==", None, now)
         .await
         .unwrap();
     let item = [OrderItem {

@@ -21,7 +21,7 @@ use crate::state::metrics::Metrics;
 use crate::store::EventPolicy;
 use crate::store::Store;
 use crate::webhooks::deliver::{self, Deliverer};
-use crate::wechat::merchants::{DEFAULT_MERCHANT, Merchant, Merchants};
+use crate::wechat::merchants::{Merchant, Merchants};
 use crate::wechat::{Gateways, V2Gateway, V3Gateway};
 
 /// Where WeChat should send notifies.
@@ -182,7 +182,7 @@ impl Application {
 /// (connected and migrated, the catalog loaded) and the clients for WeChat. Also what
 /// one-off commands (`wxpay reconcile`) work with.
 pub async fn app_state(settings: Settings, notify_base: &str) -> anyhow::Result<AppState> {
-    let credentials = settings.credentials()?;
+    let all_credentials = settings.all_credentials()?;
     let store = Store::connect(&settings.database)
         .await?
         .with_event_policy(EventPolicy {
@@ -199,36 +199,50 @@ pub async fn app_state(settings: Settings, notify_base: &str) -> anyhow::Result<
         max_bill_bytes: settings.reconciliation.max_bill_bytes,
         ..settings.wechat.client_options()
     };
+    let mut merchants = Vec::with_capacity(all_credentials.len());
+    for (id, credentials) in all_credentials {
+        merchants.push(merchant(&settings, id, credentials, notify_base, &options).await?);
+    }
+    let settings_limits = settings.limits.clone();
+    Ok(AppState {
+        store,
+        merchants: Arc::new(Merchants::new(merchants)?),
+        settings: Arc::new(settings),
+        metrics: Arc::new(Metrics::default()),
+        limits: Arc::new(Limits::new(&settings_limits)),
+        order_checks: Arc::new(KeyedLocks::default()),
+    })
+}
+
+/// One merchant's clients: its mini program's login client and its gateways.
+async fn merchant(
+    settings: &Settings,
+    id: String,
+    credentials: Credentials,
+    notify_base: &str,
+    options: &ClientOptions,
+) -> anyhow::Result<Merchant> {
     let login = LoginClient::new(
         &settings.wechat.mp_base_url,
         &credentials.appid,
         credentials.app_secret.clone(),
-        &options,
+        options,
     )?;
-    let gateways = gateways(&settings, &credentials, notify_base, &options)?;
+    let gateways = gateways(settings, &credentials, notify_base, options)?;
     if let Some(v3) = gateways.v3()
         && v3.client().credentials().wechat.platform_certificates
     {
         // Certificates are fetched now so the first reply verifies; if WeChat cannot
         // be reached, they are fetched on the first reply that needs them.
         if let Err(error) = v3.client().download_certificates().await {
-            tracing::warn!(%error, "cannot download WeChat's platform certificates yet");
+            tracing::warn!(merchant = %id, %error, "cannot download WeChat's platform certificates yet");
         }
     }
-    let settings_limits = settings.limits.clone();
-    let merchants = Merchants::new(vec![Merchant {
-        id: DEFAULT_MERCHANT.to_owned(),
+    Ok(Merchant {
+        id,
         credentials,
         gateways,
         login,
-    }])?;
-    Ok(AppState {
-        store,
-        merchants: Arc::new(merchants),
-        settings: Arc::new(settings),
-        metrics: Arc::new(Metrics::default()),
-        limits: Arc::new(Limits::new(&settings_limits)),
-        order_checks: Arc::new(KeyedLocks::default()),
     })
 }
 

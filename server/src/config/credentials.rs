@@ -7,7 +7,7 @@ use wxpay_core::ApiKey;
 use wxpay_core::v2::SignType;
 
 use super::error::ConfigError;
-use super::sections::Settings;
+use super::sections::{Settings, WeChatSettings};
 use super::tls::RefundTls;
 
 /// Which API new orders use (`wechat.api_version`).
@@ -42,9 +42,16 @@ pub struct Credentials {
 }
 
 impl Settings {
+    /// `[wechat]`'s credentials; a missing one stops start-up, named.
+    pub fn credentials(&self) -> Result<Credentials, ConfigError> {
+        self.wechat.credentials()
+    }
+}
+
+impl WeChatSettings {
     /// The credentials production needs; a missing one stops start-up, named.
     pub fn credentials(&self) -> Result<Credentials, ConfigError> {
-        let w = &self.wechat;
+        let w = self;
         let appid = w
             .appid
             .clone()

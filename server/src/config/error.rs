@@ -11,6 +11,9 @@ pub enum ConfigError {
     },
     #[error("invalid {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    /// In a `[[merchants]]` entry (its keys named as in that entry).
+    #[error("[[merchants]] id = {id:?}: {reason}")]
+    Merchant { id: String, reason: String },
     #[error("refusing to start in production: {key} {reason}")]
     Unsafe { key: &'static str, reason: String },
 }

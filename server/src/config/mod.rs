@@ -9,6 +9,7 @@ mod checks;
 mod credentials;
 mod error;
 mod load;
+mod merchants;
 mod public_urls;
 mod schedule;
 mod sections;
@@ -22,6 +23,7 @@ mod webhooks;
 pub use checks::{MAX_BODY_BYTES, SANDBOX_ADMIN_TOKEN, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN};
 pub use credentials::{ApiVersion, Credentials};
 pub use error::ConfigError;
+pub use merchants::{DEFAULT_MERCHANT, MerchantSettings};
 pub use public_urls::{NOTIFY_PATH, NOTIFY_PATH_V3, REFUND_NOTIFY_PATH, REFUND_NOTIFY_PATH_V3};
 pub use sections::{
     AdminSettings, AuthSettings, DatabaseSettings, LimitSettings, OrderSettings,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::merchants::MerchantSettings;
 use super::shipping::ShippingSettings;
 use super::tls::RefundTlsSettings;
 use super::v3::V3Settings;
@@ -26,6 +27,9 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub events: EventSettings,
     pub shipping: ShippingSettings,
+    /// More merchants beside `[wechat]`'s (`merchants.rs`).
+    #[serde(default)]
+    pub merchants: Vec<MerchantSettings>,
 }
 
 /// Reconciling WeChat's daily bills against the orders (`reconciliation/`).

@@ -286,3 +286,81 @@ fn virtual_goods_uploads_need_the_shipping_service() {
     settings.shipping.enabled = true;
     assert!(settings.validate().is_ok());
 }
+
+#[test]
+fn more_merchants_load_from_the_file_and_each_mistake_is_named() {
+    let dir = std::env::temp_dir().join(format!("wxpay-merchants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wxpay.toml");
+    let entry = |id: &str, appid: &str, mch_id: &str, key: &str| {
+        format!(
+            "[[merchants]]\nid = \"{id}\"\nappid = \"{appid}\"\nmch_id = \"{mch_id}\"\n\
+             app_secret = \"abcdefabcdefabcdefabcdefabcdef00\"\napi_key = \"{key}\"\n"
+        )
+    };
+    let wechat = "[wechat]\nappid = \"wx1111111111111111\"\nmch_id = \"1900000109\"\n\
+        app_secret = \"abcdefabcdefabcdefabcdefabcdefab\"\n\
+        api_key = \"192006250b4c09247ec02edce69f6a2d\"\n";
+    let load = |entries: &str| {
+        std::fs::write(&path, format!("{wechat}{entries}")).unwrap();
+        Settings::load(Some(&path)).unwrap().all_credentials()
+    };
+    let good = entry("tea", "wx2222222222222222", "1900000222", &"7".repeat(32));
+    let all = load(&good).unwrap();
+    let ids: Vec<(&str, &str)> = all
+        .iter()
+        .map(|(id, c)| (id.as_str(), c.mch_id.as_str()))
+        .collect();
+    assert_eq!(ids, [("default", "1900000109"), ("tea", "1900000222")]);
+    assert_eq!(all[1].1.api_version, ApiVersion::V2);
+
+    for (entries, named) in [
+        (
+            entry("tea", "wx2222222222222222", "1900000222", "short"),
+            "api_key",
+        ),
+        (
+            entry(
+                "default",
+                "wx2222222222222222",
+                "1900000222",
+                &"7".repeat(32),
+            ),
+            "[wechat]'s own",
+        ),
+        (
+            entry(
+                "tea shop",
+                "wx2222222222222222",
+                "1900000222",
+                &"7".repeat(32),
+            ),
+            "letters, digits",
+        ),
+        (
+            entry("tea", "wx1111111111111111", "1900000222", &"7".repeat(32)),
+            "shares its id, appid or mch_id",
+        ),
+        (
+            format!(
+                "{good}{}",
+                entry("tea", "wx3333333333333333", "1900000333", &"7".repeat(32))
+            ),
+            "shares",
+        ),
+    ] {
+        let error = load(&entries).unwrap_err().to_string();
+        assert!(
+            error.contains(named) && error.contains("[[merchants]]"),
+            "{error}"
+        );
+        assert!(!error.contains(&"7".repeat(32)), "no secret in {error}");
+    }
+    let v3_without_keys = format!(
+        "{}api_version = \"v3\"\n",
+        entry("tea", "wx2222222222222222", "1900000222", &"7".repeat(32))
+    );
+    let error = load(&v3_without_keys).unwrap_err().to_string();
+    assert!(error.contains("tea") && error.contains("v3"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

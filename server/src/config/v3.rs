@@ -30,6 +30,7 @@ pub struct V3Settings {
     /// The APIv3 key (32 characters; not the v2 API key).
     pub apiv3_key: Option<SecretString>,
     /// `public_key` (new merchants), `platform_certificate`, or `migrating`.
+    #[serde(default = "public_key_mode")]
     pub key_mode: String,
     /// `PUB_KEY_ID_...`, with the public key (`pub_key.pem`) from the merchant platform.
     pub public_key_id: Option<String>,
@@ -37,10 +38,40 @@ pub struct V3Settings {
     pub public_key_pem: Option<String>,
     /// Platform certificates known up front (optional: they are downloaded from
     /// `/v3/certificates`, and again when a reply names a new one).
+    #[serde(default)]
     pub platform_certificate_files: Vec<PathBuf>,
     /// Downloads an unknown serial triggers are at least this far apart (forged notifies
     /// naming made-up serials must not make the server hammer WeChat).
+    #[serde(default = "certificate_refresh_min_secs")]
     pub certificate_refresh_min_secs: u64,
+}
+
+fn public_key_mode() -> String {
+    "public_key".into()
+}
+
+fn certificate_refresh_min_secs() -> u64 {
+    10
+}
+
+impl V3Settings {
+    /// No v3 keys at all (a `[[merchants]]` entry without `[merchants.v3]`).
+    pub fn none() -> V3Settings {
+        V3Settings {
+            private_key_file: None,
+            private_key_pem: None,
+            certificate_file: None,
+            certificate_pem: None,
+            certificate_serial: None,
+            apiv3_key: None,
+            key_mode: public_key_mode(),
+            public_key_id: None,
+            public_key_file: None,
+            public_key_pem: None,
+            platform_certificate_files: Vec::new(),
+            certificate_refresh_min_secs: certificate_refresh_min_secs(),
+        }
+    }
 }
 
 /// How the merchant verifies WeChat.

@@ -14,6 +14,7 @@ use crate::base::error::ApiError;
 use crate::base::ids;
 use crate::http::auth::CurrentUser;
 use crate::state::AppState;
+use crate::wechat::merchants::Merchant;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +35,8 @@ pub(super) struct LoginResponse {
 /// `wx.login`'s code -> WeChat's code2session -> our own token (the session_key stays on
 /// the server).
 #[utoipa::path(post, path = "/v1/login", tag = "session", operation_id = "login",
+    params(("Wxpay-Appid" = Option<String>, Header,
+        description = "The mini program (appid) the code is from, when the server has several; default: `wechat.appid`")),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = LoginResponse),
@@ -53,15 +56,11 @@ pub(super) async fn login(
             "code must be the non-empty code from wx.login",
         ));
     }
-    let session = state
-        .merchant()
-        .login
-        .code2session(code)
-        .await
-        .map_err(|e| {
-            state.metrics.wechat_failure("code2session");
-            login_error(&e)
-        })?;
+    let (merchant, appid) = app(&state, &req)?;
+    let session = merchant.login.code2session(code).await.map_err(|e| {
+        state.metrics.wechat_failure("code2session");
+        login_error(&e)
+    })?;
     let now = now_ms();
     let user_id = state
         .store
@@ -69,6 +68,7 @@ pub(super) async fn login(
             &session.openid,
             session.unionid.as_deref(),
             session.session_key.expose_base64(),
+            appid,
             now,
         )
         .await?;
@@ -94,6 +94,35 @@ pub(super) async fn login(
         token,
         expires_at: rfc3339(expires_at),
     }))
+}
+
+/// The header naming the mini program a login is for (absent: `[wechat]`'s).
+pub(super) const APPID_HEADER: &str = "Wxpay-Appid";
+
+/// The merchant whose mini program the login is for, and the appid to keep with the user
+/// (None for `[wechat]`'s own app).
+fn app<'s>(
+    state: &'s AppState,
+    req: &HttpRequest,
+) -> Result<(&'s Merchant, Option<&'s str>), ApiError> {
+    let Some(value) = req.headers().get(APPID_HEADER) else {
+        return Ok((state.merchant(), None));
+    };
+    let merchant = value
+        .to_str()
+        .ok()
+        .and_then(|appid| state.merchants.by_appid(appid.trim()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "UNKNOWN_APP",
+                "Wxpay-Appid names no mini program of this server",
+            )
+        })?;
+    let primary = std::ptr::eq(merchant, state.merchant());
+    Ok((
+        merchant,
+        (!primary).then_some(merchant.credentials.appid.as_str()),
+    ))
 }
 
 /// `POST /v1/logout`: the caller's token stops working (other sessions are kept).

@@ -254,6 +254,8 @@ pub(super) async fn create(
         payer: Payer {
             user_id,
             openid: &body.openid,
+            // `[wechat]`'s merchant: an admin token is not yet scoped to a merchant.
+            appid: None,
         },
         items: &items,
         total,

@@ -150,6 +150,7 @@ pub(super) async fn create(
         payer: Payer {
             user_id: user.0.user_id,
             openid: &user.0.openid,
+            appid: user.0.appid.as_deref(),
         },
         items: &items,
         total,

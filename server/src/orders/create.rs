@@ -17,6 +17,8 @@ use crate::wechat::{NewPrepay, PaymentParams};
 pub(crate) struct Payer<'a> {
     pub user_id: i64,
     pub openid: &'a str,
+    /// Their mini program (None: `[wechat]`'s): the order is its merchant's.
+    pub appid: Option<&'a str>,
 }
 
 /// An order as created (or as it is now, for a replayed `Idempotency-Key`).
@@ -68,7 +70,8 @@ pub(crate) async fn create_order(
         None => format!("{}-{}", state.settings.orders.description, order_no),
     };
     let expires_at = now.saturating_add(ttl_ms);
-    let gateway = state.merchant().gateways.for_new_orders()?;
+    let merchant = state.merchants.of_app(payer.appid)?;
+    let gateway = merchant.gateways.for_new_orders()?;
     let prepay_request = gateway.prepay_request(&NewPrepay {
         order_no: &order_no,
         description: &description,
@@ -84,8 +87,8 @@ pub(crate) async fn create_order(
         amount_fen: total.get(),
         description: &description,
         sign_type: gateway.sign_type(),
-        appid: &state.merchant().credentials.appid,
-        mch_id: &state.merchant().credentials.mch_id,
+        appid: &merchant.credentials.appid,
+        mch_id: &merchant.credentials.mch_id,
         now,
         expires_at,
         prepay_request: &prepay_request,

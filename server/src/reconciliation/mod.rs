@@ -152,7 +152,15 @@ async fn bill_of(state: &AppState, date: &str) -> Result<StoredBill, ApiError> {
 async fn ours(state: &AppState, bill: &Bill, date: &str, start: i64) -> Result<Ours, ApiError> {
     let (from, to) = (start - CLOCK_SLACK_MS, start + DAY_MS + LEARNED_WITHIN_MS);
     let mut ours = Ours::default();
+    // The bill is `[wechat]`'s merchant's: only its orders and refunds are compared
+    // (each merchant's own bill is the next step of many merchants).
+    let mch_id = &state.merchant().credentials.mch_id;
+    let mut others = std::collections::HashSet::new();
     for order in state.store.orders_paid_between(from, to).await? {
+        if order.mch_id != *mch_id {
+            others.insert(order.order_no.clone());
+            continue;
+        }
         let day = order
             .time_end
             .as_deref()
@@ -169,6 +177,13 @@ async fn ours(state: &AppState, bill: &Bill, date: &str, start: i64) -> Result<O
             value.get("success_time")?.as_str().map(str::to_owned)
         });
         let refund = succeeded.refund;
+        let known = ours.orders.contains_key(&refund.order_no);
+        if !known
+            && (others.contains(&refund.order_no)
+                || !of_merchant(state, &refund.order_no, mch_id).await?)
+        {
+            continue;
+        }
         let day = success_time
             .as_deref()
             .and_then(beijing_day_of)
@@ -194,6 +209,15 @@ async fn ours(state: &AppState, bill: &Bill, date: &str, start: i64) -> Result<O
         }
     }
     Ok(ours)
+}
+
+/// Whether the order is `mch_id`'s (a refund's order may have been paid on another day).
+async fn of_merchant(state: &AppState, order_no: &str, mch_id: &str) -> Result<bool, ApiError> {
+    Ok(state
+        .store
+        .order(order_no)
+        .await?
+        .is_some_and(|order| order.mch_id == mch_id))
 }
 
 /// What was done about a difference: a payment missing here is asked about (signed)

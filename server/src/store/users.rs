@@ -9,6 +9,8 @@ use super::{Store, StoreError};
 pub struct SessionUser {
     pub user_id: i64,
     pub openid: String,
+    /// The mini program they logged in on (None: `[wechat]`'s).
+    pub appid: Option<String>,
     /// The session's key (the token's hash), for logout.
     pub token_hash: String,
 }
@@ -21,11 +23,12 @@ impl Store {
         openid: &str,
         unionid: Option<&str>,
         session_key: &str,
+        appid: Option<&str>,
         now: i64,
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO users (openid, unionid, session_key, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) \
+            "INSERT INTO users (openid, unionid, session_key, created_at, updated_at, appid) \
+             VALUES ($1, $2, $3, $4, $4, $5) \
              ON CONFLICT (openid) DO UPDATE SET session_key = excluded.session_key, \
                unionid = COALESCE(excluded.unionid, users.unionid), updated_at = excluded.updated_at \
              RETURNING id",
@@ -34,6 +37,7 @@ impl Store {
         .bind(unionid)
         .bind(session_key)
         .bind(now)
+        .bind(appid)
         .fetch_one(&mut *self.write_conn().await?)
         .await?;
         Ok(row.try_get(0)?)
@@ -90,7 +94,7 @@ impl Store {
     ) -> Result<Option<SessionUser>, StoreError> {
         let query = || {
             sqlx::query(
-                "SELECT s.user_id, u.openid FROM sessions s JOIN users u ON u.id = s.user_id \
+                "SELECT s.user_id, u.openid, u.appid FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.token_hash = $1 AND s.expires_at > $2",
             )
             .bind(token_hash)
@@ -101,6 +105,7 @@ impl Store {
             Ok(SessionUser {
                 user_id: r.try_get(0)?,
                 openid: r.try_get(1)?,
+                appid: r.try_get(2)?,
                 token_hash: token_hash.to_owned(),
             })
         })

@@ -1,7 +1,7 @@
-//! The merchants this deployment takes payments for, each with its credentials, its
-//! gateways (v2 and/or v3) and its mini program's login client. Today there is one, from
-//! `[wechat]` (id `default`). An order finds its merchant by the mch_id it was made
-//! with (stored on the order, as WeChat keeps it), never by what a caller claims.
+//! The merchants this deployment takes payments for (`[wechat]`'s, id `default`, and
+//! `[[merchants]]`), each with its credentials, its gateways (v2 and/or v3) and its mini
+//! program's login client. An order finds its merchant by the mch_id it was made with
+//! (stored on the order, as WeChat keeps it), never by what a caller claims.
 
 use crate::base::error::ApiError;
 use crate::config::Credentials;
@@ -9,9 +9,6 @@ use crate::store::{OrderRow, StoreError};
 use wxpay_client::LoginClient;
 
 use super::{Gateway, Gateways};
-
-/// The id of the merchant `[wechat]` configures.
-pub const DEFAULT_MERCHANT: &str = "default";
 
 #[derive(Debug)]
 pub struct Merchant {
@@ -60,6 +57,22 @@ impl Merchants {
 
     pub fn by_mch_id(&self, mch_id: &str) -> Option<&Merchant> {
         self.iter().find(|m| m.credentials.mch_id == mch_id)
+    }
+
+    pub fn by_appid(&self, appid: &str) -> Option<&Merchant> {
+        self.iter().find(|m| m.credentials.appid == appid)
+    }
+
+    /// The merchant of a mini program user (None: `[wechat]`'s app).
+    pub(crate) fn of_app(&self, appid: Option<&str>) -> Result<&Merchant, ApiError> {
+        match appid {
+            None => Ok(&self.primary),
+            Some(appid) => self.by_appid(appid).ok_or_else(|| {
+                ApiError::from(StoreError::Corrupt(format!(
+                    "a user of appid {appid}, which is not configured here"
+                )))
+            }),
+        }
     }
 
     /// The merchant `order` was made with.

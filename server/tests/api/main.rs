@@ -25,6 +25,7 @@ mod hardening;
 mod killed_connections;
 mod me;
 mod merchant;
+mod merchants;
 mod money;
 mod notify;
 mod openapi;

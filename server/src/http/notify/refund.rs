@@ -26,17 +26,11 @@ struct Reported<'a> {
     amount: Fen,
     status: RefundStatus,
     fields: String,
+    /// The merchant whose key proved the notify: the refund's order must be its.
+    mch_id: &'a str,
 }
 
 pub(super) async fn handle_v2(state: &AppState, body: &[u8]) -> Verdict {
-    let Some(v2) = state.merchant().gateways.v2() else {
-        return Verdict::refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error",
-            "API v2 is not configured",
-        )
-        .for_refund();
-    };
     let outer = match XmlParser::new()
         .max_bytes(state.settings.server.notify_max_body_bytes)
         .parse(body)
@@ -47,6 +41,24 @@ pub(super) async fn handle_v2(state: &AppState, body: &[u8]) -> Verdict {
     if outer.get("return_code") != Some("SUCCESS") {
         return Verdict::acknowledged("return_fail", "return_code is not SUCCESS").for_refund();
     }
+    // Opened with the key of the merchant it names; the refund must then be that
+    // merchant's (checked when it is recorded).
+    let claimed = outer.get("mch_id").unwrap_or_default();
+    let Some(merchant) = state.merchants.by_mch_id(claimed) else {
+        return refused(
+            "unknown_merchant",
+            "mch_id is not a merchant of this server",
+        )
+        .for_refund();
+    };
+    let Some(v2) = merchant.gateways.v2() else {
+        return Verdict::refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error",
+            "API v2 is not configured",
+        )
+        .for_refund();
+    };
     let Some(req_info) = outer.get("req_info") else {
         return refused("malformed", "req_info missing").for_refund();
     };
@@ -68,6 +80,7 @@ pub(super) async fn handle_v2(state: &AppState, body: &[u8]) -> Verdict {
             amount: info.refund_fee(),
             status,
             fields,
+            mch_id: &merchant.credentials.mch_id,
         },
     )
     .await
@@ -104,6 +117,7 @@ pub(super) async fn handle_v3(
             amount: Fen::new(refund.amount.refund),
             status,
             fields: decrypted.plaintext.clone(),
+            mch_id: &refund.mchid,
         },
     )
     .await
@@ -129,6 +143,22 @@ async fn record(state: &AppState, reported: &Reported<'_>) -> Verdict {
     if !refunds::matches_notify(&refund, reported.out_trade_no, reported.amount) {
         tracing::error!(out_refund_no = %refund.out_refund_no, "refund notify does not match the refund: nothing changed");
         return refused("mismatch", "the refund's order or amount differs").for_refund();
+    }
+    match state.store.order(&refund.order_no).await {
+        Ok(Some(order)) if order.mch_id == reported.mch_id => {}
+        Ok(_) => {
+            tracing::error!(out_refund_no = %refund.out_refund_no, "refund notify proved by another merchant's key: nothing changed");
+            return refused("mismatch", "the refund is another merchant's").for_refund();
+        }
+        Err(error) => {
+            tracing::error!(%error, "refund notify: cannot read the order");
+            return Verdict::refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "temporary failure",
+            )
+            .for_refund();
+        }
     }
     let answer = RefundAnswer {
         refund_id: Some(reported.refund_id.to_owned()),

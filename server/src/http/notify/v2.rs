@@ -43,7 +43,18 @@ pub(super) async fn handle(state: &AppState, body: &[u8]) -> Verdict {
             return Verdict::refused(StatusCode::BAD_REQUEST, "malformed", "malformed notify");
         }
     };
-    let Some(v2) = state.merchant().gateways.v2() else {
+    // The key is the merchant's the notify names: a notify signed with another
+    // merchant's key does not verify, and one naming its own merchant for another's
+    // order fails the recording statement's mch_id guard.
+    let claimed = unverified.params().get("mch_id").unwrap_or_default();
+    let Some(merchant) = state.merchants.by_mch_id(claimed) else {
+        return Verdict::refused(
+            StatusCode::BAD_REQUEST,
+            "unknown_merchant",
+            "mch_id is not a merchant of this server",
+        );
+    };
+    let Some(v2) = merchant.gateways.v2() else {
         // Not configured (a v3-only server): WeChat retries, and restoring the API key
         // serves it.
         return Verdict::refused(

@@ -41,25 +41,37 @@ fn unverified(error: &VerifyError) -> Verdict {
 }
 
 pub(super) async fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> Verdict {
-    let Some(v3) = state.merchant().gateways.v3() else {
-        // Not configured: WeChat retries, and configuring v3 serves it.
-        return Verdict::refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error",
-            "API v3 is not configured",
-        );
-    };
     let headers = match SignatureHeaders::from_lookup(|name| {
         req.headers().get(name).and_then(|v| v.to_str().ok())
     }) {
         Ok(headers) => headers,
         Err(error) => return unverified(&error),
     };
-    // Verified before any database work, so a forgery costs no query.
+    // Verified before any database work, so a forgery costs no query: by the first
+    // merchant on v3 whose WeChat keys it verifies under (each merchant has its own
+    // WeChat Pay key; the resource then opens only under that merchant's APIv3 key).
     let now = now_ms() / 1000;
-    let verified = match v3.client().verify_refreshing(&headers, body, now).await {
-        Ok(verified) => verified,
-        Err(error) => return unverified(&error),
+    let mut outcome = None;
+    for v3 in state.merchants.iter().filter_map(|m| m.gateways.v3()) {
+        match v3.client().verify_refreshing(&headers, body, now).await {
+            Ok(verified) => {
+                outcome = Some(Ok((v3, verified)));
+                break;
+            }
+            Err(error) => outcome = Some(Err(error)),
+        }
+    }
+    let (v3, verified) = match outcome {
+        Some(Ok(found)) => found,
+        Some(Err(error)) => return unverified(&error),
+        // Not configured: WeChat retries, and configuring v3 serves it.
+        None => {
+            return Verdict::refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error",
+                "API v3 is not configured",
+            );
+        }
     };
     let notify = match VerifiedNotify::parse(verified) {
         Ok(notify) => notify,
@@ -90,6 +102,9 @@ pub(super) async fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> 
     else {
         return refused("malformed", "transaction_id or amount missing");
     };
+    if payment.mchid != v3.client().mchid() {
+        return refused("mismatch", "the payment is another merchant's");
+    }
     if payment.trade_state != "SUCCESS" {
         return Verdict::acknowledged("result_fail", "trade_state is not SUCCESS");
     }

@@ -1,0 +1,192 @@
+//! Many merchants in one deployment: a second direct merchant beside `[wechat]`'s, each
+//! with its mini program. A user logs in on their app (`Wxpay-Appid`), their orders are
+//! their app's merchant's (prepaid with its credentials, paid by a notify verified with
+//! its key), and a notify signed with one merchant's key for the other's order changes
+//! nothing.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wxpay_core::ApiKey;
+use wxpay_server::config::{MerchantSettings, RefundTlsSettings};
+
+use crate::helpers::{APPID, Db, MCH_ID, TestApp};
+use crate::on_both_databases;
+
+const TEA_APPID: &str = "wx7ea0000000000002";
+const TEA_MCH_ID: &str = "1900000222";
+const TEA_KEY: &str = "7ea7ea7ea7ea7ea7ea7ea7ea7ea7ea00";
+const TEA_SECRET: &str = "7ea5ecre7000000000000000000000a1";
+
+async fn two_merchants(db: Db) -> TestApp {
+    let app = TestApp::spawn_with(db, |s| {
+        s.merchants.push(MerchantSettings {
+            id: "tea".into(),
+            appid: TEA_APPID.into(),
+            app_secret: SecretString::from(TEA_SECRET),
+            mch_id: TEA_MCH_ID.into(),
+            api_version: "v2".into(),
+            api_key: Some(SecretString::from(TEA_KEY)),
+            sign_type: "HMAC-SHA256".into(),
+            v3: None,
+            refund_tls: RefundTlsSettings::default(),
+        });
+    })
+    .await;
+    let added = app
+        .sim_post(
+            "/sim/merchants",
+            json!({"appid": TEA_APPID, "mch_id": TEA_MCH_ID, "api_key": TEA_KEY,
+                "app_secret": TEA_SECRET}),
+        )
+        .await;
+    assert_eq!(added["mch_id"], TEA_MCH_ID, "{added}");
+    app
+}
+
+/// A login on the tea shop's mini program: (token, openid).
+async fn tea_login(app: &TestApp) -> (String, String) {
+    let sim = app
+        .sim_post("/sim/login", json!({ "appid": TEA_APPID }))
+        .await;
+    let (status, body) = app
+        .send(
+            app.http
+                .post(app.url("/v1/login"))
+                .header("Wxpay-Appid", TEA_APPID)
+                .json(&json!({ "code": sim["code"] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        sim["openid"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn tea_order(app: &TestApp, token: &str) -> Value {
+    let (status, order) = app
+        .create_order(token, json!([{"sku": "latte", "quantity": 1}]), None)
+        .await;
+    assert_eq!(status, 201, "{order}");
+    order
+}
+
+async fn each_merchant_is_paid_for_its_own_orders(db: Db) {
+    let app = two_merchants(db).await;
+    let (token, openid) = tea_login(&app).await;
+    let order = tea_order(&app, &token).await;
+    let order_no = order["order_no"].as_str().unwrap().to_owned();
+    let stored = app.state.store.order(&order_no).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.appid.as_str(), stored.mch_id.as_str()),
+        (TEA_APPID, TEA_MCH_ID)
+    );
+
+    let mut params = order["payment"].clone();
+    params["appid"] = json!(TEA_APPID);
+    params["openid"] = json!(openid);
+    let paid = app.sim_post("/sim/pay", params).await;
+    assert_eq!(paid["errMsg"], "requestPayment:ok", "{paid}");
+    assert_eq!(
+        app.wait_status(&order_no, "paid", Duration::from_secs(10))
+            .await,
+        "paid"
+    );
+    // `[wechat]`'s merchant goes on as before, beside it.
+    let (_, default_order, _) = app.paid_order().await;
+    let stored = app
+        .state
+        .store
+        .order(&default_order)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.appid.as_str(), stored.mch_id.as_str()),
+        (APPID, MCH_ID)
+    );
+
+    // The user is the tea app's: their order list holds the tea order.
+    let (status, listed) = app
+        .send(
+            app.http
+                .get(app.url(&format!("/v1/orders/{order_no}")))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(
+        (status, &listed["status"]),
+        (200, &json!("paid")),
+        "{listed}"
+    );
+
+    // An appid this server does not serve is refused by name.
+    let (status, refused) = app
+        .send(
+            app.http
+                .post(app.url("/v1/login"))
+                .header("Wxpay-Appid", "wx0000000000000bad")
+                .json(&json!({ "code": "anything" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["code"]),
+        (400, &json!("UNKNOWN_APP")),
+        "{refused}"
+    );
+    app.cleanup().await;
+}
+
+async fn a_notify_signed_by_one_merchant_for_the_others_order_changes_nothing(db: Db) {
+    let app = two_merchants(db).await;
+    let (token, _) = tea_login(&app).await;
+    let tea = tea_order(&app, &token).await;
+    let tea_no = tea["order_no"].as_str().unwrap();
+    let amount = tea["amount_fen"].as_i64().unwrap();
+    let default_key = app.key.clone();
+    let tea_key = ApiKey::new(TEA_KEY).unwrap();
+
+    // `[wechat]`'s key, naming its own mch_id, for the tea shop's order.
+    let forged = app.notify_for(tea_no, amount).build_xml(&default_key);
+    let (status, _) = app.post_notify(forged, "text/xml").await;
+    assert!((400..500).contains(&status), "{status}");
+    // `[wechat]`'s key, naming the tea shop's mch_id: it does not verify under the tea key.
+    let claimed = app
+        .notify_for(tea_no, amount)
+        .field("mch_id", TEA_MCH_ID)
+        .field("appid", TEA_APPID)
+        .build_xml(&default_key);
+    let (status, _) = app.post_notify(claimed, "text/xml").await;
+    assert!((400..500).contains(&status), "{status}");
+    assert_eq!(app.status_of(tea_no).await, "awaiting_payment");
+
+    // The tea key for `[wechat]`'s order.
+    let (_, _, other) = app.user_with_order().await;
+    let other_no = other["order_no"].as_str().unwrap();
+    let forged = app
+        .notify_for(other_no, other["amount_fen"].as_i64().unwrap())
+        .field("mch_id", TEA_MCH_ID)
+        .field("appid", TEA_APPID)
+        .build_xml(&tea_key);
+    let (status, _) = app.post_notify(forged, "text/xml").await;
+    assert!((400..500).contains(&status), "{status}");
+    assert_eq!(app.status_of(other_no).await, "awaiting_payment");
+
+    // And the tea key, naming the tea shop, for its own order: paid.
+    let genuine = app
+        .notify_for(tea_no, amount)
+        .field("mch_id", TEA_MCH_ID)
+        .field("appid", TEA_APPID)
+        .build_xml(&tea_key);
+    let (status, _) = app.post_notify(genuine, "text/xml").await;
+    assert_eq!(status, 200);
+    assert_eq!(app.status_of(tea_no).await, "paid");
+    app.cleanup().await;
+}
+
+on_both_databases!(
+    each_merchant_is_paid_for_its_own_orders,
+    a_notify_signed_by_one_merchant_for_the_others_order_changes_nothing,
+);
