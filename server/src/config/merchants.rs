@@ -9,11 +9,12 @@
 //! mch_id = "..."
 //! api_version = "v2"         # or "v3", with [merchants.v3] as [wechat.v3]
 //! api_key = "..."
+//! admin_token = "..."       # the admin API for this merchant only
 //! ```
 //!
 //! The client settings (base URLs, timeouts, retries) are `[wechat]`'s for all.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::credentials::Credentials;
@@ -40,6 +41,8 @@ pub struct MerchantSettings {
     pub v3: Option<V3Settings>,
     #[serde(default)]
     pub refund_tls: RefundTlsSettings,
+    /// An admin token that sees only this merchant (`admin.token` sees all).
+    pub admin_token: Option<SecretString>,
 }
 
 fn v2() -> String {
@@ -105,6 +108,21 @@ impl Settings {
                 return Err(invalid(format!(
                     "shares its id, appid or mch_id with merchant {other}"
                 )));
+            }
+            if let Some(token) = &merchant.admin_token {
+                let token = token.expose_secret();
+                let platform = self.admin.token.as_ref().map(ExposeSecret::expose_secret);
+                let reused = platform == Some(token)
+                    || self.merchants.iter().any(|other| {
+                        other.id != merchant.id
+                            && other.admin_token.as_ref().map(ExposeSecret::expose_secret)
+                                == Some(token)
+                    });
+                if token.len() < 32 || reused {
+                    return Err(invalid(
+                        "admin_token must be at least 32 characters, its own (not admin.token's or another merchant's)".into(),
+                    ));
+                }
             }
             all.push((merchant.id.clone(), credentials));
         }

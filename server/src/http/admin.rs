@@ -1,21 +1,17 @@
 //! The admin API (`/v1/admin/...`), for the merchant's staff and tools: refunds, order
-//! lists and reconciliation reports. Authenticated by `Authorization: Bearer <admin.token>` (compared in constant
-//! time), never by a mini-program user's token; without `admin.token` these routes do
-//! not exist (404).
+//! lists and reconciliation reports. Authenticated by `admin_auth` (`admin.token` sees
+//! every merchant, a `[[merchants]]` `admin_token` its own); without `admin.token` these
+//! routes do not exist (404).
 
-use std::future::{Ready, ready};
-
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use secrecy::ExposeSecret;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
+pub(crate) use super::admin_auth::Admin;
 use super::error_response::ErrorBody;
 use super::openapi::{
-    AdminAuth, BadInput, Conflict, DisplayStatus, JsonBody, NotFound, Storage, Unprocessable,
-    WeChatFailed,
+    AdminAuth, BadInput, Conflict, DisplayStatus, JsonBody, NotFound, PlatformOnly, Storage,
+    Unprocessable, WeChatFailed,
 };
 use super::routes::Routes;
 use crate::base::clock::rfc3339;
@@ -62,38 +58,6 @@ fn one_of<const N: usize>(
                 format!("{name} must be one of {}", known.join(", ")),
             )
         })
-}
-
-/// An authenticated admin caller.
-#[derive(Debug)]
-pub(crate) struct Admin;
-
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = Ready<Result<Admin, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let expected = req
-            .app_data::<web::Data<AppState>>()
-            .and_then(|state| state.settings.admin.token.clone());
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        ready(match (expected, given) {
-            (Some(expected), Some(given))
-                if bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes())) =>
-            {
-                Ok(Admin)
-            }
-            (_, None) => Err(ApiError::unauthorized(
-                "send Authorization: Bearer <admin.token>",
-            )),
-            _ => Err(ApiError::unauthorized("wrong admin token")),
-        })
-    }
 }
 
 /// The routes, when `admin.token` is set.
@@ -222,7 +186,7 @@ pub(super) struct AdminOrders<'a> {
     responses((status = 200, description = "Orders, newest first", body = AdminOrders),
         BadInput, AdminAuth, Storage))]
 pub(super) async fn list_orders(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -253,6 +217,7 @@ pub(super) async fn list_orders(
             reference: query.reference.as_deref(),
             shipping_status,
             shipping_enabled,
+            mch_id: admin.mch_id.as_deref(),
             limit,
         })
         .await?;
@@ -290,7 +255,7 @@ pub(super) struct CreateRefund {
         JsonBody, AdminAuth, NotFound, Conflict, Unprocessable, WeChatFailed, Storage,
     ))]
 pub(super) async fn create_refund(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     order_no: web::Path<String>,
@@ -298,6 +263,9 @@ pub(super) async fn create_refund(
 ) -> Result<HttpResponse, ApiError> {
     if !ids::plausible_id(&order_no) {
         return Err(ApiError::order_not_found());
+    }
+    if admin.mch_id.is_some() {
+        admin.order(state.store.order(&order_no).await?)?;
     }
     if body.amount_fen < 1 {
         return Err(ApiError::unprocessable(
@@ -354,18 +322,14 @@ pub(super) struct OrderRefunds<'a> {
     responses((status = 200, description = "The order and its refunds", body = OrderRefunds),
         BadInput, AdminAuth, NotFound, Storage))]
 pub(super) async fn list_refunds(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     if !ids::plausible_id(&order_no) {
         return Err(ApiError::order_not_found());
     }
-    let order = state
-        .store
-        .order(&order_no)
-        .await?
-        .ok_or_else(ApiError::order_not_found)?;
+    let order = admin.order(state.store.order(&order_no).await?)?;
     let refunds = state.store.refunds_of(&order.order_no).await?;
     Ok(HttpResponse::Ok().json(OrderRefunds {
         order: AdminOrder::of(&order, state.settings.shipping.enabled),
@@ -380,12 +344,13 @@ pub(super) async fn list_refunds(
     params(("date" = String, Path, description = "YYYY-MM-DD (Beijing)")),
     responses((status = 200, description = "The day's report", body = Report),
         (status = 404, description = "Not reconciled yet (NOT_RECONCILED)", body = ErrorBody),
-        BadInput, AdminAuth, Storage))]
+        BadInput, AdminAuth, PlatformOnly, Storage))]
 pub(super) async fn reconciliation_report(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     date: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    admin.platform()?;
     match reconciliation::report(&state, &date).await? {
         Some(report) => Ok(HttpResponse::Ok().json(report)),
         None => Err(ApiError::new(
@@ -403,12 +368,13 @@ pub(super) async fn reconciliation_report(
     params(("date" = String, Path, description = "YYYY-MM-DD (Beijing); a day that is over")),
     responses((status = 200, description = "The day's report", body = Report),
         (status = 409, description = "The day is not over (DAY_NOT_OVER)", body = ErrorBody),
-        BadInput, AdminAuth, WeChatFailed, Storage))]
+        BadInput, AdminAuth, PlatformOnly, WeChatFailed, Storage))]
 pub(super) async fn reconcile_day(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     date: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    admin.platform()?;
     let report = reconciliation::reconcile_day(&state, &date).await?;
     Ok(HttpResponse::Ok().json(report))
 }

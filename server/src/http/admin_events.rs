@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error_response::ErrorBody;
-use super::openapi::{AdminAuth, BadInput, Storage};
+use super::openapi::{AdminAuth, BadInput, PlatformOnly, Storage};
 use crate::base::clock::{now_ms, rfc3339};
 use crate::base::error::ApiError;
 use crate::base::ids;
@@ -127,12 +127,13 @@ fn event_not_found() -> ApiError {
     security(("admin_token" = [])),
     params(ListQuery),
     responses((status = 200, description = "A page of events", body = EventPage),
-        BadInput, AdminAuth, Storage))]
+        BadInput, AdminAuth, PlatformOnly, Storage))]
 pub(super) async fn list(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    admin.platform()?;
     let kind = match query.kind.as_deref() {
         None => None,
         Some(name) => Some(EventType::parse(name).ok_or_else(|| {
@@ -179,12 +180,13 @@ pub(super) async fn list(
     params(("id" = String, Path, description = "The event's id (evt_...)")),
     responses((status = 200, description = "The event and its attempts", body = EventDetail),
         (status = 404, description = "No such event (EVENT_NOT_FOUND)", body = ErrorBody),
-        BadInput, AdminAuth, Storage))]
+        BadInput, AdminAuth, PlatformOnly, Storage))]
 pub(super) async fn get(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    admin.platform()?;
     if !ids::plausible_id(&id) {
         return Err(event_not_found());
     }
@@ -211,12 +213,13 @@ pub(super) async fn get(
         (status = 404, description = "No such event (EVENT_NOT_FOUND)", body = ErrorBody),
         (status = 409, description = "No webhook endpoint is configured (WEBHOOKS_OFF)",
             body = ErrorBody),
-        BadInput, AdminAuth, Storage))]
+        BadInput, AdminAuth, PlatformOnly, Storage))]
 pub(super) async fn redeliver(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    admin.platform()?;
     if !state.settings.webhooks.enabled() {
         return Err(ApiError::conflict(
             "WEBHOOKS_OFF",

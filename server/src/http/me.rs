@@ -87,14 +87,15 @@ pub(super) async fn phone(
             "code must be the getPhoneNumber button's code (e.detail.code), not wx.login's",
         ));
     }
-    let phone = with_token(&state, |token| {
-        let login = &state.merchant().login;
+    // The user's own mini program asks, and its appid is the watermark's.
+    let merchant = state.merchants.of_app(user.0.appid.as_deref())?;
+    let phone = with_token(&state, merchant, |token| {
+        let login = &merchant.login;
         async move { login.phone_number(&token, code).await }
     })
     .await?
     .map_err(|error| from_mp(&error))?;
-    let appid = state.settings.wechat.appid.as_deref().unwrap_or_default();
-    check_watermark(&phone, appid, now_ms() / 1000)?;
+    check_watermark(&phone, &merchant.credentials.appid, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(Phone {
         phone_number: phone.phone_number,
         pure_phone_number: phone.pure_phone_number,

@@ -232,7 +232,7 @@ fn check_items(lines: Option<&[MerchantLine]>, total: Fen) -> Result<Vec<OrderIt
         JsonBody, AdminAuth, Unprocessable, WeChatFailed, Storage,
     ))]
 pub(super) async fn create(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<MerchantOrder>,
@@ -245,17 +245,29 @@ pub(super) async fn create(
     })?;
     check_fields(&body)?;
     let total = check_amount(body.amount_fen)?;
-    check_description(&body.description, state.merchant().credentials.api_version)?;
+    // A merchant's token orders for its own merchant; the platform's for `[wechat]`'s.
+    let merchant = match &admin.mch_id {
+        Some(mch_id) => state
+            .merchants
+            .by_mch_id(mch_id)
+            .ok_or_else(|| ApiError::unauthorized("this admin token's merchant is gone"))?,
+        None => state.merchant(),
+    };
+    let appid =
+        (!std::ptr::eq(merchant, state.merchant())).then_some(merchant.credentials.appid.as_str());
+    check_description(&body.description, merchant.credentials.api_version)?;
     let items = check_items(body.items.as_deref(), total)?;
     let fingerprint =
         ids::fingerprint(serde_json::to_string(&*body).unwrap_or_default().as_bytes());
-    let user_id = state.store.user_by_openid(&body.openid, now_ms()).await?;
+    let user_id = state
+        .store
+        .user_by_openid(&body.openid, appid, now_ms())
+        .await?;
     let ask = OrderAsk {
         payer: Payer {
             user_id,
             openid: &body.openid,
-            // `[wechat]`'s merchant: an admin token is not yet scoped to a merchant.
-            appid: None,
+            appid,
         },
         items: &items,
         total,

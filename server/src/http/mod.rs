@@ -5,6 +5,7 @@
 
 pub(crate) mod access_log;
 mod admin;
+mod admin_auth;
 mod admin_events;
 pub(crate) mod auth;
 mod debug_page;

@@ -265,6 +265,8 @@ error_responses! {
     BadInput { 400 => "A parameter is malformed (the message says which)" }
     UserAuth { 401 => "No token, or unknown or expired: log in again" }
     AdminAuth { 401 => "No admin token, or a wrong one" }
+    /// Routes over every merchant (events, bills).
+    PlatformOnly { 403 => "A merchant's admin token: this route covers every merchant (PLATFORM_ONLY)" }
     NotFound { 404 => "No such order (or not the caller's)" }
     RateLimited { 429 => "Too many requests: retry after Retry-After seconds" }
     Conflict { 409 => "The order's state does not allow it (the code says why)" }

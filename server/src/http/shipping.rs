@@ -61,7 +61,7 @@ pub(super) struct ShippingAsk {
         JsonBody, BadInput, AdminAuth, NotFound, Conflict, Unprocessable, WeChatFailed, Storage,
     ))]
 pub(super) async fn upload(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
     body: web::Json<ShippingAsk>,
@@ -69,9 +69,7 @@ pub(super) async fn upload(
     if !ids::plausible_id(&order_no) {
         return Err(ApiError::order_not_found());
     }
-    let Some(order) = state.store.order(&order_no).await? else {
-        return Err(ApiError::order_not_found());
-    };
+    let order = admin.order(state.store.order(&order_no).await?)?;
     let body = body.into_inner();
     let parcels = body
         .parcels

@@ -1,4 +1,5 @@
-//! The Mini Program's access_token, one for every instance: stored in the database and
+//! Each Mini Program's access_token (per merchant's app), one for every instance: stored
+//! in the database under its appid and
 //! refreshed (through `stable_token`) by whichever instance takes the row's lease, a few
 //! minutes before it expires. The others keep using the current token meanwhile, or wait
 //! for the new one when there is none: an expiry costs one call to WeChat, never a
@@ -13,6 +14,7 @@ use wxpay_client::MpError;
 use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::state::AppState;
+use crate::wechat::merchants::Merchant;
 
 /// Refreshed this long before WeChat's expiry (its tokens last 7200 s).
 const REFRESH_BEFORE_MS: i64 = 5 * 60 * 1000;
@@ -26,9 +28,10 @@ const POLL: Duration = Duration::from_millis(50);
 /// one is fetched (by one instance) instead.
 pub(crate) async fn token(
     state: &AppState,
+    merchant: &Merchant,
     not_this: Option<&str>,
 ) -> Result<SecretString, ApiError> {
-    let appid = &state.merchant().credentials.appid;
+    let appid = &merchant.credentials.appid;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let now = now_ms();
@@ -44,7 +47,7 @@ pub(crate) async fn token(
             .take_token_lease(appid, now, now.saturating_add(LEASE_MS))
             .await?
         {
-            return refresh(state, not_this.is_some()).await;
+            return refresh(state, merchant, not_this.is_some()).await;
         }
         // Another instance is refreshing: the current token is still good meanwhile.
         if let Some(t) = usable {
@@ -60,9 +63,13 @@ pub(crate) async fn token(
 }
 
 /// Fetches a token (holding the lease) and stores it for every instance.
-async fn refresh(state: &AppState, force: bool) -> Result<SecretString, ApiError> {
-    let appid = &state.merchant().credentials.appid;
-    match state.merchant().login.stable_token(force).await {
+async fn refresh(
+    state: &AppState,
+    merchant: &Merchant,
+    force: bool,
+) -> Result<SecretString, ApiError> {
+    let appid = &merchant.credentials.appid;
+    match merchant.login.stable_token(force).await {
         Ok(fresh) => {
             let now = now_ms();
             let lifetime = i64::try_from(fresh.expires_in.as_millis()).unwrap_or(i64::MAX);
@@ -77,6 +84,7 @@ async fn refresh(state: &AppState, force: bool) -> Result<SecretString, ApiError
                 )
                 .await?;
             tracing::info!(
+                merchant = %merchant.id,
                 expires_in_secs = fresh.expires_in.as_secs(),
                 "access_token refreshed"
             );
@@ -84,7 +92,7 @@ async fn refresh(state: &AppState, force: bool) -> Result<SecretString, ApiError
         }
         Err(error) => {
             let _ = state.store.release_token_lease(appid).await;
-            tracing::error!(%error, "access_token refresh failed");
+            tracing::error!(merchant = %merchant.id, %error, "access_token refresh failed");
             Err(from_mp(&error))
         }
     }
@@ -118,17 +126,18 @@ pub(crate) fn from_mp(error: &MpError) -> ApiError {
 /// invalid. The outer error: no token could be had; the inner: WeChat's answer.
 pub(crate) async fn with_token<T, F, Fut>(
     state: &AppState,
+    merchant: &Merchant,
     call: F,
 ) -> Result<Result<T, MpError>, ApiError>
 where
     F: Fn(SecretString) -> Fut,
     Fut: std::future::Future<Output = Result<T, MpError>>,
 {
-    let current = token(state, None).await?;
+    let current = token(state, merchant, None).await?;
     match call(current.clone()).await {
         Err(MpError::InvalidToken(_)) => {
             use secrecy::ExposeSecret as _;
-            let fresh = token(state, Some(current.expose_secret())).await?;
+            let fresh = token(state, merchant, Some(current.expose_secret())).await?;
             Ok(call(fresh).await)
         }
         answer => Ok(answer),

@@ -225,8 +225,10 @@ async fn change_for(
         mchid: order.mch_id.clone(),
         out_trade_no: order.order_no.clone(),
     };
-    let at_wechat = with_token(state, |token| {
-        let (login, key) = (&state.merchant().login, &key);
+    // The order's merchant's app asks (today pushes come to `[wechat]`'s app only).
+    let merchant = state.merchants.of_order(order)?;
+    let at_wechat = with_token(state, merchant, |token| {
+        let (login, key) = (&merchant.login, &key);
         async move { login.shipping_order(&token, key).await }
     })
     .await?

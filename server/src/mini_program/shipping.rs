@@ -18,6 +18,7 @@ use crate::base::clock::now_ms;
 use crate::base::error::ApiError;
 use crate::state::AppState;
 use crate::store::{OrderRow, OrderStatus};
+use crate::wechat::merchants::Merchant;
 
 /// WeChat's "the shipping did not change": what a resent upload that landed gets.
 const UNCHANGED: i64 = 10060023;
@@ -113,7 +114,9 @@ pub(crate) async fn upload(
     info.check().map_err(|problem| {
         ApiError::bad_request("INVALID_SHIPPING", problem.to_string()).for_order(&order.order_no)
     })?;
-    match send(state, &info).await? {
+    // The payment's mini program uploads its shipping.
+    let merchant = state.merchants.of_order(order)?;
+    match send(state, merchant, &info).await? {
         Ok(()) => {}
         Err(error) if error.errcode() == Some(UNCHANGED) => {}
         Err(error) => return Err(refused(&error, order)),
@@ -137,13 +140,17 @@ pub(crate) async fn upload(
 }
 
 /// The upload, retried on WeChat's transient errors with the identical request.
-async fn send(state: &AppState, info: &ShippingInfo) -> Result<Result<(), MpError>, ApiError> {
+async fn send(
+    state: &AppState,
+    merchant: &Merchant,
+    info: &ShippingInfo,
+) -> Result<Result<(), MpError>, ApiError> {
     let attempts = state.settings.wechat.retry_attempts.max(1);
     let mut backoff = FIRST_BACKOFF;
     let mut answer = Ok(());
     for attempt in 1..=attempts {
-        answer = with_token(state, |token| {
-            let login = &state.merchant().login;
+        answer = with_token(state, merchant, |token| {
+            let login = &merchant.login;
             async move { login.upload_shipping_info(&token, info).await }
         })
         .await?;

@@ -18,6 +18,8 @@ pub struct OrderFilter<'a> {
     /// A shipping status as shown (`SHIPPING_STATUSES`), and whether shipping is on.
     pub shipping_status: Option<&'static str>,
     pub shipping_enabled: bool,
+    /// One merchant's orders only (a merchant's admin token).
+    pub mch_id: Option<&'a str>,
     pub limit: i64,
 }
 
@@ -75,6 +77,14 @@ impl Store {
             // Bound as $2: `orders_by_reference` finds it.
             conditions.push("reference = $2");
         }
+        // Bound next: $3 after a reference, else $2.
+        if filter.mch_id.is_some() {
+            conditions.push(if filter.reference.is_some() {
+                "mch_id = $3"
+            } else {
+                "mch_id = $2"
+            });
+        }
         let filter_sql = if conditions.is_empty() {
             String::new()
         } else {
@@ -85,8 +95,12 @@ impl Store {
              ORDER BY created_at DESC, order_no DESC LIMIT $1"
         );
         let query = sqlx::query(&sql).bind(filter.limit);
-        let rows = match filter.reference {
+        let query = match filter.reference {
             Some(reference) => query.bind(reference),
+            None => query,
+        };
+        let rows = match filter.mch_id {
+            Some(mch_id) => query.bind(mch_id),
             None => query,
         }
         .fetch_all(self.pool())

@@ -30,7 +30,8 @@ impl Store {
             "INSERT INTO users (openid, unionid, session_key, created_at, updated_at, appid) \
              VALUES ($1, $2, $3, $4, $4, $5) \
              ON CONFLICT (openid) DO UPDATE SET session_key = excluded.session_key, \
-               unionid = COALESCE(excluded.unionid, users.unionid), updated_at = excluded.updated_at \
+               unionid = COALESCE(excluded.unionid, users.unionid), appid = excluded.appid, \
+               updated_at = excluded.updated_at \
              RETURNING id",
         )
         .bind(openid)
@@ -46,17 +47,23 @@ impl Store {
     /// The user of `openid`, created (without a session_key: they have not logged in
     /// here) when the merchant's backend is first to name them. A later login finds the
     /// same user, so the order is theirs.
-    pub async fn user_by_openid(&self, openid: &str, now: i64) -> Result<i64, StoreError> {
+    pub async fn user_by_openid(
+        &self,
+        openid: &str,
+        appid: Option<&str>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let find = || sqlx::query("SELECT id FROM users WHERE openid = $1").bind(openid);
         if let Some(row) = find().fetch_optional(self.pool()).await? {
             return Ok(row.try_get(0)?);
         }
         let created = sqlx::query(
-            "INSERT INTO users (openid, unionid, session_key, created_at, updated_at) \
-             VALUES ($1, NULL, '', $2, $2) ON CONFLICT (openid) DO NOTHING RETURNING id",
+            "INSERT INTO users (openid, unionid, session_key, created_at, updated_at, appid) \
+             VALUES ($1, NULL, '', $2, $2, $3) ON CONFLICT (openid) DO NOTHING RETURNING id",
         )
         .bind(openid)
         .bind(now)
+        .bind(appid)
         .fetch_optional(&mut *self.write_conn().await?)
         .await?;
         let row = match created {

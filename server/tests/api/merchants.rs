@@ -2,7 +2,7 @@
 //! with its mini program. A user logs in on their app (`Wxpay-Appid`), their orders are
 //! their app's merchant's (prepaid with its credentials, paid by a notify verified with
 //! its key), and a notify signed with one merchant's key for the other's order changes
-//! nothing.
+//! nothing. A merchant's admin token sees and acts on its own orders only.
 
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ const TEA_APPID: &str = "wx7ea0000000000002";
 const TEA_MCH_ID: &str = "1900000222";
 const TEA_KEY: &str = "7ea7ea7ea7ea7ea7ea7ea7ea7ea7ea00";
 const TEA_SECRET: &str = "7ea5ecre7000000000000000000000a1";
+const TEA_ADMIN: &str = "tea-admin-token-0123456789abcdef0123";
 
 async fn two_merchants(db: Db) -> TestApp {
     let app = TestApp::spawn_with(db, |s| {
@@ -31,6 +32,7 @@ async fn two_merchants(db: Db) -> TestApp {
             sign_type: "HMAC-SHA256".into(),
             v3: None,
             refund_tls: RefundTlsSettings::default(),
+            admin_token: Some(SecretString::from(TEA_ADMIN)),
         });
     })
     .await;
@@ -186,7 +188,105 @@ async fn a_notify_signed_by_one_merchant_for_the_others_order_changes_nothing(db
     app.cleanup().await;
 }
 
+/// A request with the tea shop's admin token.
+async fn as_tea(app: &TestApp, request: reqwest::RequestBuilder) -> (u16, Value) {
+    app.send(request.bearer_auth(TEA_ADMIN)).await
+}
+
+async fn a_merchants_admin_token_sees_only_its_own(db: Db) {
+    let app = two_merchants(db).await;
+    let (token, _) = tea_login(&app).await;
+    let tea_no = tea_order(&app, &token).await["order_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, _, other) = app.user_with_order().await;
+    let other_no = other["order_no"].as_str().unwrap().to_owned();
+
+    let listed = |orders: &Value| -> Vec<String> {
+        orders["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["order_no"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, tea_list) = as_tea(&app, app.http.get(app.url("/v1/admin/orders"))).await;
+    assert_eq!(status, 200, "{tea_list}");
+    assert_eq!(listed(&tea_list), vec![tea_no.clone()]);
+    let (_, all) = app.admin_get("/v1/admin/orders").await;
+    assert!(listed(&all).contains(&tea_no) && listed(&all).contains(&other_no));
+
+    // Another merchant's order is as if it did not exist; the platform's routes refuse.
+    for path in [
+        format!("/v1/admin/orders/{other_no}/refunds"),
+        format!("/v1/admin/orders/{tea_no}/refunds"),
+    ] {
+        let (status, body) = as_tea(&app, app.http.get(app.url(&path))).await;
+        let expected = if path.contains(&tea_no) { 200 } else { 404 };
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+    let (status, refused) = as_tea(
+        &app,
+        app.http
+            .post(app.url(&format!("/v1/admin/orders/{other_no}/refunds")))
+            .json(&json!({"amount_fen": 1})),
+    )
+    .await;
+    assert_eq!((status, &refused["code"]), (404, &json!("ORDER_NOT_FOUND")));
+    for path in ["/v1/admin/events", "/v1/admin/reconciliation/2026-01-01"] {
+        let (status, body) = as_tea(&app, app.http.get(app.url(path))).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (403, &json!("PLATFORM_ONLY")),
+            "{path}"
+        );
+    }
+    // Its backend's orders are its own: its appid and mch_id, its user.
+    let (status, created) = as_tea(
+        &app,
+        app.http
+            .post(app.url("/v1/admin/orders"))
+            .header("Idempotency-Key", "tea-1")
+            .json(&json!({"openid": "o-tea-backend-user", "amount_fen": 990,
+                "description": "Oolong", "reference": "T-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let stored = app
+        .state
+        .store
+        .order(created["order_no"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.appid.as_str(), stored.mch_id.as_str()),
+        (TEA_APPID, TEA_MCH_ID)
+    );
+    // The same key and reference are the platform merchant's own to use.
+    let (status, _) = app
+        .admin_post(
+            "/v1/admin/orders",
+            json!({"openid": "o-default-backend-user", "amount_fen": 990,
+                "description": "Oolong", "reference": "T-1"}),
+            Some("tea-1"),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            app.http
+                .get(app.url("/v1/admin/orders"))
+                .bearer_auth("tea-admin-token-wrong"),
+        )
+        .await;
+    assert_eq!(status, 401);
+    app.cleanup().await;
+}
+
 on_both_databases!(
+    a_merchants_admin_token_sees_only_its_own,
     each_merchant_is_paid_for_its_own_orders,
     a_notify_signed_by_one_merchant_for_the_others_order_changes_nothing,
 );
