@@ -8,6 +8,7 @@ mod explain;
 mod explain_push;
 mod io;
 pub mod sandbox;
+pub mod sandbox_merchants;
 mod serve;
 mod sign_v2;
 mod sign_v3;

@@ -37,6 +37,8 @@ pub struct SandboxSim {
     pub v3: Option<KeyMode>,
     /// The admin API takes [`SANDBOX_ADMIN_TOKEN`] (no `admin.token` was configured).
     pub default_admin: bool,
+    /// How many merchants (`--merchants`): the documentation one and made-up ones.
+    pub merchants: usize,
 }
 
 /// Binds the simulator and points `settings` at it. Without `seed`, a fresh one: the
@@ -50,16 +52,21 @@ pub fn prepare(
     seed: Option<u64>,
     database_given: bool,
     v3: Option<KeyMode>,
+    merchants: usize,
 ) -> anyhow::Result<SandboxSim> {
     let seed = seed.unwrap_or_else(rand::random);
     let mut merchant = MerchantConfig::documentation();
     if let Some(mode) = v3 {
         merchant.key_mode = mode;
     }
-    let config = SimConfig {
+    let extras = super::sandbox_merchants::extras(merchants)?;
+    let mut config = SimConfig {
         seed,
         ..SimConfig::for_merchant(merchant.clone())
     };
+    config
+        .merchants
+        .extend(extras.iter().map(|(_, extra)| extra.clone()));
     if v3.is_some() {
         let keys = SandboxKeys::derive(&config, DOC_MCH_ID)?
             .context("the simulator has no keys for its merchant")?;
@@ -70,6 +77,7 @@ pub fn prepare(
         settings,
         &sandbox_tls(seed, &merchant, &simulator.secapi_url())?,
     );
+    super::sandbox_merchants::configure(settings, &extras, seed, &simulator.secapi_url())?;
     let base = simulator.base_url();
     let wechat = &mut settings.wechat;
     wechat.appid = Some(DOC_APPID.to_owned());
@@ -123,6 +131,7 @@ pub fn prepare(
         seed,
         v3,
         default_admin,
+        merchants,
     })
 }
 
@@ -153,14 +162,18 @@ const SANDBOX_RETRY_SPEED_UP: u64 = 60;
 /// Points `[wechat.refund_tls]` at the simulator's `/secapi` listener with the merchant
 /// certificate it issued (v2 refunds then work out of the box).
 pub fn apply_refund_tls(settings: &mut Settings, tls: &SandboxTls) {
-    let refund_tls = &mut settings.wechat.refund_tls;
-    *refund_tls = RefundTlsSettings {
+    settings.wechat.refund_tls = refund_tls_settings(tls);
+}
+
+/// The refund certificate settings of a simulated merchant.
+pub fn refund_tls_settings(tls: &SandboxTls) -> RefundTlsSettings {
+    RefundTlsSettings {
         base_url: Some(tls.secapi_base_url.clone()),
         certificate_pem: Some(tls.client_cert_pem.clone()),
         key_pem: tls.client_key_pem.as_deref().map(SecretString::from),
         root_ca_pem: Some(tls.ca_pem.clone()),
         ..RefundTlsSettings::default()
-    };
+    }
 }
 
 /// Points `[wechat]` at API v3 with a simulated merchant's keys (inline PEMs). Platform
@@ -227,6 +240,7 @@ pub struct Banner {
     seed: u64,
     v3: Option<KeyMode>,
     default_admin: bool,
+    merchants: usize,
 }
 
 impl Banner {
@@ -236,6 +250,7 @@ impl Banner {
             seed: sim.seed,
             v3: sim.v3,
             default_admin: sim.default_admin,
+            merchants: sim.merchants,
         }
     }
 }
@@ -268,6 +283,15 @@ pub fn banner(api: &str, sim: &Banner) {
         );
     } else {
         println!("  admin API:        {api}/v1/admin/  (Bearer admin.token)");
+    }
+    for n in 2..=sim.merchants {
+        let (id, extra) = super::sandbox_merchants::extra(n);
+        println!(
+            "  merchant {id}:   appid {} (log in with the header Wxpay-Appid), mch_id {}, v2; admin token {}",
+            extra.appid,
+            extra.mch_id,
+            super::sandbox_merchants::admin_token(n)
+        );
     }
     println!("  debug page:       {api}/debug  (why a paySign or notify is wrong, in the browser)");
     println!("  try:              curl {api}/v1/products");

@@ -28,6 +28,10 @@ pub(crate) struct ServeArgs {
     /// a fresh one each start, so its transaction ids never repeat across restarts).
     #[arg(long, requires = "sandbox")]
     sim_seed: Option<u64>,
+    /// Merchants in the sandbox: the documentation one, and up to 8 made-up ones on API
+    /// v2, each with its mini program (with --sandbox).
+    #[arg(long, default_value_t = 1, requires = "sandbox")]
+    merchants: usize,
     /// The WeChat Pay API of the sandbox: v2 (XML) or v3 (JSON, RSA).
     #[arg(long, default_value = "v2", value_parser = ["v2", "v3"], requires = "sandbox")]
     api: String,
@@ -53,11 +57,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.sim_bind,
             args.sim_seed,
             args.database.database_url.is_some(),
+            args.merchants,
         );
         // Making the simulator's RSA keys takes about a second: off the async threads.
         let (prepared, returned) = tokio::task::spawn_blocking(move || {
-            let (mut settings, bind, seed, database_given) = prepare;
-            let sim = sandbox::prepare(&mut settings, &bind, seed, database_given, v3);
+            let (mut settings, bind, seed, database_given, merchants) = prepare;
+            let sim = sandbox::prepare(&mut settings, &bind, seed, database_given, v3, merchants);
             (sim, settings)
         })
         .await?;
