@@ -57,6 +57,7 @@ async fn set_up(cli: &Cli) -> anyhow::Result<Stage> {
         &catalog.display().to_string(),
         &cli.log,
         cli.api,
+        cli.merchants,
     )?;
     let http = reqwest::Client::builder()
         .no_proxy()

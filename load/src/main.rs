@@ -88,6 +88,11 @@ struct Cli {
     #[arg(long, default_value_t = 0)]
     preload: usize,
     /// The server binary.
+    /// Merchants the server is configured with: 1 (`[wechat]`'s alone), or up to 9 with
+    /// made-up `[[merchants]]` beside it (as `serve --sandbox --merchants` has them). The
+    /// load is the first merchant's either way: this measures the registry's cost.
+    #[arg(long, default_value_t = 1)]
+    merchants: usize,
     #[arg(long, default_value = "target/release/wxpay")]
     binary: String,
     /// The server's RUST_LOG (its default, info, logs a line per request).

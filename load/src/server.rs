@@ -20,14 +20,21 @@ impl Server {
         catalog: &str,
         log_filter: &str,
         wechat_api: crate::Api,
+        merchants: usize,
     ) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let api = format!("http://127.0.0.1:{port}");
+        let config = more_merchants(merchants)?;
         let child = Command::new(binary)
             // The simulator speaks plain HTTP on this machine.
             .args(["serve", "--insecure-http"])
+            .args(
+                config
+                    .iter()
+                    .flat_map(|path| ["--config".as_ref(), path.as_os_str()]),
+            )
             .env("WXPAY_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("WXPAY_SERVER__PUBLIC_BASE_URL", &api)
             .env("WXPAY_DATABASE__URL", database_url)
@@ -79,4 +86,26 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A settings file with merchants 2..=`count` (none when `count` is 1).
+fn more_merchants(count: usize) -> anyhow::Result<Option<std::path::PathBuf>> {
+    use std::fmt::Write as _;
+    anyhow::ensure!((1..=9).contains(&count), "--merchants must be 1 to 9");
+    if count == 1 {
+        return Ok(None);
+    }
+    let mut toml = String::new();
+    for n in 2..=count {
+        let (id, m) = wxpay_server::ops::sandbox_merchants::extra(n);
+        writeln!(
+            toml,
+            "[[merchants]]\nid = {id:?}\nappid = {:?}\napp_secret = {:?}\nmch_id = {:?}\napi_key = {:?}\n",
+            m.appid, m.app_secret, m.mch_id, m.api_key
+        )?;
+    }
+    let path =
+        std::env::temp_dir().join(format!("wxpay-load-merchants-{}.toml", std::process::id()));
+    std::fs::write(&path, toml)?;
+    Ok(Some(path))
 }

@@ -3,6 +3,8 @@
 //! program's login client. An order finds its merchant by the mch_id it was made with
 //! (stored on the order, as WeChat keeps it), never by what a caller claims.
 
+use std::collections::HashMap;
+
 use crate::base::error::ApiError;
 use crate::config::Credentials;
 use crate::store::{OrderRow, StoreError};
@@ -24,6 +26,10 @@ pub struct Merchants {
     /// The one routes without a merchant of their own use (the first configured).
     primary: Merchant,
     others: Vec<Merchant>,
+    /// Positions in `iter()` order by mch_id and by appid: a lookup on every notify and
+    /// order costs the same however many merchants there are.
+    by_mch_id: HashMap<String, usize>,
+    by_appid: HashMap<String, usize>,
 }
 
 impl Merchants {
@@ -41,6 +47,16 @@ impl Merchants {
                 );
             }
         }
+        let index = |key: fn(&Merchant) -> &str| -> HashMap<String, usize> {
+            all.iter()
+                .enumerate()
+                .map(|(i, m)| (key(m).to_owned(), i))
+                .collect()
+        };
+        let (by_mch_id, by_appid) = (
+            index(|m| &m.credentials.mch_id),
+            index(|m| &m.credentials.appid),
+        );
         let mut all = all.into_iter();
         let primary = all
             .next()
@@ -48,6 +64,8 @@ impl Merchants {
         Ok(Merchants {
             primary,
             others: all.collect(),
+            by_mch_id,
+            by_appid,
         })
     }
 
@@ -56,11 +74,18 @@ impl Merchants {
     }
 
     pub fn by_mch_id(&self, mch_id: &str) -> Option<&Merchant> {
-        self.iter().find(|m| m.credentials.mch_id == mch_id)
+        self.by_mch_id.get(mch_id).and_then(|&i| self.at(i))
+    }
+
+    fn at(&self, i: usize) -> Option<&Merchant> {
+        match i.checked_sub(1) {
+            None => Some(&self.primary),
+            Some(other) => self.others.get(other),
+        }
     }
 
     pub fn by_appid(&self, appid: &str) -> Option<&Merchant> {
-        self.iter().find(|m| m.credentials.appid == appid)
+        self.by_appid.get(appid).and_then(|&i| self.at(i))
     }
 
     /// The merchant of a mini program user (None: `[wechat]`'s app).

@@ -19,8 +19,14 @@ const AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 const WITHIN: Duration = Duration::from_secs(10);
 
 async fn shipping_app(db: Db) -> TestApp {
+    shipping_app_with(db, false).await
+}
+
+/// [`shipping_app`], with `shipping.auto_virtual` as given.
+async fn shipping_app_with(db: Db, auto_virtual: bool) -> TestApp {
     let app = TestApp::spawn_with(db, |s| {
         s.shipping.enabled = true;
+        s.shipping.auto_virtual = auto_virtual;
         s.shipping.push_token = Some(SecretString::from(TOKEN));
         s.shipping.push_aes_key = Some(SecretString::from(AES_KEY));
     })
@@ -422,14 +428,7 @@ async fn uploads_survive_a_busy_wechat_and_a_lost_answer(db: Db) {
 /// `shipping.auto_virtual`: a paid order is uploaded as virtual goods by the reconciler,
 /// WeChat takes it (the payer can confirm it), and it settles.
 async fn virtual_goods_ship_themselves(db: Db) {
-    let app = TestApp::spawn_with(db, |s| {
-        s.shipping.enabled = true;
-        s.shipping.auto_virtual = true;
-        s.shipping.push_token = Some(SecretString::from(TOKEN));
-        s.shipping.push_aes_key = Some(SecretString::from(AES_KEY));
-    })
-    .await;
-    push_mode(&app, "secure", "json").await;
+    let app = shipping_app_with(db, true).await;
     let (_, order_no, _) = app.paid_order().await;
     assert_eq!(wait_shipping(&app, &order_no, "uploaded").await, "uploaded");
     let stored = app.state.store.order(&order_no).await.unwrap().unwrap();
@@ -460,13 +459,7 @@ async fn virtual_goods_ship_themselves(db: Db) {
 /// automatic upload leaves the order owed for a later pass instead of recording a
 /// refusal; by hand the same answer is named.
 async fn a_payment_not_yet_known_to_shipping_stays_owed(db: Db) {
-    let app = TestApp::spawn_with(db, |s| {
-        s.shipping.enabled = true;
-        s.shipping.auto_virtual = true;
-        s.shipping.push_token = Some(SecretString::from(TOKEN));
-        s.shipping.push_aes_key = Some(SecretString::from(AES_KEY));
-    })
-    .await;
+    let app = shipping_app_with(db, true).await;
     app.fault(json!({"endpoint": "shipping_upload", "kind": "payment_not_yet_known", "count": 1}))
         .await;
     let (_, faults) = app.sim_get("/sim/faults").await;
