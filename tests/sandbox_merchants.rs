@@ -1,6 +1,7 @@
 //! `wxpay serve --sandbox --merchants 3`, the real binary: the third merchant's user logs
 //! in on its app, pays, and its own admin token refunds the order (through its own
-//! refund certificate at the simulator), while it cannot see the first merchant's orders.
+//! refund certificate at the simulator) and pulls its events, while the platform's
+//! routes are refused it.
 
 // Test code: a panic here is a failed test, not a crashed server.
 #![allow(
@@ -150,13 +151,29 @@ async fn three_merchants_each_take_and_refund_their_own_payments() {
             .iter()
             .any(|o| o["order_no"] == order_no.as_str())
     );
-    let events = http
-        .get(format!("{api}/v1/admin/events"))
+    let report = http
+        .post(format!("{api}/v1/admin/reconciliation/2026-01-01"))
         .bearer_auth(SHOP3_ADMIN)
         .send()
         .await
         .unwrap();
-    assert_eq!(events.status().as_u16(), 403);
+    assert_eq!(report.status().as_u16(), 403);
+    let events = json(
+        http.get(format!("{api}/v1/admin/events"))
+            .bearer_auth(SHOP3_ADMIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let events = events["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|e| e["data"]["order_no"] == order_no.as_str()),
+        "{events:?}"
+    );
     let banner = sandbox.log();
     assert!(
         banner.contains(SHOP3_APPID) && banner.contains(SHOP3_ADMIN),

@@ -229,6 +229,7 @@ impl Settings {
                 ));
             }
         }
+        self.check_merchants_for_production()?;
         if self.orders.ttl_secs < MIN_ORDER_TTL_SECS {
             return Err(unsafe_key(
                 "orders.ttl_secs",
@@ -237,6 +238,35 @@ impl Settings {
                     self.orders.ttl_secs
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// `[[merchants]]` entries in production: no documentation credentials, no sandbox
+    /// admin token (`serve --sandbox --merchants` makes them from it).
+    fn check_merchants_for_production(&self) -> Result<(), ConfigError> {
+        use wxpay_sim::config::{DOC_API_KEY, DOC_APP_SECRET, DOC_APPID, DOC_MCH_ID};
+        for m in &self.merchants {
+            let secret = |s: &Option<secrecy::SecretString>| {
+                s.as_ref().map(|s| s.expose_secret().to_owned())
+            };
+            let reason = if m.appid == DOC_APPID || m.mch_id == DOC_MCH_ID {
+                Some("appid or mch_id is WeChat's public documentation value (sandbox only)")
+            } else if secret(&m.api_key).as_deref() == Some(DOC_API_KEY)
+                || m.app_secret.expose_secret() == DOC_APP_SECRET
+            {
+                Some("api_key or app_secret is WeChat's public documentation value (sandbox only)")
+            } else if secret(&m.admin_token).is_some_and(|t| t.starts_with(SANDBOX_ADMIN_TOKEN)) {
+                Some("admin_token is a sandbox token: set your own (e.g. `openssl rand -hex 32`)")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(ConfigError::Merchant {
+                    id: m.id.clone(),
+                    reason: format!("refusing to start in production: {reason}"),
+                });
+            }
         }
         Ok(())
     }

@@ -364,3 +364,41 @@ fn more_merchants_load_from_the_file_and_each_mistake_is_named() {
     assert!(error.contains("tea") && error.contains("v3"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn production_refuses_a_merchant_with_sandbox_credentials() {
+    use super::merchants::MerchantSettings;
+    let merchant = |appid: &str, token: &str| MerchantSettings {
+        id: "tea".into(),
+        appid: appid.into(),
+        app_secret: SecretString::from("abcdefabcdefabcdefabcdefabcdef00"),
+        mch_id: "1900000222".into(),
+        api_version: "v2".into(),
+        api_key: Some(SecretString::from("7".repeat(32))),
+        sign_type: "HMAC-SHA256".into(),
+        v3: None,
+        refund_tls: RefundTlsSettings::default(),
+        admin_token: Some(SecretString::from(token)),
+    };
+    let mut s = production();
+    s.merchants
+        .push(merchant("wx2222222222222222", &"t".repeat(40)));
+    s.check_production(false).unwrap();
+    for (appid, token, named) in [
+        (
+            wxpay_sim::config::DOC_APPID,
+            "t".repeat(40),
+            "documentation",
+        ),
+        (
+            "wx2222222222222222",
+            format!("{SANDBOX_ADMIN_TOKEN}-shop2-0123456789abcdef"),
+            "sandbox token",
+        ),
+    ] {
+        let mut s = production();
+        s.merchants.push(merchant(appid, &token));
+        let error = s.check_production(false).unwrap_err().to_string();
+        assert!(error.contains("tea") && error.contains(named), "{error}");
+    }
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error_response::ErrorBody;
-use super::openapi::{AdminAuth, BadInput, PlatformOnly, Storage};
+use super::openapi::{AdminAuth, BadInput, Storage};
 use crate::base::clock::{now_ms, rfc3339};
 use crate::base::error::ApiError;
 use crate::base::ids;
@@ -127,13 +127,12 @@ fn event_not_found() -> ApiError {
     security(("admin_token" = [])),
     params(ListQuery),
     responses((status = 200, description = "A page of events", body = EventPage),
-        BadInput, AdminAuth, PlatformOnly, Storage))]
+        BadInput, AdminAuth, Storage))]
 pub(super) async fn list(
     admin: Admin,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    admin.platform()?;
     let kind = match query.kind.as_deref() {
         None => None,
         Some(name) => Some(EventType::parse(name).ok_or_else(|| {
@@ -163,6 +162,7 @@ pub(super) async fn list(
             &EventFilter {
                 after_seq,
                 kind,
+                mch_id: admin.mch_id.clone(),
                 limit,
             },
             now_ms(),
@@ -174,23 +174,33 @@ pub(super) async fn list(
     }))
 }
 
+/// `event` if the caller may see it (a merchant: an event of its own orders), else as if
+/// there were none.
+fn seen_by(admin: &Admin, event: Option<EventRow>) -> Result<EventRow, ApiError> {
+    event
+        .filter(|e| match &admin.mch_id {
+            None => true,
+            Some(mch_id) => e.order.as_ref().is_some_and(|o| o.mch_id == *mch_id),
+        })
+        .ok_or_else(event_not_found)
+}
+
 /// `GET /v1/admin/events/{id}`: the event, its delivery and every attempt.
 #[utoipa::path(get, path = "/v1/admin/events/{id}", tag = "events", operation_id = "get_event",
     security(("admin_token" = [])),
     params(("id" = String, Path, description = "The event's id (evt_...)")),
     responses((status = 200, description = "The event and its attempts", body = EventDetail),
         (status = 404, description = "No such event (EVENT_NOT_FOUND)", body = ErrorBody),
-        BadInput, AdminAuth, PlatformOnly, Storage))]
+        BadInput, AdminAuth, Storage))]
 pub(super) async fn get(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    admin.platform()?;
     if !ids::plausible_id(&id) {
         return Err(event_not_found());
     }
-    let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;
+    let event = seen_by(&admin, state.store.event(&id).await?)?;
     let attempts: Vec<AttemptView> = state
         .store
         .event_attempts(&event.id)
@@ -213,20 +223,25 @@ pub(super) async fn get(
         (status = 404, description = "No such event (EVENT_NOT_FOUND)", body = ErrorBody),
         (status = 409, description = "No webhook endpoint is configured (WEBHOOKS_OFF)",
             body = ErrorBody),
-        BadInput, AdminAuth, PlatformOnly, Storage))]
+        BadInput, AdminAuth, Storage))]
 pub(super) async fn redeliver(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    admin.platform()?;
     if !state.settings.webhooks.enabled() {
         return Err(ApiError::conflict(
             "WEBHOOKS_OFF",
             "no webhook endpoint is configured ([webhooks] url)",
         ));
     }
-    if !ids::plausible_id(&id) || !state.store.redeliver_event(&id, now_ms()).await? {
+    if !ids::plausible_id(&id) {
+        return Err(event_not_found());
+    }
+    if admin.mch_id.is_some() {
+        seen_by(&admin, state.store.event(&id).await?)?;
+    }
+    if !state.store.redeliver_event(&id, now_ms()).await? {
         return Err(event_not_found());
     }
     let event = state.store.event(&id).await?.ok_or_else(event_not_found)?;

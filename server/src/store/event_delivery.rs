@@ -50,11 +50,13 @@ pub struct AttemptRow {
 }
 
 /// Which events a puller lists.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EventFilter {
     /// Only events after this one (the cursor: the last id seen).
     pub after_seq: Option<i64>,
     pub kind: Option<EventType>,
+    /// One merchant's events only: those of its orders (a merchant's admin token).
+    pub mch_id: Option<String>,
     pub limit: i64,
 }
 
@@ -179,14 +181,15 @@ impl Store {
         };
         let sql = format!(
             "{EVENT_SELECT} WHERE e.seq > $1 AND ($3 = '' OR e.type = $3) \
-               AND ({visible} OR e.created_at < $4) \
+               AND ({visible} OR e.created_at < $4) AND ($5 = '' OR o.mch_id = $5) \
              ORDER BY e.seq LIMIT $2"
         );
         let query = sqlx::query(&sql)
             .bind(filter.after_seq.unwrap_or(0))
             .bind(filter.limit)
             .bind(filter.kind.map_or("", EventType::as_str))
-            .bind(now.saturating_sub(SETTLED_AFTER_MS));
+            .bind(now.saturating_sub(SETTLED_AFTER_MS))
+            .bind(filter.mch_id.as_deref().unwrap_or_default());
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(event_row).collect()
     }

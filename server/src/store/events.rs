@@ -197,12 +197,15 @@ pub struct EventOrder {
     pub amount_fen: i64,
     pub openid: String,
     pub attach: Option<String>,
+    /// Whose order it is (a merchant's admin token sees its own events only).
+    pub mch_id: String,
 }
 
 /// The columns of [`event_row`], from `events e` joined to its order and refund.
 pub(super) const EVENT_SELECT: &str = "SELECT e.seq, e.id, e.type, e.order_no, \
        e.out_refund_no, e.data, e.created_at, e.delivery, e.attempts, e.next_attempt_at, \
-       e.delivered_at, o.order_no, o.reference, o.amount_fen, o.openid, o.attach, r.amount_fen \
+       e.delivered_at, o.order_no, o.reference, o.amount_fen, o.openid, o.attach, r.amount_fen, \
+       o.mch_id \
      FROM events e LEFT JOIN orders o ON o.order_no = e.order_no \
        LEFT JOIN refunds r ON r.out_refund_no = e.out_refund_no";
 
@@ -215,6 +218,7 @@ pub(super) fn event_row(r: &AnyRow) -> Result<EventRow, StoreError> {
             amount_fen: r.try_get(13)?,
             openid: r.try_get(14)?,
             attach: r.try_get(15)?,
+            mch_id: r.try_get(17)?,
         }),
         None => None,
     };

@@ -234,14 +234,16 @@ async fn a_merchants_admin_token_sees_only_its_own(db: Db) {
     )
     .await;
     assert_eq!((status, &refused["code"]), (404, &json!("ORDER_NOT_FOUND")));
-    for path in ["/v1/admin/events", "/v1/admin/reconciliation/2026-01-01"] {
-        let (status, body) = as_tea(&app, app.http.get(app.url(path))).await;
-        assert_eq!(
-            (status, &body["code"]),
-            (403, &json!("PLATFORM_ONLY")),
-            "{path}"
-        );
-    }
+    let (status, body) = as_tea(
+        &app,
+        app.http.get(app.url("/v1/admin/reconciliation/2026-01-01")),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (403, &json!("PLATFORM_ONLY")),
+        "{body}"
+    );
     // Its backend's orders are its own: its appid and mch_id, its user.
     let (status, created) = as_tea(
         &app,
@@ -285,7 +287,80 @@ async fn a_merchants_admin_token_sees_only_its_own(db: Db) {
     app.cleanup().await;
 }
 
+/// The events API with a merchant's token: the events of its own orders only.
+async fn a_merchants_admin_token_pulls_its_own_events(db: Db) {
+    let app = two_merchants(db).await;
+    let (token, openid) = tea_login(&app).await;
+    let order = tea_order(&app, &token).await;
+    let tea_no = order["order_no"].as_str().unwrap().to_owned();
+    let mut params = order["payment"].clone();
+    params["appid"] = json!(TEA_APPID);
+    params["openid"] = json!(openid);
+    app.sim_post("/sim/pay", params).await;
+    assert_eq!(
+        app.wait_status(&tea_no, "paid", Duration::from_secs(10))
+            .await,
+        "paid"
+    );
+    let (_, other_no, _) = app.paid_order().await;
+    let orders_of = |page: &Value| -> Vec<(String, String)> {
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let no = e["data"]["order_no"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (e["type"].as_str().unwrap().to_owned(), no)
+            })
+            .collect()
+    };
+    let mut tea_page = Value::Null;
+    let mut all = Value::Null;
+    for _ in 0..100 {
+        (_, all) = app.admin_get("/v1/admin/events").await;
+        if orders_of(&all).len() >= 2 {
+            (_, tea_page) = as_tea(&app, app.http.get(app.url("/v1/admin/events"))).await;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        orders_of(&tea_page),
+        [("order.paid".to_owned(), tea_no.clone())],
+        "{tea_page}"
+    );
+    let others: Vec<&Value> = all["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["data"]["order_no"] == other_no.as_str())
+        .collect();
+    let other_id = others[0]["id"].as_str().unwrap();
+    let (status, _) = as_tea(
+        &app,
+        app.http
+            .get(app.url(&format!("/v1/admin/events/{other_id}"))),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "another merchant's event is as if it did not exist"
+    );
+    let tea_id = tea_page["events"][0]["id"].as_str().unwrap();
+    let (status, event) = as_tea(
+        &app,
+        app.http.get(app.url(&format!("/v1/admin/events/{tea_id}"))),
+    )
+    .await;
+    assert_eq!(status, 200, "{event}");
+    app.cleanup().await;
+}
+
 on_both_databases!(
+    a_merchants_admin_token_pulls_its_own_events,
     a_merchants_admin_token_sees_only_its_own,
     each_merchant_is_paid_for_its_own_orders,
     a_notify_signed_by_one_merchant_for_the_others_order_changes_nothing,
