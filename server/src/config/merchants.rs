@@ -10,6 +10,8 @@
 //! api_version = "v2"         # or "v3", with [merchants.v3] as [wechat.v3]
 //! api_key = "..."
 //! admin_token = "..."       # the admin API for this merchant only
+//! push_token = "..."        # its mini program's message push, as [shipping]'s
+//! push_aes_key = "..."
 //! ```
 //!
 //! The client settings (base URLs, timeouts, retries) are `[wechat]`'s for all.
@@ -43,6 +45,10 @@ pub struct MerchantSettings {
     pub refund_tls: RefundTlsSettings,
     /// An admin token that sees only this merchant (`admin.token` sees all).
     pub admin_token: Option<SecretString>,
+    /// Its mini program's message push Token and EncodingAESKey (as `[shipping]`'s for
+    /// `[wechat]`'s app; the same push URL serves every app).
+    pub push_token: Option<SecretString>,
+    pub push_aes_key: Option<SecretString>,
 }
 
 fn v2() -> String {
@@ -124,6 +130,13 @@ impl Settings {
                     ));
                 }
             }
+            let push = super::shipping::ShippingSettings {
+                push_token: merchant.push_token.clone(),
+                push_aes_key: merchant.push_aes_key.clone(),
+                ..self.shipping.clone()
+            };
+            push.validate()
+                .map_err(|e| invalid(e.to_string().replace("shipping.", "")))?;
             all.push((merchant.id.clone(), credentials));
         }
         Ok(all)

@@ -379,6 +379,8 @@ fn production_refuses_a_merchant_with_sandbox_credentials() {
         v3: None,
         refund_tls: RefundTlsSettings::default(),
         admin_token: Some(SecretString::from(token)),
+        push_token: None,
+        push_aes_key: None,
     };
     let mut s = production();
     s.merchants

@@ -34,7 +34,9 @@ pub(crate) struct PushQuery {
 /// Why a push is refused (nothing it says is used).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Refused {
-    #[error("the message push is not configured here (shipping.push_token)")]
+    #[error(
+        "the message push is not configured here (shipping.push_token, or a merchant's push_token)"
+    )]
     NotConfigured,
     #[error("an encrypted push needs shipping.push_aes_key (the EncodingAESKey)")]
     NoKey,
@@ -86,23 +88,54 @@ fn signed(state: &AppState, query: &PushQuery) -> Result<(String, String, String
     Ok((signature.clone(), timestamp.clone(), nonce.clone()))
 }
 
-fn token(state: &AppState) -> Result<&str, Refused> {
-    state
-        .settings
-        .shipping
-        .push_token
-        .as_ref()
-        .map(ExposeSecret::expose_secret)
-        .ok_or(Refused::NotConfigured)
+/// A mini program whose pushes this server takes: its Token, EncodingAESKey and appid.
+struct PushApp<'a> {
+    token: &'a str,
+    aes_key: Option<&'a str>,
+    appid: &'a str,
 }
 
-/// The URL check (GET): `echostr` when the signature is ours.
-pub(crate) fn handshake(state: &AppState, query: &PushQuery) -> Result<String, Refused> {
-    let token = token(state)?;
-    let (signature, timestamp, nonce) = signed(state, query)?;
-    if !crypto::verify_url_signature(token, &timestamp, &nonce, &signature) {
-        return Err(PushError::Signature.into());
+/// `[wechat]`'s app with `[shipping]`'s settings, then each `[[merchants]]` app with its
+/// own: the same push URL serves them all.
+fn apps(state: &AppState) -> Vec<PushApp<'_>> {
+    let shipping = &state.settings.shipping;
+    let primary = shipping.push_token.as_ref().map(|token| PushApp {
+        token: token.expose_secret(),
+        aes_key: shipping
+            .push_aes_key
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        appid: &state.merchant().credentials.appid,
+    });
+    let others = state.settings.merchants.iter().filter_map(|m| {
+        m.push_token.as_ref().map(|token| PushApp {
+            token: token.expose_secret(),
+            aes_key: m.push_aes_key.as_ref().map(ExposeSecret::expose_secret),
+            appid: &m.appid,
+        })
+    });
+    primary.into_iter().chain(others).collect()
+}
+
+/// The app whose Token `verifies` (a push names no app before it is opened).
+fn app_for<'a>(
+    apps: Vec<PushApp<'a>>,
+    verifies: impl Fn(&str) -> bool,
+) -> Result<PushApp<'a>, Refused> {
+    if apps.is_empty() {
+        return Err(Refused::NotConfigured);
     }
+    apps.into_iter()
+        .find(|app| verifies(app.token))
+        .ok_or(Refused::Crypto(PushError::Signature))
+}
+
+/// The URL check (GET): `echostr` when the signature is one of our apps'.
+pub(crate) fn handshake(state: &AppState, query: &PushQuery) -> Result<String, Refused> {
+    let (signature, timestamp, nonce) = signed(state, query)?;
+    app_for(apps(state), |token| {
+        crypto::verify_url_signature(token, &timestamp, &nonce, &signature)
+    })?;
     query.echostr.clone().ok_or(Refused::Unsigned)
 }
 
@@ -126,31 +159,27 @@ pub(crate) fn fields(body: &str) -> Result<Map<String, Value>, Refused> {
 /// The push's message, verified: decrypted when it is encrypted (compatible and secure
 /// modes: its plain copy, if any, is ignored), else as sent under a good `signature`.
 pub(crate) fn open(state: &AppState, query: &PushQuery, body: &str) -> Result<String, Refused> {
-    let token = token(state)?;
     let (signature, timestamp, nonce) = signed(state, query)?;
     if query.encrypt_type.as_deref() != Some("aes") {
-        if !crypto::verify_url_signature(token, &timestamp, &nonce, &signature) {
-            return Err(PushError::Signature.into());
-        }
+        app_for(apps(state), |token| {
+            crypto::verify_url_signature(token, &timestamp, &nonce, &signature)
+        })?;
         return Ok(body.to_owned());
     }
-    let key = state
-        .settings
-        .shipping
-        .push_aes_key
-        .as_ref()
-        .ok_or(Refused::NoKey)?;
-    let key = PushKey::from_encoding_aes_key(key.expose_secret())?;
     let outer = fields(body)?;
     let encrypt = outer
         .get("Encrypt")
         .and_then(Value::as_str)
         .ok_or_else(|| Refused::Malformed("no Encrypt".into()))?;
     let msg_signature = query.msg_signature.as_deref().ok_or(Refused::Unsigned)?;
+    let app = app_for(apps(state), |token| {
+        crypto::verify_msg_signature(token, &timestamp, &nonce, encrypt, msg_signature)
+    })?;
+    let key = PushKey::from_encoding_aes_key(app.aes_key.ok_or(Refused::NoKey)?)?;
     Ok(crypto::open(
-        token,
+        app.token,
         &key,
-        &state.merchant().credentials.appid,
+        app.appid,
         &timestamp,
         &nonce,
         encrypt,

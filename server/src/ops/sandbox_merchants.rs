@@ -60,6 +60,8 @@ pub fn configure(
             v3: None,
             refund_tls: refund_tls_settings(&tls),
             admin_token: Some(SecretString::from(admin_token(n))),
+            push_token: None,
+            push_aes_key: None,
         });
     }
     Ok(())

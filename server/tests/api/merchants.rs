@@ -2,7 +2,8 @@
 //! with its mini program. A user logs in on their app (`Wxpay-Appid`), their orders are
 //! their app's merchant's (prepaid with its credentials, paid by a notify verified with
 //! its key), and a notify signed with one merchant's key for the other's order changes
-//! nothing. A merchant's admin token sees and acts on its own orders only.
+//! nothing. A merchant's admin token sees and acts on its own orders only, and each app's
+//! message pushes verify with its own Token and key.
 
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ const TEA_MCH_ID: &str = "1900000222";
 const TEA_KEY: &str = "7ea7ea7ea7ea7ea7ea7ea7ea7ea7ea00";
 const TEA_SECRET: &str = "7ea5ecre7000000000000000000000a1";
 const TEA_ADMIN: &str = "tea-admin-token-0123456789abcdef0123";
+const TEA_PUSH_TOKEN: &str = "teaPushToken42";
+const TEA_PUSH_KEY: &str = "teaPushKeyAbCdEfGhIjKlMnOpQrStUvWxYz0123456";
+const DEFAULT_PUSH_TOKEN: &str = "defaultPushToken7";
 
 async fn two_merchants(db: Db) -> TestApp {
     let app = TestApp::spawn_with(db, |s| {
@@ -33,7 +37,13 @@ async fn two_merchants(db: Db) -> TestApp {
             v3: None,
             refund_tls: RefundTlsSettings::default(),
             admin_token: Some(SecretString::from(TEA_ADMIN)),
+            push_token: Some(SecretString::from(TEA_PUSH_TOKEN)),
+            push_aes_key: Some(SecretString::from(TEA_PUSH_KEY)),
         });
+        s.shipping.push_token = Some(SecretString::from(DEFAULT_PUSH_TOKEN));
+        s.shipping.push_aes_key = Some(SecretString::from(
+            "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+        ));
     })
     .await;
     let added = app
@@ -359,7 +369,82 @@ async fn a_merchants_admin_token_pulls_its_own_events(db: Db) {
     app.cleanup().await;
 }
 
+/// A secure-mode push as WeChat would send it: the query and the body.
+fn push_for(token: &str, key: &str, appid: &str, message: &str) -> (String, String) {
+    use wxpay_core::push;
+    let key = push::PushKey::from_encoding_aes_key(key).unwrap();
+    let encrypt = push::encrypt(&key, message, appid, &[5; 16]);
+    let (timestamp, nonce) = (
+        (wxpay_server::base::clock::now_ms() / 1000).to_string(),
+        "n1",
+    );
+    let query = format!(
+        "signature={}&timestamp={timestamp}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
+        push::url_signature(token, &timestamp, nonce),
+        push::msg_signature(token, &timestamp, nonce, &encrypt)
+    );
+    (
+        query,
+        json!({ "ToUserName": "gh_tea", "Encrypt": encrypt }).to_string(),
+    )
+}
+
+/// One push URL for every app: each app's push verifies under its own Token and key and
+/// must be for its appid; the URL check answers any app's Token.
+async fn each_apps_pushes_verify_with_its_own_settings(db: Db) {
+    let app = two_merchants(db).await;
+    let message = r#"{"ToUserName":"gh_tea","MsgType":"event","Event":"user_enter_tempsession","CreateTime":1}"#;
+    let post = |(query, body): (String, String)| {
+        let request = app
+            .http
+            .post(app.url(&format!("/wechat/mp/events?{query}")))
+            .header("content-type", "application/json")
+            .body(body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        post(push_for(TEA_PUSH_TOKEN, TEA_PUSH_KEY, TEA_APPID, message)).await,
+        200
+    );
+    // The tea app's key and Token, for another app: refused.
+    assert_eq!(
+        post(push_for(TEA_PUSH_TOKEN, TEA_PUSH_KEY, APPID, message)).await,
+        401
+    );
+    // The default app's Token with the tea app's key: no app has that pair.
+    assert_eq!(
+        post(push_for(
+            DEFAULT_PUSH_TOKEN,
+            TEA_PUSH_KEY,
+            TEA_APPID,
+            message
+        ))
+        .await,
+        401
+    );
+    assert_eq!(
+        post(push_for("guessedToken1", TEA_PUSH_KEY, TEA_APPID, message)).await,
+        401
+    );
+    for token in [TEA_PUSH_TOKEN, DEFAULT_PUSH_TOKEN] {
+        let timestamp = (wxpay_server::base::clock::now_ms() / 1000).to_string();
+        let signature = wxpay_core::push::url_signature(token, &timestamp, "n2");
+        let response = app
+            .http
+            .get(app.url(&format!(
+                "/wechat/mp/events?signature={signature}&timestamp={timestamp}&nonce=n2&echostr=hello"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{token}");
+        assert_eq!(response.text().await.unwrap(), "hello");
+    }
+    app.cleanup().await;
+}
+
 on_both_databases!(
+    each_apps_pushes_verify_with_its_own_settings,
     a_merchants_admin_token_pulls_its_own_events,
     a_merchants_admin_token_sees_only_its_own,
     each_merchant_is_paid_for_its_own_orders,
