@@ -4,26 +4,7 @@
 // Token and EncodingAESKey are server secrets: there is no mini program entry.
 
 function makePushApi(raw) {
-  function call(fn) {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof Error && typeof error.code === 'string') throw error;
-      throw fail('INTERNAL', String(error && error.message ? error.message : error));
-    }
-  }
-
-  function options(value, what) {
-    if (value === null || typeof value !== 'object') throw fail('INVALID_ARGUMENT', `pass ${what}`);
-    return value;
-  }
-
-  function nowSeconds(now) {
-    if (now === undefined || now === null) return Math.floor(Date.now() / 1000);
-    if (now instanceof Date) return Math.floor(now.getTime() / 1000);
-    if (typeof now === 'number' && Number.isInteger(now)) return now;
-    throw fail('INVALID_OPTIONS', 'now must be Unix seconds (an integer) or a Date');
-  }
+  const [call, options, nowSeconds] = [guardedCall, argsObject, unixSeconds];
 
   function maxAge(value) {
     if (value === undefined || value === null) return 600;

@@ -5,15 +5,7 @@
 // where verification runs on the wasm's own RustCrypto and a private key has no business.
 
 function makeV3Api(raw, platform) {
-  // Errors from wasm are Errors with a code already; anything else gets one.
-  function call(fn) {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof Error && typeof error.code === 'string') throw error;
-      throw fail('INTERNAL', String(error && error.message ? error.message : error));
-    }
-  }
+  const [call, options, nowSeconds] = [guardedCall, argsObject, unixSeconds];
 
   // HTTP header names are case-insensitive: look them up lower-cased. Node gives arrays
   // for repeated headers; the first value counts.
@@ -68,18 +60,6 @@ function makeV3Api(raw, platform) {
 
   // Private keys already seen to be private keys (a server signs with one key).
   const privateKinds = new Map();
-
-  function nowSeconds(now) {
-    if (now === undefined || now === null) return Math.floor(Date.now() / 1000);
-    if (now instanceof Date) return Math.floor(now.getTime() / 1000);
-    if (typeof now === 'number' && Number.isInteger(now)) return now;
-    throw fail('INVALID_OPTIONS', 'now must be Unix seconds (an integer) or a Date');
-  }
-
-  function options(value, what) {
-    if (value === null || typeof value !== 'object') throw fail('INVALID_ARGUMENT', `pass ${what}`);
-    return value;
-  }
 
   return {
     verifyV3Notify(args) {

@@ -7,6 +7,31 @@ function fail(code, message) {
   return error;
 }
 
+// A wasm call whose errors come out as Errors with a code (wasm's have one already).
+function guardedCall(fn) {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof Error && typeof error.code === 'string') throw error;
+    throw fail('INTERNAL', String(error && error.message ? error.message : error));
+  }
+}
+
+// The one argument object of the v3 and push calls.
+function argsObject(value, what) {
+  if (value === null || typeof value !== 'object') throw fail('INVALID_ARGUMENT', `pass ${what}`);
+  return value;
+}
+
+// Unix seconds (an integer) or a Date, for the v3 and push calls; default now. (The v2
+// checker takes milliseconds, its own way.)
+function unixSeconds(now) {
+  if (now === undefined || now === null) return Math.floor(Date.now() / 1000);
+  if (now instanceof Date) return Math.floor(now.getTime() / 1000);
+  if (typeof now === 'number' && Number.isInteger(now)) return now;
+  throw fail('INVALID_OPTIONS', 'now must be Unix seconds (an integer) or a Date');
+}
+
 function text(name, value) {
   if (typeof value !== 'string') throw fail('INVALID_ARGUMENT', `${name} must be a string`);
   return value;

@@ -118,11 +118,7 @@ fn app<'s>(
                 "Wxpay-Appid names no mini program of this server",
             )
         })?;
-    let primary = std::ptr::eq(merchant, state.merchant());
-    Ok((
-        merchant,
-        (!primary).then_some(merchant.credentials.appid.as_str()),
-    ))
+    Ok((merchant, state.merchants.user_appid(merchant)))
 }
 
 /// `POST /v1/logout`: the caller's token stops working (other sessions are kept).

@@ -253,8 +253,7 @@ pub(super) async fn create(
             .ok_or_else(|| ApiError::unauthorized("this admin token's merchant is gone"))?,
         None => state.merchant(),
     };
-    let appid =
-        (!std::ptr::eq(merchant, state.merchant())).then_some(merchant.credentials.appid.as_str());
+    let appid = state.merchants.user_appid(merchant);
     check_description(&body.description, merchant.credentials.api_version)?;
     let items = check_items(body.items.as_deref(), total)?;
     let fingerprint =

@@ -9,9 +9,10 @@
 //! push is recorded once with what it changed; a resent or replayed one changes nothing.
 
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use wxpay_client::shipping::{OrderKey, WeChatOrderState};
+use wxpay_core::push::message::Fields;
 use wxpay_core::push::{self as crypto, PushError, PushKey};
 
 use super::access_token::{from_mp, with_token};
@@ -20,16 +21,8 @@ use crate::base::error::ApiError;
 use crate::state::AppState;
 use crate::store::{EventType, NewPush, OrderRow, ShippingChange};
 
-/// The URL query WeChat signs.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct PushQuery {
-    pub signature: Option<String>,
-    pub timestamp: Option<String>,
-    pub nonce: Option<String>,
-    pub echostr: Option<String>,
-    pub encrypt_type: Option<String>,
-    pub msg_signature: Option<String>,
-}
+/// The URL query WeChat signs (the npm package's type: the same six parameters).
+pub(crate) use wxpay_wasm::push::PushQuery;
 
 /// Why a push is refused (nothing it says is used).
 #[derive(Debug, thiserror::Error)]
@@ -139,21 +132,12 @@ pub(crate) fn handshake(state: &AppState, query: &PushQuery) -> Result<String, R
     query.echostr.clone().ok_or(Refused::Unsigned)
 }
 
-/// A push's fields, from WeChat's flat XML or a JSON object (values as text).
-pub(crate) fn fields(body: &str) -> Result<Map<String, Value>, Refused> {
-    let trimmed = body.trim_start();
-    if trimmed.starts_with('{') {
-        return match serde_json::from_str::<Value>(trimmed) {
-            Ok(Value::Object(map)) => Ok(map),
-            _ => Err(Refused::Malformed("not a JSON object".into())),
-        };
-    }
-    let params = wxpay_core::v2::xml::parse(trimmed.as_bytes())
-        .map_err(|e| Refused::Malformed(e.to_string()))?;
-    Ok(params
-        .iter()
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect())
+/// A push's fields, from WeChat's flat XML or a JSON object (the core's reader).
+fn fields(body: &str) -> Result<Fields, Refused> {
+    Fields::parse(body).map_err(|e| match e {
+        PushError::Malformed(why) => Refused::Malformed(why),
+        other => other.into(),
+    })
 }
 
 /// The push's message, verified: decrypted when it is encrypted (compatible and secure
@@ -169,7 +153,6 @@ pub(crate) fn open(state: &AppState, query: &PushQuery, body: &str) -> Result<St
     let outer = fields(body)?;
     let encrypt = outer
         .get("Encrypt")
-        .and_then(Value::as_str)
         .ok_or_else(|| Refused::Malformed("no Encrypt".into()))?;
     let msg_signature = query.msg_signature.as_deref().ok_or(Refused::Unsigned)?;
     let app = app_for(apps(state), |token| {
@@ -187,11 +170,8 @@ pub(crate) fn open(state: &AppState, query: &PushQuery, body: &str) -> Result<St
     )?)
 }
 
-fn text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    fields
-        .get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+fn text<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields.get(name).filter(|s| !s.is_empty())
 }
 
 /// Acts on a verified message, once. Unknown events are recorded and acknowledged.
@@ -227,10 +207,7 @@ pub(crate) async fn receive(state: &AppState, message: &str) -> Result<(), ApiEr
 }
 
 /// The order a shipping push names, if it is ours (merchant and transaction match).
-async fn our_order(
-    state: &AppState,
-    fields: &Map<String, Value>,
-) -> Result<Option<OrderRow>, ApiError> {
+async fn our_order(state: &AppState, fields: &Fields) -> Result<Option<OrderRow>, ApiError> {
     let Some(order_no) =
         text(fields, "merchant_trade_no").filter(|n| crate::base::ids::plausible_id(n))
     else {
@@ -248,7 +225,7 @@ async fn change_for(
     state: &AppState,
     event: &str,
     order: &OrderRow,
-    fields: &Map<String, Value>,
+    fields: &Fields,
 ) -> Result<ShippingChange, ApiError> {
     let key = OrderKey::Merchant {
         mchid: order.mch_id.clone(),

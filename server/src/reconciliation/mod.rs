@@ -155,12 +155,7 @@ async fn ours(state: &AppState, bill: &Bill, date: &str, start: i64) -> Result<O
     // The bill is `[wechat]`'s merchant's: only its orders and refunds are compared
     // (each merchant's own bill is the next step of many merchants).
     let mch_id = &state.merchant().credentials.mch_id;
-    let mut others = std::collections::HashSet::new();
-    for order in state.store.orders_paid_between(from, to).await? {
-        if order.mch_id != *mch_id {
-            others.insert(order.order_no.clone());
-            continue;
-        }
+    for order in state.store.orders_paid_between(mch_id, from, to).await? {
         let day = order
             .time_end
             .as_deref()
@@ -171,19 +166,16 @@ async fn ours(state: &AppState, bill: &Bill, date: &str, start: i64) -> Result<O
         }
         ours.orders.insert(order.order_no.clone(), order);
     }
-    for succeeded in state.store.refunds_succeeded_between(from, to).await? {
+    for succeeded in state
+        .store
+        .refunds_succeeded_between(mch_id, from, to)
+        .await?
+    {
         let success_time = succeeded.fields.as_deref().and_then(|fields| {
             let value: serde_json::Value = serde_json::from_str(fields).ok()?;
             value.get("success_time")?.as_str().map(str::to_owned)
         });
         let refund = succeeded.refund;
-        let known = ours.orders.contains_key(&refund.order_no);
-        if !known
-            && (others.contains(&refund.order_no)
-                || !of_merchant(state, &refund.order_no, mch_id).await?)
-        {
-            continue;
-        }
         let day = success_time
             .as_deref()
             .and_then(beijing_day_of)
@@ -209,15 +201,6 @@ async fn ours(state: &AppState, bill: &Bill, date: &str, start: i64) -> Result<O
         }
     }
     Ok(ours)
-}
-
-/// Whether the order is `mch_id`'s (a refund's order may have been paid on another day).
-async fn of_merchant(state: &AppState, order_no: &str, mch_id: &str) -> Result<bool, ApiError> {
-    Ok(state
-        .store
-        .order(order_no)
-        .await?
-        .is_some_and(|order| order.mch_id == mch_id))
 }
 
 /// What was done about a difference: a payment missing here is asked about (signed)

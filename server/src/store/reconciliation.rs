@@ -95,23 +95,28 @@ impl Store {
     /// Paid orders recorded in `[from, to)` (Unix ms, our clock).
     pub async fn orders_paid_between(
         &self,
+        mch_id: &str,
         from: i64,
         to: i64,
     ) -> Result<Vec<OrderRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders \
-             WHERE status = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY order_no"
+             WHERE status = 'paid' AND paid_at >= $1 AND paid_at < $2 AND mch_id = $3 \
+             ORDER BY order_no"
         ))
         .bind(from)
         .bind(to)
+        .bind(mch_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(order_row).collect()
     }
 
-    /// Refunds that succeeded here in `[from, to)`, with their success result's fields.
+    /// `mch_id`'s refunds that succeeded here in `[from, to)`, with their success result's
+    /// fields.
     pub async fn refunds_succeeded_between(
         &self,
+        mch_id: &str,
         from: i64,
         to: i64,
     ) -> Result<Vec<SucceededRefund>, StoreError> {
@@ -126,10 +131,12 @@ impl Store {
                 WHERE e.out_refund_no = r.out_refund_no AND e.status = 'succeeded') AS fields \
              FROM refunds r \
              WHERE r.status = 'succeeded' AND r.finished_at >= $1 AND r.finished_at < $2 \
+               AND EXISTS (SELECT 1 FROM orders o WHERE o.order_no = r.order_no AND o.mch_id = $3) \
              ORDER BY r.out_refund_no"
         ))
         .bind(from)
         .bind(to)
+        .bind(mch_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

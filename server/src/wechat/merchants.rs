@@ -36,26 +36,24 @@ impl Merchants {
     /// Refused when empty, or when two share an id, an appid or an mch_id (an order or a
     /// login could then not say whose it is).
     pub fn new(all: Vec<Merchant>) -> anyhow::Result<Merchants> {
-        for (i, a) in all.iter().enumerate() {
-            for b in all.iter().skip(i + 1) {
-                let c = (&a.credentials, &b.credentials);
-                anyhow::ensure!(
-                    a.id != b.id && c.0.appid != c.1.appid && c.0.mch_id != c.1.mch_id,
-                    "merchants {} and {} share an id, an appid or an mch_id",
-                    a.id,
-                    b.id
-                );
+        // The indexes are the uniqueness check: a key already taken is a shared one.
+        let index = |key: fn(&Merchant) -> &str| -> anyhow::Result<HashMap<String, usize>> {
+            let mut map = HashMap::with_capacity(all.len());
+            for (i, m) in all.iter().enumerate() {
+                if let Some(other) = map.insert(key(m).to_owned(), i) {
+                    anyhow::bail!(
+                        "merchants {} and {} share an id, an appid or an mch_id",
+                        all.get(other).map_or("?", |o| o.id.as_str()),
+                        m.id
+                    );
+                }
             }
-        }
-        let index = |key: fn(&Merchant) -> &str| -> HashMap<String, usize> {
-            all.iter()
-                .enumerate()
-                .map(|(i, m)| (key(m).to_owned(), i))
-                .collect()
+            Ok(map)
         };
+        index(|m| &m.id)?;
         let (by_mch_id, by_appid) = (
-            index(|m| &m.credentials.mch_id),
-            index(|m| &m.credentials.appid),
+            index(|m| &m.credentials.mch_id)?,
+            index(|m| &m.credentials.appid)?,
         );
         let mut all = all.into_iter();
         let primary = all
@@ -86,6 +84,12 @@ impl Merchants {
 
     pub fn by_appid(&self, appid: &str) -> Option<&Merchant> {
         self.by_appid.get(appid).and_then(|&i| self.at(i))
+    }
+
+    /// The appid kept with a user of `merchant`'s app: None for `[wechat]`'s own (as
+    /// every user before many merchants), else its appid.
+    pub(crate) fn user_appid<'m>(&self, merchant: &'m Merchant) -> Option<&'m str> {
+        (!std::ptr::eq(merchant, &self.primary)).then_some(merchant.credentials.appid.as_str())
     }
 
     /// The merchant of a mini program user (None: `[wechat]`'s app).

@@ -18,8 +18,9 @@ use crate::packed::{items, push};
 /// (the server's `shipping.push_max_age_secs` default too).
 pub const DEFAULT_MAX_AGE_SECS: i64 = 600;
 
-/// The query parameters WeChat sends with a push (None: absent).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The query parameters WeChat sends with a push (None: absent). The server reads its
+/// push URL's query into it too (names WeChat adds that sign nothing are ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct PushQuery {
     pub signature: Option<String>,
     pub timestamp: Option<String>,
